@@ -1,0 +1,179 @@
+"""Command line: ``python -m parbook list | run NAME | machine | compare A.json B.json``.
+
+Bad input gets one line on stderr and a non-zero exit. ``run`` checks that it can
+write its output before measuring anything, and writes only after a complete run, so
+a failed or interrupted run never replaces an existing result file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from parbook import experiments
+from parbook.bench import machine, report
+from parbook.bench.results import Result, ResultError, load, save
+from parbook.bench.stats import summarize
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, not a usage block."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="parbook", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
+    commands.add_parser("list", help="list the experiments")
+    run = commands.add_parser("run", help="run one experiment and save its result as JSON")
+    run.add_argument("name", help="experiment name (see 'parbook list')")
+    run.add_argument("--size", choices=("full", "quick"), default="full",
+                     help="full (published) or quick (test) sizes; default full")
+    run.add_argument("--quick", action="store_const", const="quick", dest="size",
+                     help="same as --size quick")
+    run.add_argument("--out", type=Path, default=None,
+                     help="output file (default: results/NAME.json, or NAME-quick.json)")
+    commands.add_parser("machine", help="print this machine's fingerprint as JSON")
+    compare = commands.add_parser("compare", help="compare two results of one experiment")
+    compare.add_argument("baseline", type=Path, help="result file A")
+    compare.add_argument("other", type=Path, help="result file B (ratios are B / A)")
+    return parser
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> int:
+    print(f"parbook: error: {message}", file=sys.stderr)
+    return code
+
+
+def check_writable(path: Path) -> str | None:
+    """Why ``path`` cannot be written, or None if it can; checked before a long run.
+
+    It really creates (and removes) a temporary file beside the target, since
+    permission bits alone do not say whether a folder accepts new files.
+    """
+    if path.is_dir():
+        return f"output path {path} is a directory"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".probe"):
+            pass
+    except OSError as exc:
+        return f"cannot write to {path.parent}: {exc.strerror or exc}"
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"output file {path} is not writable"
+    return None
+
+
+def command_list() -> int:
+    for name in sorted(experiments.EXPERIMENTS):
+        print(f"{name:12} {experiments.get(name).TITLE}")
+    return 0
+
+
+def command_run(name: str, quick: bool, out: Path | None) -> int:
+    try:
+        module = experiments.get(name)
+    except experiments.UnknownExperiment as exc:
+        return fail(str(exc), EXIT_USAGE)
+    target = out or Path("results") / (f"{name}-quick.json" if quick else f"{name}.json")
+    problem = check_writable(target)
+    if problem:
+        return fail(problem, EXIT_USAGE)
+    started = time.perf_counter()
+    interactive = sys.stderr.isatty()
+
+    def progress(message: str) -> None:
+        if interactive:
+            print(f"\r\033[K[{time.perf_counter() - started:6.1f} s] {message}",
+                  end="", file=sys.stderr, flush=True)
+
+    try:
+        result = module.run(quick=quick, progress=progress)
+    except KeyboardInterrupt:
+        return fail(f"interrupted; {target} left unchanged", 130)
+    except Exception as exc:  # a failed run must not touch the output
+        return fail(f"{name} failed ({exc.__class__.__name__}: {exc}); {target} left unchanged")
+    finally:
+        if interactive:
+            print(file=sys.stderr)
+    try:
+        save(result, target)
+    except (OSError, ResultError) as exc:
+        return fail(f"cannot write {target}: {exc}")
+    print(f"{name}: {len(result.cases)} cases in {time.perf_counter() - started:.1f} s "
+          f"-> {target}")
+    return 0
+
+
+def command_machine() -> int:
+    print(json.dumps(machine.fingerprint(), indent=2))
+    return 0
+
+
+def compare_rows(baseline: Result, other: Result) -> list[tuple[str, str, str, str, str]]:
+    """Rows ``(group, case, median A, median B, B/A)`` for cases present in both results."""
+    other_cases = {(c.group, json.dumps(c.params, sort_keys=True)): c for c in other.cases}
+    rows = []
+    for case in baseline.cases:
+        key = (case.group, json.dumps(case.params, sort_keys=True))
+        match = other_cases.get(key)
+        if match is None:
+            continue
+        a, b = summarize(case.samples).median, summarize(match.samples).median
+        params = ", ".join(f"{k}={v}" for k, v in case.params.items())
+        ratio = report.format_ratio(b / a) if a > 0 else "n/a"
+        rows.append((case.group, params, report.format_seconds(a), report.format_seconds(b),
+                     ratio))
+    return rows
+
+
+def command_compare(baseline_path: Path, other_path: Path) -> int:
+    try:
+        baseline, other = load(baseline_path), load(other_path)
+    except ResultError as exc:
+        return fail(str(exc))
+    if baseline.experiment != other.experiment:
+        return fail(f"cannot compare different experiments: {baseline_path} is "
+                    f"{baseline.experiment!r}, {other_path} is {other.experiment!r}")
+    rows = compare_rows(baseline, other)
+    if not rows:
+        return fail("the two results have no case in common (different sizes?)")
+    print(f"A: {baseline_path} ({'quick' if baseline.quick else 'full'}): "
+          f"{report.machine_summary(baseline.machine)}")
+    print(f"B: {other_path} ({'quick' if other.quick else 'full'}): "
+          f"{report.machine_summary(other.machine)}")
+    headers = ("group", "case", "median A", "median B", "B / A")
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    for line in (headers, tuple("-" * w for w in widths), *rows):
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "list":
+        return command_list()
+    if args.command == "run":
+        return command_run(args.name, args.size == "quick", args.out)
+    if args.command == "machine":
+        return command_machine()
+    return command_compare(args.baseline, args.other)
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # output piped into a command that stopped reading (head)
+        sys.stderr.close()
+        sys.exit(EXIT_FAILED)

@@ -1,0 +1,148 @@
+"""A fingerprint of the machine a result was measured on.
+
+Every result carries one, so a table can say where its numbers came from and
+``python -m parbook compare`` can say how two machines differ. CPU counts are
+reported three ways because they differ in containers and CI runners: *logical*
+CPUs the kernel sees, *physical* cores, and *usable* CPUs this process may run on
+(affinity mask, further capped by a cgroup CPU quota). Experiments size their
+worker counts from ``usable_cpus``, never from an assumed number.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import importlib.metadata
+import math
+import multiprocessing
+import os
+import platform
+import sys
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+#: Packages whose versions shape the measurements.
+TRACKED_PACKAGES = ("ray", "numpy", "matplotlib", "psutil", "jupyter-book", "sphinx", "myst-nb")
+
+#: Environment variables GitHub Actions sets that identify the runner and the build.
+GITHUB_FIELDS = (
+    "GITHUB_ACTIONS",
+    "GITHUB_REPOSITORY",
+    "GITHUB_SHA",
+    "GITHUB_REF_NAME",
+    "GITHUB_RUN_ID",
+    "GITHUB_WORKFLOW",
+    "RUNNER_NAME",
+    "RUNNER_OS",
+    "RUNNER_ARCH",
+    "RUNNER_ENVIRONMENT",
+    "ImageOS",
+    "ImageVersion",
+)
+
+
+def cpu_model() -> str:
+    """The CPU's marketing name, or the best description the platform offers."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.lower().startswith(("model name", "hardware", "cpu model")):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine() or "unknown"
+
+
+def cgroup_cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """CPUs allowed by a cgroup quota (v2 ``cpu.max`` or v1 ``cfs_quota``), None if unlimited."""
+    v2 = root / "cpu.max"
+    try:
+        if v2.exists():
+            quota, period = v2.read_text().split()[:2]
+            return None if quota == "max" else int(quota) / int(period)
+        v1_quota, v1_period = root / "cpu" / "cpu.cfs_quota_us", root / "cpu" / "cpu.cfs_period_us"
+        if v1_quota.exists() and v1_period.exists():
+            quota_us = int(v1_quota.read_text())
+            return None if quota_us <= 0 else quota_us / int(v1_period.read_text())
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+def affinity_cpus() -> int:
+    """CPUs this process may be scheduled on (its affinity mask)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def usable_cpus() -> int:
+    """CPUs a parallel program here can really use: affinity, capped by any cgroup quota."""
+    cpus = affinity_cpus()
+    quota = cgroup_cpu_quota()
+    if quota is not None:
+        cpus = min(cpus, max(1, math.floor(quota)))
+    return max(1, cpus)
+
+
+def gil_enabled() -> bool:
+    """Whether the running interpreter has its GIL on (always True before 3.13)."""
+    is_enabled = getattr(sys, "_is_gil_enabled", None)
+    return True if is_enabled is None else bool(is_enabled())
+
+
+def default_start_method() -> str:
+    """The platform's default start method, read without fixing the global context.
+
+    ``multiprocessing.get_all_start_methods()`` lists the default first; calling
+    ``get_start_method()`` instead would lock the default in for the whole process.
+    """
+    return multiprocessing.get_all_start_methods()[0]
+
+
+def package_versions(names: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str | None]:
+    """Installed versions of ``names`` (None for a package that is not installed)."""
+    versions: dict[str, str | None] = {}
+    for name in names:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def github_runner(environ: dict[str, str] | None = None) -> dict[str, str] | None:
+    """GitHub Actions runner details, or None when not running on Actions."""
+    env = environ if environ is not None else os.environ
+    if env.get("GITHUB_ACTIONS") != "true":
+        return None
+    return {key: env[key] for key in GITHUB_FIELDS if key in env}
+
+
+def fingerprint() -> dict[str, Any]:
+    """Describe this machine and interpreter as plain JSON-ready data."""
+    memory = psutil.virtual_memory()
+    return {
+        "taken_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "hostname": platform.node(),
+        "cpu_model": cpu_model(),
+        "logical_cpus": os.cpu_count(),
+        "physical_cpus": psutil.cpu_count(logical=False),
+        "affinity_cpus": affinity_cpus(),
+        "cgroup_cpu_quota": cgroup_cpu_quota(),
+        "usable_cpus": usable_cpus(),
+        "memory_bytes": memory.total,
+        "os": platform.platform(),
+        "machine": platform.machine(),
+        "python_version": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "python_build": " ".join(platform.python_build()),
+        "gil_enabled": gil_enabled(),
+        "default_start_method": default_start_method(),
+        "start_methods": multiprocessing.get_all_start_methods(),
+        "packages": package_versions(),
+        "github": github_runner(),
+    }
+
+
+#: Fields every fingerprint must have; used to reject foreign JSON.
+REQUIRED_FIELDS = ("cpu_model", "logical_cpus", "usable_cpus", "python_version", "os")

@@ -1,0 +1,160 @@
+"""Results as JSON files with the machine's fingerprint inside.
+
+A result holds raw samples only; summaries are recomputed when rendered, so a
+downloaded file can be re-analysed without trusting our statistics. Files are
+written atomically (to a temporary file, then renamed), so a failed or interrupted
+run never replaces a good result.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from parbook.bench import machine as _machine
+
+FORMAT = "parbook-result"
+FORMAT_VERSION = 1
+
+
+class ResultError(ValueError):
+    """A result file that cannot be read, is not JSON, or is not a parbook result."""
+
+
+@dataclass
+class Case:
+    """One measured case: which group (table) it belongs to, its parameters, its samples.
+
+    ``samples`` are in ``unit`` (seconds unless stated). Parameters are plain JSON values
+    that identify the case within its group, e.g. ``{"body": "sleep_1ms", "workers": 5,
+    "backend": "ray"}``.
+    """
+
+    group: str
+    params: dict[str, Any]
+    samples: list[float]
+    unit: str = "s"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"group": self.group, "params": self.params, "unit": self.unit,
+                "samples": self.samples}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Case:
+        try:
+            samples = [float(x) for x in data["samples"]]
+            case = cls(group=str(data["group"]), params=dict(data["params"]),
+                       samples=samples, unit=str(data.get("unit", "s")))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ResultError(f"malformed case {data!r:.80}: {exc}") from exc
+        if not samples or not all(math.isfinite(x) for x in samples):
+            raise ResultError(f"case {case.group}/{case.params} has no finite samples")
+        return case
+
+
+@dataclass
+class Result:
+    """Everything one run of an experiment produced."""
+
+    experiment: str
+    quick: bool
+    cases: list[Case] = field(default_factory=list)
+    parameters: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+    machine: dict[str, Any] = field(default_factory=_machine.fingerprint)
+    created: str = field(
+        default_factory=lambda: _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    )
+
+    def add(self, group: str, params: dict[str, Any], samples: list[float],
+            unit: str = "s") -> Case:
+        """Record the samples of one case and return it."""
+        case = Case(group=group, params=dict(params), samples=list(samples), unit=unit)
+        self.cases.append(case)
+        return case
+
+    def group(self, name: str) -> list[Case]:
+        """The cases of one group, in the order they were measured."""
+        return [case for case in self.cases if case.group == name]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "experiment": self.experiment,
+            "quick": self.quick,
+            "created": self.created,
+            "machine": self.machine,
+            "parameters": self.parameters,
+            "values": self.values,
+            "cases": [case.to_json() for case in self.cases],
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, source: str = "<data>") -> Result:
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            raise ResultError(f"{source} is not a parbook result (no \"format\": \"{FORMAT}\")")
+        if data.get("format_version") != FORMAT_VERSION:
+            raise ResultError(
+                f"{source} has result format version {data.get('format_version')!r}; "
+                f"this parbook reads version {FORMAT_VERSION}"
+            )
+        machine = data.get("machine")
+        if not isinstance(machine, dict) or any(k not in machine for k in _machine.REQUIRED_FIELDS):
+            raise ResultError(f"{source} has no valid machine fingerprint")
+        cases = data.get("cases")
+        if not isinstance(cases, list) or not cases:
+            raise ResultError(f"{source} has no measured cases")
+        return cls(
+            experiment=str(data.get("experiment", "")),
+            quick=bool(data.get("quick", False)),
+            cases=[Case.from_json(case) for case in cases],
+            parameters=dict(data.get("parameters") or {}),
+            values=dict(data.get("values") or {}),
+            machine=machine,
+            created=str(data.get("created", "")),
+        )
+
+
+def save(result: Result, path: str | os.PathLike[str]) -> Path:
+    """Write ``result`` to ``path`` atomically and return the path.
+
+    The JSON is written to a temporary file in the same folder and renamed over the
+    target only once complete, so an existing file is never left half-written.
+    """
+    target = Path(path)
+    if not result.cases:
+        raise ResultError("refusing to save a result with no measured cases")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result.to_json(), indent=1, allow_nan=False)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def load(path: str | os.PathLike[str]) -> Result:
+    """Read a result file, raising :class:`ResultError` with a one-line reason if it is bad."""
+    source = Path(path)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ResultError(f"{source}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ResultError(f"{source}: cannot be read ({exc.__class__.__name__}: {exc})") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ResultError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    return Result.from_json(data, source=str(source))

@@ -1,0 +1,68 @@
+"""Summaries of raw samples: median with spread, and a flag for unstable cases."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+#: A case is flagged unstable when its interquartile range exceeds this fraction of
+#: its median, or (with fewer than four samples, where quartiles mean little) when
+#: its min-max range does.
+UNSTABLE_RELATIVE_SPREAD = 0.25
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Median, quartiles and extremes of one case's samples."""
+
+    n: int
+    median: float
+    q1: float
+    q3: float
+    min: float
+    max: float
+
+    @property
+    def relative_iqr(self) -> float:
+        """Interquartile range divided by the median (0 when the median is 0)."""
+        return (self.q3 - self.q1) / self.median if self.median else 0.0
+
+    @property
+    def relative_range(self) -> float:
+        """Max minus min divided by the median (0 when the median is 0)."""
+        return (self.max - self.min) / self.median if self.median else 0.0
+
+    @property
+    def unstable(self) -> bool:
+        """True when the spread is too large for the median to speak for the case."""
+        spread = self.relative_iqr if self.n >= 4 else self.relative_range
+        return spread > UNSTABLE_RELATIVE_SPREAD
+
+    def as_dict(self) -> dict[str, float | int | bool]:
+        """Plain-data form, with the derived spread fields, for tables and JSON."""
+        data = asdict(self)
+        data.update(
+            relative_iqr=self.relative_iqr,
+            relative_range=self.relative_range,
+            unstable=self.unstable,
+        )
+        return data
+
+
+def summarize(samples: list[float]) -> Summary:
+    """Summarise samples with numpy's percentiles (linear interpolation)."""
+    if len(samples) == 0:
+        raise ValueError("cannot summarise an empty list of samples")
+    values = np.asarray(samples, dtype=float)
+    if not np.all(np.isfinite(values)):
+        raise ValueError("samples must be finite numbers")
+    q1, median, q3 = np.percentile(values, [25, 50, 75])
+    return Summary(
+        n=int(values.size),
+        median=float(median),
+        q1=float(q1),
+        q3=float(q3),
+        min=float(values.min()),
+        max=float(values.max()),
+    )

@@ -1,0 +1,92 @@
+"""Figures the source articles reported, each with its article, machine and units.
+
+These are the only numbers in the book that were not measured by the build that shows
+them. Pages render them through the same tables as our own results, always in columns
+labelled as the article's, beside what this build measured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Article:
+    """A source article as the book cites it."""
+
+    key: str
+    title: str
+    title_original: str
+    author: str
+    year: int | None
+    file: str
+
+
+@dataclass(frozen=True)
+class ReportedTable:
+    """A table of figures an article reported: rows keyed by parameters, values in ``unit``."""
+
+    article: Article
+    machine: str
+    unit: str
+    note: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def lookup(self, **params: Any) -> float | None:
+        """The reported value for the row matching ``params`` (None if not reported)."""
+        for row in self.rows:
+            if all(row.get(k) == v for k, v in params.items()):
+                return row["value"]
+        return None
+
+
+ARTICLES = {
+    "000": Article(
+        key="000",
+        title="Why is multiprocessing sometimes slower than a single process?",
+        title_original="多进程为什么有时比单进程还慢？",
+        author="the author of an RL framework",
+        year=2023,
+        file="000_269ab74668b3a31d.txt",
+    ),
+}
+
+
+def _article_000_rows() -> list[dict[str, Any]]:
+    # The article's table, in seconds: (body, workers) -> (one process, mp, ray).
+    reported = {
+        ("return", 1): (2.29e-5, 0.572, 0.540),
+        ("return", 5): (2.09e-5, 0.548, 0.683),
+        ("return", 10): (2.69e-5, 0.994, 1.099),
+        ("sleep_1ms", 1): (0.0001, 0.439, 0.498),
+        ("sleep_1ms", 5): (0.0007, 0.544, 0.617),
+        ("sleep_1ms", 10): (0.0014, 0.847, 0.980),
+        ("sleep_1s", 1): (1.0014, 1.444, 1.515),
+        ("sleep_1s", 5): (5.019, 1.539, 1.624),
+        ("sleep_1s", 10): (10.037, 1.975, 1.915),
+    }
+    rows = []
+    for (body, workers), values in reported.items():
+        for backend, value in zip(("one_process", "processes", "ray_actors"), values, strict=True):
+            rows.append({"body": body, "workers": workers, "backend": backend, "value": value})
+    return rows
+
+
+#: Article 000's timing of 1/5/10 workers, start-up included.
+OVERHEAD_TABLE = ReportedTable(
+    article=ARTICLES["000"],
+    machine="macOS 13.4, 2.6 GHz 6-core Intel Core i7 (spawn start method)",
+    unit="s",
+    note="one run each, start-up included; Ray already initialised",
+    rows=_article_000_rows(),
+)
+
+#: Article 000's claim about the cost of one Ray round trip, in seconds.
+RAY_ROUND_TRIP_CLAIM_S = ReportedTable(
+    article=ARTICLES["000"],
+    machine=OVERHEAD_TABLE.machine,
+    unit="s",
+    note="'communication costs at least about 0.002 s'",
+    rows=[{"what": "ray_round_trip", "value": 0.002}],
+)
