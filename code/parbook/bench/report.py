@@ -92,12 +92,16 @@ def pivot_table(
         header = column_labels.get(case.params[column], str(case.params[column]))
         records.setdefault(key, {})[header] = time_cell(summarize(case.samples))
     frame = pd.DataFrame.from_dict(records, orient="index")
-    if len(rows) > 1:
-        frame.index = pd.MultiIndex.from_tuples(frame.index, names=list(rows))
-    else:
-        frame.index = pd.Index([key[0] for key in frame.index], name=rows[0])
+    frame.index = _row_index(list(records), rows)
     ordered = [label for label in column_labels.values() if label in frame.columns]
     return frame[ordered or list(frame.columns)]
+
+
+def _row_index(keys: list[tuple], rows: Sequence[str]) -> pd.Index:
+    """A plain index for one row parameter, a MultiIndex for several."""
+    if len(rows) == 1:
+        return pd.Index([key[0] for key in keys], name=rows[0])
+    return pd.MultiIndex.from_tuples(keys, names=list(rows))
 
 
 def comparison_table(
@@ -130,7 +134,7 @@ def comparison_table(
         cells[(label, RATIO)] = "–" if not theirs else format_ratio(ours.median / theirs)
     frame = pd.DataFrame.from_dict(records, orient="index")
     frame.columns = pd.MultiIndex.from_tuples(frame.columns)
-    frame.index = pd.MultiIndex.from_tuples(frame.index, names=list(rows))
+    frame.index = _row_index(list(records), rows)
     order = list(column_labels.values()) or list(
         dict.fromkeys(frame.columns.get_level_values(0))
     )

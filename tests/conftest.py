@@ -1,0 +1,33 @@
+"""Shared fixtures: one quick run of the overhead experiment, via the command line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from parbook.bench.results import Result, load
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_cli(*args: str, timeout: float = 900, env: dict[str, str] | None = None
+            ) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m parbook ARGS`` in a child process and capture its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "parbook", *args],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture(scope="session")
+def overhead_quick(tmp_path_factory: pytest.TempPathFactory) -> Result:
+    """The overhead experiment in quick mode, run through ``python -m parbook run``."""
+    out = tmp_path_factory.mktemp("overhead") / "overhead.json"
+    completed = run_cli("run", "overhead", "--quick", "--out", str(out))
+    assert completed.returncode == 0, completed.stderr
+    return load(out)

@@ -1,0 +1,50 @@
+import json
+import os
+
+from parbook.bench import machine
+
+
+def test_fingerprint_has_every_field_and_is_json():
+    fingerprint = machine.fingerprint()
+    for field in (*machine.REQUIRED_FIELDS, "physical_cpus", "affinity_cpus", "memory_bytes",
+                  "gil_enabled", "default_start_method", "packages", "github"):
+        assert field in fingerprint
+    assert json.loads(json.dumps(fingerprint)) == fingerprint
+    assert 1 <= fingerprint["usable_cpus"] <= fingerprint["logical_cpus"]
+    assert fingerprint["default_start_method"] in fingerprint["start_methods"]
+    assert fingerprint["packages"]["ray"] and fingerprint["packages"]["numpy"]
+
+
+def test_usable_cpus_respect_affinity():
+    if hasattr(os, "sched_getaffinity"):
+        assert machine.usable_cpus() <= len(os.sched_getaffinity(0))
+
+
+def test_cgroup_v2_quota_is_parsed(tmp_path):
+    (tmp_path / "cpu.max").write_text("150000 100000\n")
+    assert machine.cgroup_cpu_quota(tmp_path) == 1.5
+    (tmp_path / "cpu.max").write_text("max 100000\n")
+    assert machine.cgroup_cpu_quota(tmp_path) is None
+
+
+def test_cgroup_v1_quota_is_parsed(tmp_path):
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("200000")
+    (tmp_path / "cpu" / "cpu.cfs_period_us").write_text("100000")
+    assert machine.cgroup_cpu_quota(tmp_path) == 2.0
+    (tmp_path / "cpu" / "cpu.cfs_quota_us").write_text("-1")
+    assert machine.cgroup_cpu_quota(tmp_path) is None
+
+
+def test_github_runner_details_only_on_actions():
+    assert machine.github_runner({}) is None
+    details = machine.github_runner({"GITHUB_ACTIONS": "true", "RUNNER_OS": "Linux",
+                                     "ImageOS": "ubuntu24", "UNRELATED": "x"})
+    assert details == {"GITHUB_ACTIONS": "true", "RUNNER_OS": "Linux", "ImageOS": "ubuntu24"}
+
+
+def test_default_start_method_does_not_fix_the_context():
+    import multiprocessing
+
+    machine.default_start_method()
+    assert multiprocessing.get_start_method(allow_none=True) is None

@@ -1,0 +1,60 @@
+import time
+
+import pytest
+
+from parbook.bench.measure import Protocol, measure, time_once
+
+
+def test_warmup_runs_are_discarded():
+    calls = []
+    samples = measure(lambda _: calls.append(1), Protocol(repeats=4, warmup=2))
+    assert len(calls) == 6
+    assert len(samples) == 4
+
+
+def test_setup_and_teardown_are_outside_the_timer():
+    def slow_setup():
+        time.sleep(0.05)
+        return "state"
+
+    seen = []
+    sample = time_once(lambda state: seen.append(state), slow_setup,
+                       lambda state: time.sleep(0.05))
+    assert seen == ["state"]
+    assert sample < 0.04
+
+
+def test_teardown_runs_when_the_case_fails():
+    torn_down = []
+    with pytest.raises(RuntimeError):
+        time_once(lambda _: (_ for _ in ()).throw(RuntimeError("boom")),
+                  setup=lambda: "s", teardown=torn_down.append)
+    assert torn_down == ["s"]
+
+
+def test_budget_stops_long_cases_after_min_repeats():
+    samples = measure(lambda _: time.sleep(0.02),
+                      Protocol(repeats=10, warmup=0, min_repeats=3, budget_s=0.01))
+    assert len(samples) == 3
+
+
+def test_long_first_warmup_skips_the_rest():
+    calls = []
+
+    def case(_):
+        calls.append(1)
+        time.sleep(0.03)
+
+    measure(case, Protocol(repeats=1, warmup=3, skip_warmup_above_s=0.01))
+    assert len(calls) == 2  # one warm-up, one timed
+
+
+def test_samples_are_real_times():
+    samples = measure(lambda _: time.sleep(0.01), Protocol(repeats=3, warmup=0))
+    assert all(0.009 < s < 1.0 for s in samples)
+
+
+@pytest.mark.parametrize("kwargs", [{"repeats": 0}, {"warmup": -1}, {"min_repeats": 0}])
+def test_protocol_rejects_nonsense(kwargs):
+    with pytest.raises(ValueError):
+        Protocol(**kwargs)

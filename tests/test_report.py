@@ -1,0 +1,78 @@
+import re
+
+import pytest
+
+from parbook.bench import report
+from parbook.bench.results import Result
+from parbook.sources import Article, ReportedTable
+
+ARTICLE = Article(key="999", title="t", title_original="t", author="a", year=2020, file="f")
+REPORTED = ReportedTable(
+    article=ARTICLE, machine="an old laptop", unit="s", note="",
+    rows=[{"size": 1, "backend": "a", "value": 2.0}, {"size": 1, "backend": "b", "value": 0.5}],
+)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(1.5, "1.50 s"), (12.3456, "12.3 s"), (0.0123, "12.3 ms"), (2.29e-5, "22.9 µs"),
+     (4e-9, "4.00 ns"), (0, "0 s"), (float("nan"), "n/a")],
+)
+def test_format_seconds(seconds, text):
+    assert report.format_seconds(seconds) == text
+
+
+def test_format_ratio():
+    assert report.format_ratio(3.456) == "3.5×"
+    assert report.format_ratio(0.0123) == "0.012×"
+
+
+def make_result() -> Result:
+    result = Result(experiment="demo", quick=True)
+    result.add("g", {"size": 1, "backend": "a"}, [1.0, 1.0, 1.0])
+    result.add("g", {"size": 1, "backend": "b"}, [1.0, 1.1, 1.0])
+    result.add("g", {"size": 2, "backend": "a"}, [1.0, 3.0, 9.0])  # unstable
+    result.add("g", {"size": 2, "backend": "b"}, [2.0, 2.0, 2.0])
+    return result
+
+
+def test_comparison_table_has_ours_the_article_and_the_ratio():
+    frame = report.comparison_table(make_result(), "g", REPORTED, rows=("size",),
+                                    column="backend", column_labels={"a": "A", "b": "B"})
+    assert list(frame.columns) == [
+        ("A", "this build"), ("A", "article 999"), ("A", "ratio"),
+        ("B", "this build"), ("B", "article 999"), ("B", "ratio"),
+    ]
+    assert frame.loc["1", ("A", "this build")] == "1.00 s"
+    assert frame.loc["1", ("A", "article 999")] == "2.00 s"
+    assert frame.loc["1", ("A", "ratio")] == "0.50×"
+    assert frame.loc["1", ("B", "ratio")] == "2.0×"
+    # The article did not report size 2: a dash, never an invented number.
+    assert frame.loc["2", ("B", "article 999")] == "–"
+    assert report.UNSTABLE_MARK in frame.loc["2", ("A", "this build")]
+
+
+def test_pivot_and_spread_tables_have_every_case():
+    result = make_result()
+    pivot = report.pivot_table(result, "g", rows=("size",), column="backend")
+    assert pivot.shape == (2, 2)
+    spread = report.spread_table(result, "g")
+    assert len(spread) == 4
+    assert set(spread.columns) >= {"N", "median", "IQR", "min – max", "stable"}
+
+
+def test_html_has_id_and_caption():
+    html = report.to_html(report.pivot_table(make_result(), "g", rows=("size",),
+                                             column="backend"),
+                          table_id="demo-table", caption="Medians <of> runs")
+    assert re.search(r'<table[^>]*id="demo-table"', html)
+    assert "<caption>Medians &lt;of&gt; runs</caption>" in html
+
+
+def test_speedup_figure_draws_every_backend():
+    figure = report.speedup_figure(
+        {"a": [(1e-3, 0.5), (1e-2, 1.5)], "b": [(1e-3, 0.2), (1e-2, 0.8)]},
+        {"a": "A", "b": "B"}, {"a": 3e-3, "b": None}, cpus=2, title="t",
+    )
+    labels = [line.get_label() for line in figure.axes[0].get_lines()]
+    assert "A" in labels and "B" in labels
