@@ -67,7 +67,8 @@ def test_findings_cover_what_the_page_quotes(overhead_quick):
     assert found["cpus"] >= 1
     assert set(found["startup_per_process"]) >= {"spawn"}
     assert ("ray_actor", "unpinned") in found["round_trip"]
-    assert found["floor_placement"] is not None
+    assert ("os_pipe", found["software_placement"]) in found["round_trip"]
+    assert ("os_pipe", found["parallel_placement"]) in found["round_trip"]
 
 
 def test_break_even_interpolates_on_log_scales():

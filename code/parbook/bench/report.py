@@ -218,5 +218,5 @@ def speedup_figure(
     axes.set_ylabel("speed-up over one process")
     axes.set_title(title)
     axes.grid(True, which="major", alpha=0.3)
-    axes.legend(fontsize="small", loc="upper left")
+    axes.legend(fontsize="small", loc="lower right")
     return figure
