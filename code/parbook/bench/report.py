@@ -214,6 +214,10 @@ def speedup_figure(
                  label=f"ideal ({cpus}× on {cpus} usable CPUs)")
     axes.set_xscale("log")
     axes.set_yscale("log")
+    # Plain "0.5×" labels read better than powers of ten for speed-ups near 1.
+    axes.yaxis.set_major_formatter(lambda value, _pos: f"{value:g}×")
+    axes.yaxis.set_minor_formatter(lambda value, _pos: f"{value:g}×"
+                                   if f"{value:g}"[0] in "25" else "")
     axes.set_xlabel("CPU time of one task (seconds)")
     axes.set_ylabel("speed-up over one process")
     axes.set_title(title)
