@@ -41,7 +41,9 @@ def show_provenance(result: Result) -> None:
     name = html.escape(result.experiment)
     text = (
         f"Measured while this page was built, at {size}, on: "
-        f"{html.escape(report.machine_summary(result.machine))}. "
+        f"{html.escape(report.machine_summary(result.machine))} "
+        f'(<a href="build-machine.html">the build machine</a>). '
+        f"Started {html.escape(result.created)}. "
         f'Raw samples: <a href="_static/results/{name}.json" download>{name}.json</a> '
         f"(median of N runs in every cell; ⚠ marks a case whose spread exceeds "
         f"{report.UNSTABLE_THRESHOLD_PERCENT}% of its median)."
