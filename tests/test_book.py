@@ -15,7 +15,10 @@ import psutil
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ("intro", "overhead", "rules", "build-machine")
+PAGES = ("intro", "overhead", "processes-and-threads", "the-gil", "threads",
+         "races-and-locks", "rules", "build-machine")
+#: Pages that run an experiment: each must show tables and link its raw results.
+MEASURED_PAGES = ("overhead", "processes-and-threads", "the-gil", "threads", "races-and-locks")
 TIME_CELL = re.compile(r"^\d[\d,]*(\.\d+)? (s|ms|µs|ns)( ⚠)?$")
 SHM_PREFIXES = ("psm_", "wnsm_", "sem.mp", "plasma", "ray")
 
@@ -126,16 +129,31 @@ def test_every_measured_table_is_on_the_page(built_book):
     assert re.search(r'<img[^>]+src="[^"]+\.png"', page), "the speed-up figure is missing"
 
 
-def test_prose_numbers_were_glued(built_book):
-    page = (built_book["html"] / "overhead.html").read_text(encoding="utf-8")
+@pytest.mark.parametrize("name", PAGES)
+def test_prose_numbers_were_glued(built_book, name):
+    page = (built_book["html"] / f"{name}.html").read_text(encoding="utf-8")
     assert "{glue" not in page
-    assert "Traceback" not in page
+    # An error output is allowed only from cells tagged to raise on purpose (a page may
+    # still *print* a traceback it demonstrates, e.g. a thread's unhandled exception).
+    errors = page.count('class="output traceback')
+    assert errors <= page.count("tag_raises-exception"), f"{errors} unexpected error outputs"
+
+
+@pytest.mark.parametrize("name", MEASURED_PAGES)
+def test_measured_pages_show_tables_and_their_data(built_book, name):
+    page = (built_book["html"] / f"{name}.html").read_text(encoding="utf-8")
+    assert 'class="dataframe parbook-table"' in page, "no measured table"
+    assert 'class="parbook-provenance"' in page, "no provenance line"
+    links = re.findall(r'href="_static/results/([\w-]+\.json)"', page)
+    assert links, "no link to the raw results"
+    for link in links:
+        assert (built_book["html"] / "_static" / "results" / link).is_file(), link
 
 
 def test_rules_have_stable_anchors_and_glued_reasons(built_book):
     page = (built_book["html"] / "rules.html").read_text(encoding="utf-8")
-    for rule in ("par001", "par002", "par003", "par004"):
-        assert f'id="{rule}"' in page, rule
+    for number in range(1, 12):
+        assert f'id="par{number:03d}"' in page, number
 
 
 def test_results_json_is_published(built_book):

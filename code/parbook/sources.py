@@ -50,6 +50,14 @@ ARTICLES = {
         year=2023,
         file="000_269ab74668b3a31d.txt",
     ),
+    "001": Article(
+        key="001",
+        title="Basics of distributed RL",
+        title_original="分布式RL的基础",
+        author="an RL practitioner's study notes (partly reposted)",
+        year=None,
+        file="001_91e54a5334459b15.txt",
+    ),
 }
 
 
@@ -89,4 +97,32 @@ RAY_ROUND_TRIP_CLAIM_S = ReportedTable(
     unit="s",
     note="'communication costs at least about 0.002 s'",
     rows=[{"what": "ray_round_trip", "value": 0.002}],
+)
+
+#: Article 001's GIL experiment: ten pure-Python loops of a million iterations each, run
+#: one after another and on ten threads. The article first quotes the sequential time as
+#: 0.36 s and then, more precisely, as 0.369 s; the more precise figure is kept.
+GIL_TABLE = ReportedTable(
+    article=ARTICLES["001"],
+    machine="Intel Core i9-10900K",
+    unit="s",
+    note="one run each; 10 loops of 1,000,000 iterations",
+    rows=[
+        {"backend": "sequential", "loops": 10, "iterations": 1_000_000, "value": 0.369},
+        {"backend": "threads", "loops": 10, "iterations": 1_000_000, "value": 0.37},
+    ],
+)
+
+#: Article 001's lost-update race: 1000 threads, each reading the count, sleeping 1 ms
+#: and writing the count plus one. The final count should be 1000.
+RACE_TABLE = ReportedTable(
+    article=ARTICLES["001"],
+    machine="Intel Core i9-10900K (the author's run); the 69 is quoted from the post the "
+            "article follows, machine not stated",
+    unit="count",
+    note="final count after 1000 threads of read, sleep(0.001), write; one run each",
+    rows=[
+        {"run": "the post the article follows", "threads": 1000, "pause_s": 0.001, "value": 69},
+        {"run": "the article's author", "threads": 1000, "pause_s": 0.001, "value": 7},
+    ],
 )

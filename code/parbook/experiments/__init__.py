@@ -13,6 +13,10 @@ from types import ModuleType
 #: Experiment name -> module path. Names are what ``python -m parbook run NAME`` takes.
 EXPERIMENTS = {
     "overhead": "parbook.experiments.overhead",
+    "concurrency": "parbook.experiments.concurrency",
+    "gil": "parbook.experiments.gil",
+    "threads": "parbook.experiments.threads",
+    "locks": "parbook.experiments.locks",
 }
 
 
