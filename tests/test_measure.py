@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from parbook.bench.measure import Protocol, measure, time_once
+from parbook.bench.measure import Protocol, measure, measure_interleaved, time_once
 
 
 def test_warmup_runs_are_discarded():
@@ -58,3 +58,13 @@ def test_samples_are_real_times():
 def test_protocol_rejects_nonsense(kwargs):
     with pytest.raises(ValueError):
         Protocol(**kwargs)
+
+
+def test_interleaved_cases_take_turns():
+    order = []
+    samples = measure_interleaved(
+        {"a": lambda _: order.append("a"), "b": lambda _: order.append("b")},
+        Protocol(repeats=3, warmup=1),
+    )
+    assert order == ["a", "b"] * 4
+    assert {name: len(values) for name, values in samples.items()} == {"a": 3, "b": 3}

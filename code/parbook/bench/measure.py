@@ -78,3 +78,24 @@ def measure(
         if over_budget and len(samples) >= min(protocol.min_repeats, protocol.repeats):
             break
     return samples
+
+
+def measure_interleaved(
+    cases: dict[str, Callable[[Any], Any]], protocol: Protocol
+) -> dict[str, list[float]]:
+    """Measure several cases round-robin and return each one's raw samples.
+
+    Every repeat runs each case once, in turn. Cases that will be compared as a ratio
+    (a parallel version against the serial one) then see the same machine: on shared or
+    virtual machines, CPU speed drifts over seconds (frequency scaling, other tenants),
+    and timing all repeats of one case before the next would fold that drift into the
+    ratio. ``budget_s`` is not used: every case gets ``protocol.repeats`` samples.
+    """
+    for _ in range(protocol.warmup):
+        for case in cases.values():
+            time_once(case)
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(protocol.repeats):
+        for name, case in cases.items():
+            samples[name].append(time_once(case))
+    return samples

@@ -14,6 +14,7 @@ Four measurements, each a group of cases in the result:
 ``sweep``
     CPU-bound tasks of 10 us to 100 ms spread over live workers (a Pool, Ray tasks, Ray
     actors), against the same tasks run one after another, to find where each breaks even.
+    Each parallel version is timed interleaved with its serial baseline.
 
 Nothing is forked after Ray starts (forking a process that runs Ray's threads is
 unsafe), so every non-Ray case runs first and all Ray cases share one Ray session.
@@ -30,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from parbook.bench import machine
-from parbook.bench.measure import Protocol, measure
+from parbook.bench.measure import Protocol, measure, measure_interleaved
 from parbook.bench.report import median
 from parbook.bench.results import Result
 from parbook.raysession import ray_session
@@ -286,26 +287,15 @@ def _sweep_local(result: Result, size: Sizes, context: Any, cpus: int, rate: flo
         for duration in size.sweep_durations_s:
             iterations = iterations_for(duration, rate)
             tasks = sweep_task_count(duration, size.sweep_work_s, cpus, size.sweep_max_tasks)
-            params = {"task_s": duration, "tasks": tasks, "workers": cpus}
-
-            say(f"sweep: {tasks} tasks of {duration:g} s, one process")
-            samples = measure(lambda _, k=iterations, n=tasks: [burn(k) for _ in range(n)],
-                              size.sweep)
-            result.add("sweep", {**params, "backend": "serial"}, samples)
-
-            say(f"sweep: {tasks} tasks of {duration:g} s, Pool one message per task")
-            samples = measure(
-                lambda _, k=iterations, n=tasks: [
+            say(f"sweep: {tasks} tasks of {duration:g} s, one process and a Pool")
+            samples = measure_interleaved({
+                "serial": lambda _, k=iterations, n=tasks: [burn(k) for _ in range(n)],
+                "pool_per_task": lambda _, k=iterations, n=tasks: [
                     r.get(WAIT_S) for r in [pool.apply_async(burn, (k,)) for _ in range(n)]
                 ],
-                size.sweep,
-            )
-            result.add("sweep", {**params, "backend": "pool_per_task"}, samples)
-
-            say(f"sweep: {tasks} tasks of {duration:g} s, Pool.map")
-            samples = measure(lambda _, k=iterations, n=tasks: pool.map(burn, [k] * n),
-                              size.sweep)
-            result.add("sweep", {**params, "backend": "pool_map"}, samples)
+                "pool_map": lambda _, k=iterations, n=tasks: pool.map(burn, [k] * n),
+            }, size.sweep)
+            _add_sweep(result, "local", duration, tasks, cpus, samples)
 
 
 def _sweep_ray(result: Result, size: Sizes, cpus: int, rate: float, say: Callable) -> None:
@@ -318,26 +308,28 @@ def _sweep_ray(result: Result, size: Sizes, cpus: int, rate: float, say: Callabl
         for duration in size.sweep_durations_s:
             iterations = iterations_for(duration, rate)
             tasks = sweep_task_count(duration, size.sweep_work_s, cpus, size.sweep_max_tasks)
-            params = {"task_s": duration, "tasks": tasks, "workers": cpus}
-
-            say(f"sweep: {tasks} tasks of {duration:g} s, Ray tasks")
-            samples = measure(
-                lambda _, k=iterations, n=tasks: ray.get(
+            say(f"sweep: {tasks} tasks of {duration:g} s, one process and Ray")
+            samples = measure_interleaved({
+                "serial": lambda _, k=iterations, n=tasks: [burn(k) for _ in range(n)],
+                "ray_tasks": lambda _, k=iterations, n=tasks: ray.get(
                     [remote["burn"].remote(k) for _ in range(n)], timeout=WAIT_S),
-                size.sweep,
-            )
-            result.add("sweep", {**params, "backend": "ray_tasks"}, samples)
-
-            say(f"sweep: {tasks} tasks of {duration:g} s, Ray actors")
-            samples = measure(
-                lambda _, k=iterations, n=tasks: ray.get(
+                "ray_actors": lambda _, k=iterations, n=tasks: ray.get(
                     [actors[i % cpus].burn.remote(k) for i in range(n)], timeout=WAIT_S),
-                size.sweep,
-            )
-            result.add("sweep", {**params, "backend": "ray_actors"}, samples)
+            }, size.sweep)
+            _add_sweep(result, "ray", duration, tasks, cpus, samples)
     finally:
         for actor in actors:
             ray.kill(actor)
+
+
+def _add_sweep(result: Result, phase: str, duration: float, tasks: int, cpus: int,
+               samples: dict[str, list[float]]) -> None:
+    # Each phase has its own serial baseline, measured interleaved with its parallel
+    # versions, so every speed-up is a ratio of runs made side by side.
+    for backend, backend_samples in samples.items():
+        params = {"task_s": duration, "tasks": tasks, "workers": cpus, "phase": phase,
+                  "backend": backend}
+        result.add("sweep", params, backend_samples)
 
 
 # ---------------------------------------------------------------------------------------
@@ -345,15 +337,21 @@ def _sweep_ray(result: Result, size: Sizes, cpus: int, rate: float, say: Callabl
 
 
 def sweep_speedups(result: Result) -> dict[str, list[tuple[float, float]]]:
-    """Per parallel backend, ``(task_s, speed-up over one process)`` at every sweep point."""
+    """Per parallel backend, ``(task_s, speed-up over one process)`` at every sweep point.
+
+    The baseline is the serial case of the same phase, measured interleaved with it.
+    """
     durations = sorted({c.params["task_s"] for c in result.group("sweep")})
+    phases = {c.params["backend"]: c.params["phase"] for c in result.group("sweep")
+              if c.params["backend"] != "serial"}
     curves: dict[str, list[tuple[float, float]]] = {}
     for backend in SWEEP_LABELS:
-        if backend == "serial":
+        if backend not in phases:
             continue
         points = []
         for duration in durations:
-            serial = median(result, "sweep", task_s=duration, backend="serial")
+            serial = median(result, "sweep", task_s=duration, phase=phases[backend],
+                            backend="serial")
             parallel = median(result, "sweep", task_s=duration, backend=backend)
             points.append((duration, serial / parallel))
         curves[backend] = points
