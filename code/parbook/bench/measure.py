@@ -81,8 +81,8 @@ def measure(
 
 
 def measure_interleaved(
-    cases: dict[str, Callable[[Any], Any]], protocol: Protocol
-) -> dict[str, list[float]]:
+    cases: dict[Any, Callable[[Any], Any]], protocol: Protocol
+) -> dict[Any, list[float]]:
     """Measure several cases round-robin and return each one's raw samples.
 
     Every repeat runs each case once, in turn. Cases that will be compared as a ratio
@@ -94,7 +94,7 @@ def measure_interleaved(
     for _ in range(protocol.warmup):
         for case in cases.values():
             time_once(case)
-    samples: dict[str, list[float]] = {name: [] for name in cases}
+    samples: dict[Any, list[float]] = {name: [] for name in cases}
     for _ in range(protocol.repeats):
         for name, case in cases.items():
             samples[name].append(time_once(case))

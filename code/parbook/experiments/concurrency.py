@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from parbook.bench import machine
-from parbook.bench.measure import Protocol, measure
+from parbook.bench.measure import Protocol, measure_interleaved
 from parbook.bench.report import format_ratio, median
 from parbook.bench.results import Result
 from parbook.workloads import concurrency as work
@@ -118,20 +118,26 @@ def _run_kind(result: Result, kind: str, task: Callable, inputs: list, counts: l
     work.run_on_threads(task, inputs[:1], 1)
     work.run_on_processes(task, inputs[:1], 1, context)
     checks = result.values.setdefault("results_match_serial", {})
-
-    def timed(backend: str, workers: int, call: Callable[[], list]) -> None:
-        say(f"{kind}: {len(inputs)} tasks, {backend}, {workers} workers")
-        outputs: list[list] = []
-        samples = measure(lambda _: outputs.append(call()), size.protocol)
-        checks[f"{kind}/{backend}/{workers}"] = all(out == expected for out in outputs)
-        result.add("tasks", {"kind": kind, "backend": backend, "workers": workers}, samples)
-
-    timed("serial", 1, lambda: work.run_serially(task, inputs))
+    calls: dict[tuple[str, int], Callable[[], list]] = {
+        ("serial", 1): lambda: work.run_serially(task, inputs)}
     for workers in counts:
-        timed("threads", workers, lambda w=workers: work.run_on_threads(task, inputs, w))
+        calls[("threads", workers)] = lambda w=workers: work.run_on_threads(task, inputs, w)
     for workers in counts:
-        timed("processes", workers,
-              lambda w=workers: work.run_on_processes(task, inputs, w, context))
+        calls[("processes", workers)] = (
+            lambda w=workers: work.run_on_processes(task, inputs, w, context))
+    outputs: dict[tuple[str, int], list[list]] = {key: [] for key in calls}
+    say(f"{kind}: {len(inputs)} tasks, serial, threads and processes in turns")
+    # Timed in turns, repeat by repeat, so the serial baseline and every pool see the
+    # same machine even if its CPU speed drifts (speed-ups are ratios of these runs).
+    samples = measure_interleaved(
+        {key: (lambda _, c=call, out=outputs[key]: out.append(c())) for key, call in calls.items()},
+        size.protocol,
+    )
+    for (backend, workers), backend_samples in samples.items():
+        checks[f"{kind}/{backend}/{workers}"] = all(
+            out == expected for out in outputs[(backend, workers)])
+        result.add("tasks", {"kind": kind, "backend": backend, "workers": workers},
+                   backend_samples)
 
 
 # ---------------------------------------------------------------------------------------
