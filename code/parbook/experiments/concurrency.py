@@ -20,17 +20,16 @@ from __future__ import annotations
 
 import functools
 import math
-import multiprocessing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from parbook.bench import machine
 from parbook.bench.measure import Protocol, measure_interleaved
 from parbook.bench.report import format_ratio, median
 from parbook.bench.results import Result
+from parbook.experiments import common
 from parbook.workloads import concurrency as work
 from parbook.workloads.cpu import burn, calibrate, iterations_for
 
@@ -84,10 +83,9 @@ def worker_counts(cpus: int) -> list[int]:
 def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> Result:
     """Run every case of the chapter and return the raw result."""
     size = sizes(quick)
-    say = progress or (lambda _message: None)
-    cpus = machine.usable_cpus()
-    start_method = machine.default_start_method()
-    context = multiprocessing.get_context(start_method)
+    run_setup = common.setup(progress)
+    cpus, start_method, context, say = (run_setup.cpus, run_setup.start_method,
+                                        run_setup.context, run_setup.say)
     counts = worker_counts(cpus)
     n_tasks = size.tasks_per_worker * max(counts)
     rate = calibrate()

@@ -23,7 +23,6 @@ so a page built on a free-threaded Python shows that build's own numbers.
 
 from __future__ import annotations
 
-import multiprocessing
 import platform
 import sys
 import sysconfig
@@ -36,6 +35,7 @@ from parbook.bench import machine
 from parbook.bench.measure import Protocol, measure
 from parbook.bench.report import median
 from parbook.bench.results import Result
+from parbook.experiments import common
 from parbook.workloads import gil as work
 from parbook.workloads.concurrency import run_on_processes
 from parbook.workloads.cpu import burn, calibrate, iterations_for
@@ -118,10 +118,9 @@ def interpreter() -> dict[str, Any]:
 def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> Result:
     """Run every measurement of the chapter and return the raw result."""
     size = sizes(quick)
-    say = progress or (lambda _message: None)
-    cpus = machine.usable_cpus()
-    start_method = machine.default_start_method()
-    context = multiprocessing.get_context(start_method)
+    run_setup = common.setup(progress)
+    cpus, start_method, context, say = (run_setup.cpus, run_setup.start_method,
+                                        run_setup.context, run_setup.say)
     result = Result(experiment=NAME, quick=quick)
     result.values.update(interpreter())
     result.parameters.update(

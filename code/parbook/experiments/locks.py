@@ -31,6 +31,7 @@ from parbook.bench.measure import Protocol, measure
 from parbook.bench.report import median
 from parbook.bench.results import Result
 from parbook.bench.stats import summarize
+from parbook.experiments import common
 from parbook.workloads import locks as work
 
 NAME = "locks"
@@ -83,7 +84,7 @@ def sizes(quick: bool) -> Sizes:
 def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> Result:
     """Run every measurement and demonstration of the chapter and return the raw result."""
     size = sizes(quick)
-    say = progress or (lambda _message: None)
+    say = common.reporter(progress)
     result = Result(experiment=NAME, quick=quick)
     result.parameters.update(
         race_threads=size.race_threads, race_runs=size.race_runs, race_pause_s=RACE_PAUSE_S,

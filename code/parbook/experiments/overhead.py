@@ -30,10 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from parbook.bench import machine
 from parbook.bench.measure import Protocol, measure, measure_interleaved
 from parbook.bench.report import median
 from parbook.bench.results import Result
+from parbook.experiments import common
 from parbook.raysession import ray_session
 from parbook.workloads import overhead as work
 from parbook.workloads import roundtrip
@@ -137,10 +137,9 @@ def sweep_task_count(duration_s: float, work_s: float, workers: int, max_tasks: 
 def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> Result:
     """Run every measurement of the chapter and return the raw result."""
     size = sizes(quick)
-    say = progress or (lambda _message: None)
-    cpus = machine.usable_cpus()
-    start_method = machine.default_start_method()
-    context = multiprocessing.get_context(start_method)
+    run_setup = common.setup(progress)
+    cpus, start_method, context, say = (run_setup.cpus, run_setup.start_method,
+                                        run_setup.context, run_setup.say)
     result = Result(experiment=NAME, quick=quick)
     result.parameters.update(
         usable_cpus=cpus,

@@ -25,6 +25,7 @@ from typing import Any
 from parbook.bench.measure import Protocol, measure
 from parbook.bench.report import median
 from parbook.bench.results import Result
+from parbook.experiments import common
 from parbook.workloads import threads as work
 
 NAME = "threads"
@@ -70,7 +71,7 @@ def sizes(quick: bool) -> Sizes:
 def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> Result:
     """Run every measurement of the chapter and return the raw result."""
     size = sizes(quick)
-    say = progress or (lambda _message: None)
+    say = common.reporter(progress)
     result = Result(experiment=NAME, quick=quick)
     result.parameters.update(calls=size.calls, waits=size.waits, wait_s=size.wait_s,
                              exit_sleeps_s=list(EXIT_SLEEPS_S),
