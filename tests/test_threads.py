@@ -9,6 +9,7 @@ import pytest
 
 from parbook.experiments import threads as experiment
 from parbook.workloads import threads as work
+from parbook.workloads.child import run_module, shorten_paths
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +46,7 @@ def test_bare_thread_error_is_printed_and_the_program_still_succeeds(threads_qui
     assert child["returncode"] == 0 and not child["killed"]
     assert "Exception in thread parser" in child["errors"]
     assert "ValueError" in child["errors"]
-    assert 'File "threads.py"' in work.shorten_paths(child["errors"])
+    assert 'File "threads.py"' in shorten_paths(child["errors"])
 
 
 def test_findings_are_positive_ratios(threads_quick):
@@ -79,6 +80,6 @@ def test_futures_reraise_and_excepthook_collects_and_is_restored():
 
 
 def test_run_module_kills_a_child_that_outlives_its_limit():
-    child = work.run_module(experiment.MODULE, "non-daemon", "5", time_limit_s=0.5)
+    child = run_module(experiment.MODULE, "non-daemon", "5", time_limit_s=0.5)
     assert child.killed and child.returncode != 0
     assert child.elapsed_s < 0.5 + 5

@@ -27,6 +27,7 @@ from parbook.bench.report import median
 from parbook.bench.results import Result
 from parbook.experiments import common
 from parbook.workloads import threads as work
+from parbook.workloads.child import run_module
 
 NAME = "threads"
 TITLE = "Threads: start, join, pools and results"
@@ -122,12 +123,12 @@ def _interpreter_exit(result: Result, size: Sizes, say: Callable[[str], None]) -
         samples = []
         for _ in range(size.exit_runs):
             say(f"interpreter exit with {kind} threads")
-            child = work.run_module(MODULE, kind, *sleeps, time_limit_s=EXIT_TIME_LIMIT_S)
+            child = run_module(MODULE, kind, *sleeps, time_limit_s=EXIT_TIME_LIMIT_S)
             samples.append(child.elapsed_s)
             children.setdefault(kind, child.as_dict())
         result.add("interpreter_exit", {"kind": kind}, samples)
     say("bare thread that raises")
-    child = work.run_module(MODULE, "bare-thread-error", time_limit_s=EXIT_TIME_LIMIT_S)
+    child = run_module(MODULE, "bare-thread-error", time_limit_s=EXIT_TIME_LIMIT_S)
     children["bare-thread-error"] = child.as_dict()
     result.values["children"] = children
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from parbook.workloads.threads import ChildRun, run_module
+from parbook.workloads.child import ChildRun, run_module
 
 #: Upper bound on any single wait, so a broken demo fails instead of hanging.
 WAIT_S = 30.0

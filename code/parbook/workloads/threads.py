@@ -3,23 +3,18 @@
 Every wait here is bounded. Demonstrations that need a fresh interpreter (what happens
 to daemon threads when the interpreter exits, what an uncaught exception in a bare thread
 prints) run this module as a child process with a time limit, through
-:func:`run_module`; ``python -m parbook.workloads.threads DEMO`` runs one by hand.
+:func:`parbook.workloads.child.run_module`; ``python -m parbook.workloads.threads DEMO``
+runs one by hand.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import re
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 #: Upper bound on any single wait, so a broken demo fails instead of hanging.
 WAIT_S = 30.0
@@ -239,58 +234,6 @@ def sleeps_on_pool(pool: ThreadPoolExecutor, count: int, delay_s: float) -> None
     """``count`` waits spread over a running pool."""
     for future in [pool.submit(time.sleep, delay_s) for _ in range(count)]:
         future.result(timeout=WAIT_S)
-
-
-# ---------------------------------------------------------------------------------------
-# Running a demo in a child interpreter with a time limit.
-
-
-@dataclass(frozen=True)
-class ChildRun:
-    """What a child process printed, how it ended and how long it ran."""
-
-    command: list[str]
-    output: str
-    errors: str
-    returncode: int | None
-    elapsed_s: float
-    time_limit_s: float
-    killed: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"output": self.output, "errors": self.errors, "returncode": self.returncode,
-                "elapsed_s": self.elapsed_s, "time_limit_s": self.time_limit_s,
-                "killed": self.killed}
-
-
-def _child_env() -> dict[str, str]:
-    # The child must import this very copy of parbook, wherever it was imported from.
-    package_root = str(Path(__file__).resolve().parents[2])
-    path = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": package_root + (os.pathsep + path if path else "")}
-
-
-def run_module(module: str, *args: str, time_limit_s: float) -> ChildRun:
-    """Run ``python -m module args`` and kill it if it is still running after the limit."""
-    command = [sys.executable, "-u", "-m", module, *args]
-    began = time.perf_counter()
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          env=_child_env()) as child:
-        try:
-            output, errors = child.communicate(timeout=time_limit_s)
-            killed = False
-        except subprocess.TimeoutExpired:
-            child.kill()
-            output, errors = child.communicate(timeout=WAIT_S)
-            killed = True
-        elapsed = time.perf_counter() - began
-    return ChildRun(command=command, output=output, errors=errors, returncode=child.returncode,
-                    elapsed_s=elapsed, time_limit_s=time_limit_s, killed=killed)
-
-
-def shorten_paths(text: str) -> str:
-    """Replace absolute file paths in a traceback by file names (they differ per machine)."""
-    return re.sub(r'File "[^"]*[\\/]([^"\\/]+)"', r'File "\1"', text)
 
 
 DEMOS: dict[str, Callable[[list[str]], None]] = {
