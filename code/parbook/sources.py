@@ -58,6 +58,30 @@ ARTICLES = {
         year=None,
         file="001_91e54a5334459b15.txt",
     ),
+    "002": Article(
+        key="002",
+        title="10x faster parallel Python without Python multiprocessing",
+        title_original="(untitled Chinese translation, reposted from the WeChat account 稀牛学院)",
+        author="Ray's authors; translator not named",
+        year=2019,
+        file="002_3f327584a29b6d86.txt",
+    ),
+    "003": Article(
+        key="003",
+        title="Using multiprocessing elegantly in Python",
+        title_original="在Python中优雅地用多进程",
+        author="the author of the ElegantRL library",
+        year=2021,
+        file="003_b6130d2386e5a3a2.txt",
+    ),
+    "004": Article(
+        key="004",
+        title="Three bugs met while parallelising environment sampling with SubprocVecEnv",
+        title_original="(untitled; opens with 需要用到SubprocVecEnv并行采样)",
+        author="an RL practitioner",
+        year=None,
+        file="004_5fd9655aece8ca99.txt",
+    ),
 }
 
 
@@ -124,5 +148,33 @@ RACE_TABLE = ReportedTable(
     rows=[
         {"run": "the post the article follows", "threads": 1000, "pause_s": 0.001, "value": 69},
         {"run": "the article's author", "threads": 1000, "pause_s": 0.001, "value": 7},
+    ],
+)
+
+#: Article 003's claim that pipes are faster than queues "but only by 1.5 to 2 times",
+#: which it quotes (in English) from a blog post on Python pipe and queue performance.
+#: As a range of Queue time / Pipe time. Neither the machine, the message size nor the
+#: Python version is stated.
+PIPE_VS_QUEUE_CLAIM = ReportedTable(
+    article=ARTICLES["003"],
+    machine="not stated (quoted from a blog post on Python pipe and queue performance)",
+    unit="×",
+    note="Queue time / Pipe time; message size not stated",
+    rows=[{"bound": "low", "value": 1.5}, {"bound": "high", "value": 2.0}],
+)
+
+#: Article 001's Pool demonstration (section 3.6): a pool of 3 worker processes runs 10
+#: tasks that each sleep 3 s, first with ``apply`` in a loop, then with ``apply_async``
+#: and ``get``. The article printed the workers' process ids and the results, but not how
+#: long either version took; these rows are the demonstration's set-up, not timings.
+POOL_DEMO_ARTICLE = ReportedTable(
+    article=ARTICLES["001"],
+    machine="not stated",
+    unit="as named in each row",
+    note="the demonstration's parameters; the article reported no timings",
+    rows=[
+        {"what": "task_s", "value": 3.0},
+        {"what": "workers", "value": 3},
+        {"what": "tasks", "value": 10},
     ],
 )

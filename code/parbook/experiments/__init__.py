@@ -17,6 +17,13 @@ EXPERIMENTS = {
     "gil": "parbook.experiments.gil",
     "threads": "parbook.experiments.threads",
     "locks": "parbook.experiments.locks",
+    "processes": "parbook.experiments.processes",
+    "start-methods": "parbook.experiments.start_methods",
+    "sync": "parbook.experiments.sync",
+    "queues": "parbook.experiments.queues",
+    "pools": "parbook.experiments.pools",
+    "shared-memory": "parbook.experiments.shared_memory",
+    "pitfalls": "parbook.experiments.pitfalls",
 }
 
 

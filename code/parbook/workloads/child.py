@@ -9,17 +9,25 @@ printed, how it ended and how long it took.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-#: How long to wait for a killed child's last output.
+if TYPE_CHECKING:
+    import psutil
+
+#: How long to wait for a stopped child's last output and for its helpers to exit.
 DRAIN_S = 30.0
+#: How long an interrupted child gets to shut its workers down before it is killed.
+INTERRUPT_GRACE_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -50,11 +58,16 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 def run_command(command: list[str], *, time_limit_s: float,
-                env: dict[str, str] | None = None) -> ChildRun:
-    """Run ``command``; kill it (and report ``killed=True``) if it outlives the limit.
+                env: dict[str, str] | None = None, interrupt_first: bool = False,
+                interrupt_grace_s: float = INTERRUPT_GRACE_S) -> ChildRun:
+    """Run ``command``; stop it (and report ``killed=True``) if it outlives the limit.
 
-    The child runs in a new session, so a kill reaches the grandchildren it started too
-    (a blocked demo's worker processes must not survive it).
+    A child still running at its limit is killed together with every process it started
+    (it runs in a session of its own), except multiprocessing's resource tracker: that
+    exits by itself once every process holding its pipe has gone, after unlinking the
+    semaphores and shared memory they leaked; killing it would leave those in /dev/shm.
+    With ``interrupt_first``, the child first gets SIGINT, as a notebook's Interrupt
+    button sends, and ``interrupt_grace_s`` to shut its workers down by itself.
     """
     began = time.perf_counter()
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -64,28 +77,88 @@ def run_command(command: list[str], *, time_limit_s: float,
             output, errors = child.communicate(timeout=time_limit_s)
             killed = False
         except subprocess.TimeoutExpired:
-            _kill_group(child)
-            output, errors = child.communicate(timeout=DRAIN_S)
             killed = True
+            output, errors = _stop(child, interrupt_first, interrupt_grace_s)
         elapsed = time.perf_counter() - began
+        _wait_for_group(child.pid)
     return ChildRun(command=command, output=output, errors=errors, returncode=child.returncode,
                     elapsed_s=elapsed, time_limit_s=time_limit_s, killed=killed)
 
 
 def run_module(module: str, *args: str, time_limit_s: float,
                env: dict[str, str] | None = None) -> ChildRun:
-    """Run ``python -u -m module args`` and kill it if it is still running after the limit."""
+    """Run ``python -u -m module args``; stop it if it is still running after the limit."""
     return run_command([sys.executable, "-u", "-m", module, *args],
                        time_limit_s=time_limit_s, env=env)
 
 
-def _kill_group(child: subprocess.Popen) -> None:
+def _stop(child: subprocess.Popen, interrupt_first: bool, grace_s: float) -> tuple[str, str]:
+    """Stop a child past its limit (see :func:`run_command`); return its remaining output."""
+    if interrupt_first:
+        child.send_signal(signal.SIGINT)
+        try:
+            return child.communicate(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            pass
+    _kill_group(child.pid, spare_tracker=True)
+    return child.communicate(timeout=DRAIN_S)
+
+
+def _group_members(group: int) -> list[psutil.Process]:
+    """Live processes of a process group (zombies, already dead, are left out)."""
+    import psutil  # here, not at the top: demo scripts import this module and stay light
+
+    members = []
+    for process in psutil.process_iter(["pid", "status"]):
+        try:
+            if (process.info["status"] != psutil.STATUS_ZOMBIE
+                    and os.getpgid(process.pid) == group):
+                members.append(process)
+        except (ProcessLookupError, psutil.Error):
+            continue
+    return members
+
+
+def _is_resource_tracker(process: psutil.Process) -> bool:
+    import psutil
+
     try:
-        os.killpg(child.pid, 9)
-    except (ProcessLookupError, PermissionError, AttributeError):
-        child.kill()
+        return any("resource_tracker" in part for part in process.cmdline())
+    except psutil.Error:
+        return False
+
+
+def _kill_group(group: int, spare_tracker: bool) -> None:
+    import psutil
+
+    for process in _group_members(group):
+        if not (spare_tracker and _is_resource_tracker(process)):
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+
+
+def _wait_for_group(group: int) -> None:
+    """Wait for the child's helpers (resource tracker, fork server) to exit; then kill them."""
+    deadline = time.monotonic() + DRAIN_S
+    while time.monotonic() < deadline:
+        if not _group_members(group):
+            return
+        time.sleep(0.02)
+    _kill_group(group, spare_tracker=False)
 
 
 def shorten_paths(text: str) -> str:
     """Replace absolute file paths in a traceback by file names (they differ per machine)."""
     return re.sub(r'File "[^"]*[\\/]([^"\\/]+)"', r'File "\1"', text)
+
+
+def run_demo(module: str, demos: dict[str, Callable[[list[str]], Any]], argv: list[str]) -> int:
+    """The entry point of ``python -m MODULE DEMO ARGS``: run one demo of ``demos``.
+
+    An unknown or missing demo name gets a one-line usage message and exit code 2.
+    """
+    if not argv or argv[0] not in demos:
+        print(f"usage: python -m {module} {{{','.join(demos)}}} [ARGS]", file=sys.stderr)
+        return 2
+    demos[argv[0]](argv[1:])
+    return 0

@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
+from parbook.workloads.child import run_demo
+
 #: Upper bound on any single wait, so a broken demo fails instead of hanging.
 WAIT_S = 30.0
 _STARTED = time.perf_counter()
@@ -245,12 +247,7 @@ DEMOS: dict[str, Callable[[list[str]], None]] = {
 
 def main(argv: list[str]) -> int:
     """Run the demo named by ``argv[0]`` with the rest as its arguments."""
-    if not argv or argv[0] not in DEMOS:
-        print(f"usage: python -m parbook.workloads.threads {{{','.join(DEMOS)}}} [ARGS]",
-              file=sys.stderr)
-        return 2
-    DEMOS[argv[0]](argv[1:])
-    return 0
+    return run_demo("parbook.workloads.threads", DEMOS, argv)
 
 
 if __name__ == "__main__":
