@@ -1,7 +1,7 @@
 """Workloads of the start-methods chapter: what fork, spawn and forkserver copy and cost.
 
 The chapter's demonstrations run as a reader would run them: plain scripts, kept in
-``start_method_scripts/`` beside this module, executed by path in a child interpreter
+``scripts/`` beside this module, executed by path in a child interpreter
 with a time limit (:func:`parbook.workloads.child.run_command`). Those scripts call the
 helpers below. The fork-while-a-lock-is-held demo hangs on purpose under ``fork``; it
 runs as ``python -m parbook.workloads.start_methods fork-lock METHOD`` in a child with
@@ -26,7 +26,7 @@ from typing import Any
 from parbook.workloads.child import run_demo
 
 #: The reader-style scripts the chapter runs by path.
-SCRIPTS_DIR = Path(__file__).resolve().parent / "start_method_scripts"
+SCRIPTS_DIR = Path(__file__).resolve().parent / "scripts"
 #: Upper bound on any single wait, so a broken demo fails instead of hanging.
 WAIT_S = 60.0
 
