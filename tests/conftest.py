@@ -1,4 +1,5 @@
-"""Shared fixtures: one quick run of the overhead experiment, via the command line."""
+"""Shared fixtures: one quick run of the overhead experiment, via the command line, and the
+check that a test module leaves no child process and no /dev/shm entry behind."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from parbook.bench.results import Result, load
+from tests.leftovers import left_behind, shm_entries
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,3 +33,21 @@ def overhead_quick(tmp_path_factory: pytest.TempPathFactory) -> Result:
     completed = run_cli("run", "overhead", "--quick", "--out", str(out))
     assert completed.returncode == 0, completed.stderr
     return load(out)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def shm_before() -> set[str]:
+    """The /dev/shm entries (``leftovers.SHM_PREFIXES``) that existed as the module began."""
+    return shm_entries()
+
+
+@pytest.fixture(scope="module")
+def nothing_left_behind(shm_before: set[str]):
+    """After the last test of the module: no child process and no new /dev/shm entry.
+
+    Use it with ``pytestmark = pytest.mark.usefixtures("nothing_left_behind")``.
+    """
+    yield
+    children, new_shm = left_behind(shm_before)
+    assert not children, children
+    assert not new_shm, sorted(new_shm)

@@ -14,13 +14,27 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.leftovers import lingering_children, shm_entries
+
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = ("intro", "overhead", "processes-and-threads", "the-gil", "threads",
-         "races-and-locks", "rules", "build-machine")
+
+
+def toc_pages() -> list[str]:
+    """Every page the table of contents lists (the root first), read from _toc.yml."""
+    text = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    root = re.search(r"^root:\s*(\S+)", text, re.MULTILINE).group(1)
+    return [root, *re.findall(r"^\s*- file:\s*(\S+)", text, re.MULTILINE)]
+
+
+PAGES = tuple(toc_pages())
 #: Pages that run an experiment: each must show tables and link its raw results.
-MEASURED_PAGES = ("overhead", "processes-and-threads", "the-gil", "threads", "races-and-locks")
+MEASURED_PAGES = ("overhead", "processes-and-threads", "the-gil", "threads", "races-and-locks",
+                  "processes", "start-methods", "synchronization", "queues-and-pipes",
+                  "pools", "shared-memory", "pitfalls")
+#: Rule IDs as book/rules.md defines them, in order of appearance.
+RULE_IDS = re.findall(r"^\((par\d{3})\)=$",
+                      (ROOT / "book" / "rules.md").read_text(encoding="utf-8"), re.MULTILINE)
 TIME_CELL = re.compile(r"^\d[\d,]*(\.\d+)? (s|ms|µs|ns)( ⚠)?$")
-SHM_PREFIXES = ("psm_", "wnsm_", "sem.mp", "plasma", "ray")
 
 
 class TableCells(html.parser.HTMLParser):
@@ -55,13 +69,6 @@ def table_cells(page: Path, table_id: str) -> list[str]:
     return [cell.strip() for cell in parser.cells]
 
 
-def shm_segments() -> set[str]:
-    shm = Path("/dev/shm")
-    if not shm.is_dir():
-        return set()
-    return {p.name for p in shm.iterdir() if p.name.startswith(SHM_PREFIXES)}
-
-
 def ray_processes() -> set[int]:
     names = ("raylet", "gcs_server", "ray::")
     found = set()
@@ -83,7 +90,7 @@ def built_book(tmp_path_factory):
                             ignore=shutil.ignore_patterns("_build", "results", "__pycache__"))
         else:
             shutil.copy2(source, copy / name)
-    shm_before, ray_before = shm_segments(), ray_processes()
+    shm_before, ray_before = shm_entries(), ray_processes()
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     completed = subprocess.run(
         [str(jupyter_book), "build", "book/", "--all", "-W", "--keep-going"],
@@ -94,8 +101,8 @@ def built_book(tmp_path_factory):
     (copy / "build.log").write_text(log)
     return {
         "returncode": completed.returncode, "log": log, "html": copy / "_build" / "html",
-        "new_shm": shm_segments() - shm_before, "new_ray": ray_processes() - ray_before,
-        "children": psutil.Process().children(recursive=True),
+        "new_shm": shm_entries() - shm_before, "new_ray": ray_processes() - ray_before,
+        "children": lingering_children(),
     }
 
 
@@ -150,10 +157,27 @@ def test_measured_pages_show_tables_and_their_data(built_book, name):
         assert (built_book["html"] / "_static" / "results" / link).is_file(), link
 
 
+def test_rule_ids_are_unique_and_numbered_without_gaps():
+    numbers = [int(rule_id[3:]) for rule_id in RULE_IDS]
+    assert len(set(numbers)) == len(numbers), "a rule ID is used twice"
+    assert numbers == list(range(1, len(numbers) + 1)), numbers
+
+
 def test_rules_have_stable_anchors_and_glued_reasons(built_book):
     page = (built_book["html"] / "rules.html").read_text(encoding="utf-8")
-    for number in range(1, 12):
-        assert f'id="par{number:03d}"' in page, number
+    for rule_id in RULE_IDS:
+        assert f'id="{rule_id}"' in page, rule_id
+        heading = re.search(rf'id="{rule_id}".*?<h2>(.*?)<a', page, re.DOTALL)
+        assert heading and rule_id.upper() in heading.group(1), rule_id
+
+
+def test_every_rule_is_cited_by_a_chapter(built_book):
+    cited = set()
+    for name in PAGES:
+        if name != "rules":
+            text = (built_book["html"] / f"{name}.html").read_text(encoding="utf-8")
+            cited.update(re.findall(r'href="rules\.html#(par\d{3})"', text))
+    assert set(RULE_IDS) <= cited, sorted(set(RULE_IDS) - cited)
 
 
 def test_results_json_is_published(built_book):

@@ -1,0 +1,68 @@
+"""One check, shared by every test module, that a test run leaves nothing behind.
+
+Nothing behind means: no live child process of the test process (multiprocessing's own
+long-lived helpers aside) and no new entry in /dev/shm with a prefix this project's code
+creates. Neither is always true the instant a demonstration returns: a pool's semaphores
+are unlinked by finalizers when the Pool object is garbage-collected, and a child that
+has been told to stop needs a moment to go. So ``left_behind`` collects garbage and gives
+them a grace period; a real leak outlives it.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from pathlib import Path
+
+import psutil
+
+SHM = Path("/dev/shm")
+#: /dev/shm names the project's code creates: ``shared_memory`` blocks (POSIX and
+#: Windows-style names), multiprocessing's named semaphores, and Ray's object store.
+SHM_PREFIXES = ("psm_", "wnsm_", "sem.mp", "plasma", "ray")
+#: Helpers multiprocessing starts once and keeps until the test process exits: started by
+#: an earlier test module, they are still there for every later one, and are no leftovers.
+HELPERS = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
+POLL_S = 0.05
+
+
+def shm_entries() -> set[str]:
+    """Names of the /dev/shm entries with one of ``SHM_PREFIXES`` that exist now."""
+    if not SHM.is_dir():
+        return set()
+    return {path.name for path in SHM.iterdir() if path.name.startswith(SHM_PREFIXES)}
+
+
+def lingering_children() -> list[list[str]]:
+    """Command lines of this process's live descendants, multiprocessing's helpers aside.
+
+    Zombies (ended, not yet reaped) are not counted: they hold nothing but a process-table
+    slot, and their parent reaps them when it next looks.
+    """
+    lingering = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() == psutil.STATUS_ZOMBIE:
+                continue
+            command = child.cmdline()
+        except psutil.Error:  # it ended while we looked
+            continue
+        if not any(helper in " ".join(command) for helper in HELPERS):
+            lingering.append(command)
+    return lingering
+
+
+def left_behind(shm_before: set[str], grace_s: float = 5.0
+                ) -> tuple[list[list[str]], set[str]]:
+    """What is left behind: (lingering children's command lines, new /dev/shm entries).
+
+    Collects garbage first (finalizers unlink semaphores and shared memory), then waits up
+    to ``grace_s`` for both to be empty, and returns them as they are at the end.
+    """
+    gc.collect()
+    deadline = time.monotonic() + grace_s
+    while True:
+        children, new_shm = lingering_children(), shm_entries() - shm_before
+        if (not children and not new_shm) or time.monotonic() >= deadline:
+            return children, new_shm
+        time.sleep(POLL_S)
