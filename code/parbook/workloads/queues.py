@@ -20,15 +20,13 @@ import json
 import multiprocessing
 import os
 import queue
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from parbook.workloads.child import child_env
-from parbook.workloads.roundtrip import pin_to
+from parbook.workloads.roundtrip import pin_to, raw_pipe_child
 
 #: Upper bound on any wait that should succeed, so a broken demo fails instead of hanging.
 WAIT_S = 30.0
@@ -404,35 +402,22 @@ def os_pipe_sized_echo_loop(read_fd: int, write_fd: int, size: int) -> None:
 def os_pipe_sized_echo(size: int, cpu: int | None = None) -> Iterator[Callable[[], None]]:
     """Start a child echoing ``size``-byte messages over raw pipes; yield one round trip.
 
-    The child is a plain subprocess, as in :func:`parbook.workloads.roundtrip.os_pipe_echo`,
+    The child is a plain subprocess (:func:`parbook.workloads.roundtrip.raw_pipe_child`),
     so the floor is the same under every start method.
     """
-    to_child_r, to_child_w = os.pipe()
-    from_child_r, from_child_w = os.pipe()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "parbook.workloads.queues", "echo-os-pipe", str(to_child_r),
-         str(from_child_w), str(size), "" if cpu is None else str(cpu)],
-        pass_fds=(to_child_r, from_child_w), env=child_env(),
-    )
-    os.close(to_child_r)
-    os.close(from_child_w)
+    def command(read_fd: int, write_fd: int) -> list[str]:
+        return [sys.executable, "-m", "parbook.workloads.queues", "echo-os-pipe",
+                str(read_fd), str(write_fd), str(size), "" if cpu is None else str(cpu)]
+
     message, answer = memoryview(fill(size)), memoryview(bytearray(size))
+    with raw_pipe_child(command, timeout_s=WAIT_S) as (to_child_w, from_child_r):
 
-    def round_trip() -> None:
-        write_all(to_child_w, message)
-        if not read_exactly(from_child_r, answer):
-            raise EOFError("the echo child closed its pipe")
+        def round_trip() -> None:
+            write_all(to_child_w, message)
+            if not read_exactly(from_child_r, answer):
+                raise EOFError("the echo child closed its pipe")
 
-    try:
         yield round_trip
-    finally:
-        os.close(to_child_w)  # end of file: the child's loop returns
-        try:
-            child.wait(timeout=WAIT_S)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-        os.close(from_child_r)
 
 
 # [start:bytes-echo]

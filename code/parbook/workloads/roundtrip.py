@@ -22,8 +22,10 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
+
+from parbook.workloads.child import child_env
 
 
 def placements() -> dict[str, tuple[int | None, int | None]]:
@@ -74,27 +76,41 @@ def os_pipe_echo_loop(read_fd: int, write_fd: int) -> None:
 
 
 @contextlib.contextmanager
-def os_pipe_echo(cpu: int | None = None, timeout_s: float = 10.0) -> Iterator[tuple[int, int]]:
-    """Start a child echoing over two raw pipes; yield ``(write_fd, read_fd)`` for the parent."""
+def raw_pipe_child(
+    argv: Callable[[int, int], list[str]], timeout_s: float = 10.0
+) -> Iterator[tuple[int, int]]:
+    """Start a child over two raw ``os.pipe``s; yield ``(write_fd, read_fd)`` for the parent.
+
+    ``argv(read_fd, write_fd)`` is the child's command line, naming the ends the child
+    reads from and writes to. The child is a plain subprocess (not multiprocessing), so a
+    floor measured through it is the same under every start method. Closing the parent's
+    write end on exit is the child's end of file; a child that does not then exit within
+    ``timeout_s`` is killed.
+    """
     to_child_r, to_child_w = os.pipe()
     from_child_r, from_child_w = os.pipe()
-    child = subprocess.Popen(
-        [sys.executable, "-m", "parbook.workloads.roundtrip", str(to_child_r), str(from_child_w),
-         "" if cpu is None else str(cpu)],
-        pass_fds=(to_child_r, from_child_w),
-    )
+    child = subprocess.Popen(argv(to_child_r, from_child_w),
+                             pass_fds=(to_child_r, from_child_w), env=child_env())
     os.close(to_child_r)
     os.close(from_child_w)
     try:
         yield to_child_w, from_child_r
     finally:
-        os.close(to_child_w)  # end of file: the child's loop returns
+        os.close(to_child_w)
         try:
             child.wait(timeout=timeout_s)
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait()
         os.close(from_child_r)
+
+
+def os_pipe_echo(cpu: int | None = None, timeout_s: float = 10.0) -> Any:
+    """Start a child echoing single bytes over raw pipes (:func:`raw_pipe_child`)."""
+    return raw_pipe_child(
+        lambda read_fd, write_fd: [sys.executable, "-m", "parbook.workloads.roundtrip",
+                                   str(read_fd), str(write_fd), "" if cpu is None else str(cpu)],
+        timeout_s)
 
 
 # [start:mp-echo]
