@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from parbook.workloads.roundtrip import pin_to, raw_pipe_child
+from parbook.workloads.roundtrip import pin_to, pipe_worker, raw_pipe_child
 
 #: Upper bound on any wait that should succeed, so a broken demo fails instead of hanging.
 WAIT_S = 30.0
@@ -429,23 +429,10 @@ def pipe_bytes_echo_loop(conn: Any, cpu: int | None = None) -> None:
 # [end:bytes-echo]
 
 
-@contextlib.contextmanager
-def mp_pipe_bytes_echo(context: Any, cpu: int | None = None) -> Iterator[Any]:
+def mp_pipe_bytes_echo(context: Any, cpu: int | None = None) -> Any:
     """Start a child echoing raw bytes over a ``Pipe``; yield the parent's end of it."""
-    parent_end, child_end = context.Pipe()
-    child = context.Process(target=pipe_bytes_echo_loop, args=(child_end, cpu), daemon=True)
-    child.start()
-    child_end.close()
-    try:
-        yield parent_end
-    finally:
-        with contextlib.suppress(OSError):
-            parent_end.send_bytes(b"")
-        child.join(timeout=WAIT_S)
-        if child.is_alive():
-            child.kill()
-            child.join(timeout=WAIT_S)
-        parent_end.close()
+    return pipe_worker(context, pipe_bytes_echo_loop, (cpu,),
+                       lambda end: end.send_bytes(b""), WAIT_S)
 
 
 def main(argv: list[str]) -> int:

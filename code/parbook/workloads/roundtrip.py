@@ -130,19 +130,31 @@ def queue_echo_loop(inbox: Any, outbox: Any, cpu: int | None = None) -> None:
 
 
 @contextlib.contextmanager
-def mp_pipe_echo(context: Any, cpu: int | None = None, timeout_s: float = 10.0) -> Iterator[Any]:
-    """Start a child echoing over a ``Pipe``; yield the parent's end of it."""
+def pipe_worker(
+    context: Any, target: Callable[..., None], args: tuple[Any, ...],
+    stop: Callable[[Any], None], timeout_s: float = 10.0,
+) -> Iterator[Any]:
+    """Start ``target(child_end, *args)`` in a process; yield the parent's end of the Pipe.
+
+    On exit, ``stop(parent_end)`` tells the child to return; a child that has not ended
+    ``timeout_s`` later is killed.
+    """
     parent_end, child_end = context.Pipe()
-    child = context.Process(target=pipe_echo_loop, args=(child_end, cpu), daemon=True)
+    child = context.Process(target=target, args=(child_end, *args), daemon=True)
     child.start()
     child_end.close()
     try:
         yield parent_end
     finally:
         with contextlib.suppress(OSError):
-            parent_end.send(None)
+            stop(parent_end)
         _join_or_kill(child, timeout_s)
         parent_end.close()
+
+
+def mp_pipe_echo(context: Any, cpu: int | None = None, timeout_s: float = 10.0) -> Any:
+    """Start a child echoing over a ``Pipe``; yield the parent's end of it."""
+    return pipe_worker(context, pipe_echo_loop, (cpu,), lambda end: end.send(None), timeout_s)
 
 
 @contextlib.contextmanager
