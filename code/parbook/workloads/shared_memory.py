@@ -542,15 +542,20 @@ def owner_and_other_program(untracked: bool) -> None:
         except FileNotFoundError as error:
             print(f"owner: attaching by name now fails: {type(error).__name__}")
     finally:
-        block.close()
-        try:
-            block.unlink()
-            print("owner: unlinked the block")
-        except FileNotFoundError as error:
-            print(f"owner: unlink() raised {type(error).__name__}: it was already gone")
+        release_as_owner(block)
 
 
 # [start:worker-first]
+def release_as_owner(block: shared_memory.SharedMemory) -> None:
+    """The owner's clean-up: close its mapping, unlink the block, say if it was gone."""
+    block.close()
+    try:
+        block.unlink()
+        print("owner: unlinked the block")
+    except FileNotFoundError as error:
+        print(f"owner: unlink() raised {type(error).__name__}: it was already gone")
+
+
 def peek(conn: Any) -> None:
     """Worker: receive a block's name, attach, read, close, exit."""
     name = conn.recv()
@@ -576,12 +581,7 @@ def worker_started_first(context: Any) -> None:
         print(f"owner: {GRACE_S} s after the worker exited, the block is "
               f"{'GONE' if gone else 'still there'}")
     finally:
-        block.close()
-        try:
-            block.unlink()
-            print("owner: unlinked the block")
-        except FileNotFoundError as error:
-            print(f"owner: unlink() raised {type(error).__name__}: it was already gone")
+        release_as_owner(block)
 # [end:worker-first]
 
 
