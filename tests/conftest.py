@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from parbook.bench.results import Result, load
-from tests.leftovers import left_behind, shm_entries
+from tests.leftovers import left_behind, ray_left_behind, ray_processes, shm_entries
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,3 +51,16 @@ def nothing_left_behind(shm_before: set[str]):
     children, new_shm = left_behind(shm_before)
     assert not children, children
     assert not new_shm, sorted(new_shm)
+
+
+@pytest.fixture(scope="module")
+def no_ray_left_behind():
+    """After the last test of the module: no Ray process (GCS, raylet, worker) that was
+    not already running when the module began, anywhere on the machine.
+
+    Use it with ``pytestmark = pytest.mark.usefixtures("no_ray_left_behind")``.
+    """
+    before = {pid for pid, _command in ray_processes()}
+    yield
+    left = ray_left_behind(before)
+    assert not left, left

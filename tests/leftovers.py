@@ -66,3 +66,36 @@ def left_behind(shm_before: set[str], grace_s: float = 5.0
         if (not children and not new_shm) or time.monotonic() >= deadline:
             return children, new_shm
         time.sleep(POLL_S)
+
+
+#: Words in the command line of every process a Ray node runs: the GCS, the raylet, the
+#: object-store and dashboard agents, the log monitor, and the workers ("ray::Name").
+RAY_MARKERS = ("gcs_server", "raylet", "ray::", "default_worker.py", "dashboard/agent.py",
+               "log_monitor.py", "ray/autoscaler", "runtime_env/agent", "ray/_private")
+
+
+def ray_processes(ignore: set[int] = frozenset()) -> list[tuple[int, str]]:
+    """(PID, command line) of every live Ray process on this machine, except ``ignore``.
+
+    Machine-wide, not only this process's descendants: Ray's node processes outlive the
+    driver that started them when it forgets ``ray.shutdown()``, and are then re-parented.
+    """
+    found = []
+    for proc in psutil.process_iter(["pid", "cmdline", "status"]):
+        if proc.info["pid"] in ignore or proc.info["status"] == psutil.STATUS_ZOMBIE:
+            continue
+        command = " ".join(proc.info["cmdline"] or ())
+        if any(marker in command for marker in RAY_MARKERS):
+            found.append((proc.info["pid"], command))
+    return found
+
+
+def ray_left_behind(before: set[int], grace_s: float = 10.0) -> list[tuple[int, str]]:
+    """Ray processes that appeared since ``before`` (a set of PIDs) and are still alive
+    after up to ``grace_s`` (``ray.shutdown`` stops the node's processes asynchronously)."""
+    deadline = time.monotonic() + grace_s
+    while True:
+        found = ray_processes(ignore=before)
+        if not found or time.monotonic() >= deadline:
+            return found
+        time.sleep(POLL_S * 4)

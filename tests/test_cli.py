@@ -56,6 +56,41 @@ def test_output_that_is_a_directory(tmp_path):
     assert "is a directory" in one_line(completed.stderr)
 
 
+@pytest.mark.parametrize("address", ["", "  ", "localhost", "host:port", "host:0", ":6379",
+                                     "10.0.0.1:99999"])
+def test_bad_ray_address(address):
+    completed = run_cli("run", "overhead", "--quick", "--ray-address", address)
+    assert completed.returncode == 2
+    assert "--ray-address" in one_line(completed.stderr)
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1:6379", "ray://head.example:10001", "auto"])
+def test_ray_address_reaches_the_experiment(address, tmp_path, monkeypatch, capsys):
+    """``--ray-address`` becomes ``RAY_ADDRESS``, which parbook.raysession and ray.init read."""
+    seen = {}
+    module = types.ModuleType("tests.address_experiment")
+    module.TITLE = "records RAY_ADDRESS"
+
+    def run(quick=False, progress=None):
+        import os
+        seen["address"] = os.environ.get("RAY_ADDRESS")
+        result = Result(experiment="address", quick=quick)
+        result.add("g", {}, [0.1])
+        return result
+
+    module.run = run
+    # cli.main sets os.environ itself: setenv first, so that teardown removes it again
+    # (a bare delenv of an unset variable records nothing to restore).
+    monkeypatch.setenv("RAY_ADDRESS", "placeholder")
+    monkeypatch.delenv("RAY_ADDRESS")
+    monkeypatch.setitem(experiments.EXPERIMENTS, "address", "tests.address_experiment")
+    monkeypatch.setitem(sys.modules, "tests.address_experiment", module)
+    code = cli.main(["run", "address", "--out", str(tmp_path / "r.json"),
+                     "--ray-address", address])
+    assert code == 0, capsys.readouterr().err
+    assert seen["address"] == address
+
+
 @pytest.fixture
 def result_file(tmp_path):
     result = Result(experiment="overhead", quick=True)

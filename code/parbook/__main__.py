@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="same as --size quick")
     run.add_argument("--out", type=Path, default=None,
                      help="output file (default: results/NAME.json, or NAME-quick.json)")
+    run.add_argument("--ray-address", default=None, metavar="HOST:PORT",
+                     help="run the experiment's Ray cases on this cluster (sets RAY_ADDRESS; "
+                          "default: $RAY_ADDRESS, or a fresh local instance)")
     commands.add_parser("machine", help="print this machine's fingerprint as JSON")
     compare = commands.add_parser("compare", help="compare two results of one experiment")
     compare.add_argument("baseline", type=Path, help="result file A")
@@ -75,17 +78,42 @@ def check_writable(path: Path) -> str | None:
     return None
 
 
+def check_ray_address(address: str) -> str | None:
+    """Why ``address`` is not a Ray cluster address, or None if it looks like one.
+
+    Accepted: ``HOST:PORT`` (a cluster's GCS, as ``ray start --head`` prints it),
+    ``ray://HOST:PORT`` (Ray Client) and ``auto`` (the cluster ``ray start`` last started
+    on this machine). Checked before anything runs, so a typo fails in one line instead
+    of after Ray's connection timeout.
+    """
+    text = address.strip()
+    if text == "auto":
+        return None
+    host, _, port = text.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return f"--ray-address {address!r} is not HOST:PORT, ray://HOST:PORT or auto"
+    return None
+
+
 def command_list() -> int:
     for name in sorted(experiments.EXPERIMENTS):
         print(f"{name:12} {experiments.get(name).TITLE}")
     return 0
 
 
-def command_run(name: str, quick: bool, out: Path | None) -> int:
+def command_run(name: str, quick: bool, out: Path | None, ray_address: str | None = None
+                ) -> int:
     try:
         module = experiments.get(name)
     except experiments.UnknownExperiment as exc:
         return fail(str(exc), EXIT_USAGE)
+    if ray_address is not None:
+        problem = check_ray_address(ray_address)
+        if problem:
+            return fail(problem, EXIT_USAGE)
+        # ray.init reads RAY_ADDRESS, and parbook.raysession passes it on; children
+        # (multiprocessing workers, demo scripts) inherit it.
+        os.environ["RAY_ADDRESS"] = ray_address.strip()
     target = out or Path("results") / (f"{name}-quick.json" if quick else f"{name}.json")
     problem = check_writable(target)
     if problem:
@@ -165,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "list":
         return command_list()
     if args.command == "run":
-        return command_run(args.name, args.size == "quick", args.out)
+        return command_run(args.name, args.size == "quick", args.out, args.ray_address)
     if args.command == "machine":
         return command_machine()
     return command_compare(args.baseline, args.other)

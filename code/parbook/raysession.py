@@ -43,7 +43,12 @@ def ray_session(num_cpus: int | None = None, **init_kwargs: Any) -> Iterator[Any
     }
     address = cluster_address()
     if address is None:
+        # "local" always starts a fresh instance. With no address at all, ray.init would
+        # join the last cluster started on this machine by `ray start` (it reads
+        # /tmp/ray/ray_current_cluster), so a reader's own cluster, or the one the
+        # cluster chapter starts, could silently run a local measurement.
         options.update(
+            address="local",
             num_cpus=num_cpus,
             include_dashboard=False,
             object_store_memory=LOCAL_OBJECT_STORE_BYTES,
@@ -56,3 +61,14 @@ def ray_session(num_cpus: int | None = None, **init_kwargs: Any) -> Iterator[Any
         yield ray
     finally:
         ray.shutdown()
+
+
+def describe(ray: Any) -> dict[str, Any]:
+    """Where a session's work runs, for a result's parameters: the address ("local" for
+    a fresh local instance), the number of live nodes and the cluster's CPUs."""
+    nodes = [node for node in ray.nodes() if node.get("Alive")]
+    return {
+        "ray_address": cluster_address() or "local",
+        "ray_nodes": len(nodes),
+        "ray_cluster_cpus": ray.cluster_resources().get("CPU", 0.0),
+    }

@@ -34,7 +34,7 @@ from parbook.bench.measure import Protocol, measure, measure_interleaved
 from parbook.bench.report import median
 from parbook.bench.results import Result
 from parbook.experiments import common
-from parbook.raysession import ray_session
+from parbook.raysession import describe, ray_session
 from parbook.workloads import overhead as work
 from parbook.workloads import roundtrip
 from parbook.workloads.cpu import burn, calibrate, iterations_for
@@ -161,7 +161,7 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> R
     began = time.perf_counter()
     with ray_session(num_cpus=None) as ray:
         result.add("ray_init", {}, [time.perf_counter() - began])
-        result.parameters["ray_cluster_cpus"] = ray.cluster_resources().get("CPU")
+        result.parameters.update(describe(ray))
         _article_ray(result, size, say)
         _round_trips_ray(result, size, say)
         _sweep_ray(result, size, cpus, rate, say)
