@@ -30,7 +30,8 @@ PAGES = tuple(toc_pages())
 #: Pages that run an experiment: each must show tables and link its raw results.
 MEASURED_PAGES = ("overhead", "processes-and-threads", "the-gil", "threads", "races-and-locks",
                   "processes", "start-methods", "synchronization", "queues-and-pipes",
-                  "pools", "shared-memory", "pitfalls")
+                  "pools", "shared-memory", "pitfalls", "ray-basics", "ray-vs-multiprocessing",
+                  "ray-cluster", "vector-envs", "actor-learner")
 #: Rule IDs as book/rules.md defines them, in order of appearance.
 RULE_IDS = re.findall(r"^\((par\d{3})\)=$",
                       (ROOT / "book" / "rules.md").read_text(encoding="utf-8"), re.MULTILINE)

@@ -24,6 +24,11 @@ EXPERIMENTS = {
     "pools": "parbook.experiments.pools",
     "shared-memory": "parbook.experiments.shared_memory",
     "pitfalls": "parbook.experiments.pitfalls",
+    "ray-basics": "parbook.experiments.ray_basics",
+    "ray-vs-mp": "parbook.experiments.ray_vs_mp",
+    "ray-cluster": "parbook.experiments.ray_cluster",
+    "vector-envs": "parbook.experiments.vector_envs",
+    "actor-learner": "parbook.experiments.actor_learner",
 }
 
 
