@@ -1,5 +1,7 @@
 import json
 import os
+import subprocess
+import sys
 
 from parbook.bench import machine
 
@@ -44,7 +46,13 @@ def test_github_runner_details_only_on_actions():
 
 
 def test_default_start_method_does_not_fix_the_context():
-    import multiprocessing
-
-    machine.default_start_method()
-    assert multiprocessing.get_start_method(allow_none=True) is None
+    # In a fresh interpreter: once any test has started a spawn child, CPython's own
+    # spawn.get_preparation_data() has called get_start_method() and so fixed the
+    # default context of this process, whatever machine.default_start_method() does.
+    probe = ("import multiprocessing\n"
+             "from parbook.bench import machine\n"
+             "machine.default_start_method()\n"
+             "print(multiprocessing.get_start_method(allow_none=True))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == "None"
