@@ -56,3 +56,17 @@ def test_default_start_method_does_not_fix_the_context():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           timeout=60, check=True)
     assert done.stdout.strip() == "None"
+
+
+def test_source_commit_names_this_checkout_and_links_on_github():
+    commit = machine.source_commit({})
+    assert commit is not None and len(commit["sha"]) == 40 and commit["url"] is None
+    on_actions = machine.source_commit({"GITHUB_REPOSITORY": "owner/book",
+                                        "GITHUB_SERVER_URL": "https://github.com"})
+    assert on_actions["url"] == f"https://github.com/owner/book/commit/{commit['sha']}"
+
+
+def test_source_commit_is_none_outside_git(tmp_path):
+    assert machine.source_commit({}, repository=tmp_path) is None
+    from_actions = machine.source_commit({"GITHUB_SHA": "a" * 40}, repository=tmp_path)
+    assert from_actions["sha"] == "a" * 40

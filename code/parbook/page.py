@@ -50,14 +50,15 @@ def show_table(frame: Any, table_id: str, caption: str, index: bool = True) -> N
 
 
 def show_provenance(result: Result) -> None:
-    """Say where and how the numbers on this page were measured, with the raw data."""
+    """Say when, from which commit and where the numbers on this page were measured,
+    with a link to the build-machine page and to the raw data."""
     size = "quick (test) sizes" if result.quick else "full sizes"
     name = html.escape(result.experiment)
     text = (
-        f"Measured while this page was built, at {size}, on: "
+        f"Measured while this page was built, on {html.escape(report.build_date(result.created))}, "
+        f"from {report.commit_html(result.machine.get('commit'))}, at {size}, on: "
         f"{html.escape(report.machine_summary(result.machine))} "
         f'(<a href="build-machine.html">the build machine</a>). '
-        f"Started {html.escape(result.created)}. "
         f'Raw samples: <a href="_static/results/{name}.json" download>{name}.json</a> '
         f"(median of N runs in every cell; ⚠ marks a case whose spread exceeds "
         f"{report.UNSTABLE_THRESHOLD_PERCENT}% of its median)."

@@ -16,6 +16,7 @@ import math
 import multiprocessing
 import os
 import platform
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,35 @@ def github_runner(environ: dict[str, str] | None = None) -> dict[str, str] | Non
     return {key: env[key] for key in GITHUB_FIELDS if key in env}
 
 
+#: The repository this package was installed from (``pip install -e .`` keeps it there).
+REPOSITORY = Path(__file__).resolve().parents[3]
+
+
+def source_commit(environ: dict[str, str] | None = None,
+                  repository: Path = REPOSITORY) -> dict[str, Any] | None:
+    """The commit whose code produced a result: its SHA, whether the working tree had
+    uncommitted changes, and a link to it on GitHub when built there; None outside git."""
+    env = environ if environ is not None else os.environ
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(repository), *args], capture_output=True,
+                                  text=True, timeout=10, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    sha = git("rev-parse", "HEAD") or env.get("GITHUB_SHA")
+    if not sha:
+        return None
+    changes = git("status", "--porcelain", "--untracked-files=no")
+    url = None
+    if env.get("GITHUB_REPOSITORY"):
+        server = env.get("GITHUB_SERVER_URL", "https://github.com")
+        url = f"{server}/{env['GITHUB_REPOSITORY']}/commit/{sha}"
+    return {"sha": sha, "dirty": bool(changes), "url": url}
+
+
 def fingerprint() -> dict[str, Any]:
     """Describe this machine and interpreter as plain JSON-ready data."""
     memory = psutil.virtual_memory()
@@ -141,6 +171,7 @@ def fingerprint() -> dict[str, Any]:
         "start_methods": multiprocessing.get_all_start_methods(),
         "packages": package_versions(),
         "github": github_runner(),
+        "commit": source_commit(),
     }
 
 

@@ -8,6 +8,7 @@ An article's figures appear only in columns labelled as the article's.
 
 from __future__ import annotations
 
+import datetime as _dt
 import html
 import math
 from collections.abc import Callable, Sequence
@@ -172,6 +173,29 @@ def to_html(frame: pd.DataFrame, table_id: str, caption: str, index: bool = True
                          escape=True, border=0, na_rep="–")
     caption_html = f"<caption>{html.escape(caption)}</caption>"
     return body.replace(">\n  <thead>", f">\n  {caption_html}\n  <thead>", 1)
+
+
+def build_date(created: str) -> str:
+    """An ISO timestamp as a reader wants it: ``2026-11-23 16:20 UTC``."""
+    try:
+        moment = _dt.datetime.fromisoformat(created)
+    except ValueError:
+        return created or "an unknown date"
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(_dt.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def commit_html(commit: dict[str, Any] | None) -> str:
+    """The commit a result was produced from, as HTML (a link when GitHub built it)."""
+    if not commit or not commit.get("sha"):
+        return "code outside any git checkout"
+    short = html.escape(str(commit["sha"])[:10])
+    label = f"<code>{short}</code>"
+    if commit.get("url"):
+        label = f'<a href="{html.escape(commit["url"])}">{label}</a>'
+    suffix = " with uncommitted changes" if commit.get("dirty") else ""
+    return f"commit {label}{suffix}"
 
 
 def machine_summary(fingerprint: dict[str, Any]) -> str:
