@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.parbook-installed
 HTML := $(CURDIR)/_build/html
 
-.PHONY: setup book test lint serve lock clean
+.PHONY: setup book test lint serve lock clean browser-deps linkcheck
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,12 +24,39 @@ book: setup
 	$(BIN)/jupyter-book build book/ --all -W --keep-going
 	@echo "The book is in $(HTML)/index.html (view it with: make serve)"
 
-# Lint, unit tests, every experiment in quick mode, and a full quick build of the book.
-test: setup lint
+# Lint, unit tests, every experiment in quick mode, a full quick build of the book, and
+# that build in a real browser (tests/test_browser.py).
+test: setup lint browser-deps
 	$(BIN)/python -m pytest
+
+# What the browser tests need besides Python: a Chromium (Debian's package, installed here
+# when we run as root with apt-get; GitHub's runners already have Google Chrome) and
+# axe-core from the npm registry, at the version tests/browser/package-lock.json pins.
+# Where neither can be had, the tests say so and skip; nothing else depends on them.
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+
+browser-deps: $(AXE)
+	@if command -v chromium >/dev/null || command -v chromium-browser >/dev/null \
+		|| command -v google-chrome >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends chromium >/dev/null; } \
+		|| echo "WARNING: could not install chromium: the browser tests will be skipped"; \
+	else echo "WARNING: no Chromium and no way to install it: the browser tests will be skipped"; fi
+
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix tests/browser --no-audit --no-fund --silent; \
+	else echo "WARNING: npm not found: the accessibility check will be skipped"; fi
 
 lint: setup
 	$(BIN)/ruff check code tests
+
+# External links (needs the network: run by the scheduled Links workflow, not by make test).
+# The report is _build/linkcheck/output.txt.
+linkcheck: setup
+	PARBOOK_QUICK=1 $(BIN)/jupyter-book build book/ --all --builder linkcheck
 
 serve:
 	$(BIN)/python -m http.server --directory $(HTML) 8000

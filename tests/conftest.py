@@ -1,9 +1,11 @@
-"""Shared fixtures: one quick run of the overhead experiment, via the command line, and the
-check that a test module leaves no child process and no /dev/shm entry behind."""
+"""Shared fixtures: one quick run of the overhead experiment via the command line, one quick
+build of the whole book (inspected by test_book and, in a real browser, by test_browser),
+and the check that a test module leaves no child process and no /dev/shm entry behind."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +13,13 @@ from pathlib import Path
 import pytest
 
 from parbook.bench.results import Result, load
-from tests.leftovers import left_behind, ray_left_behind, ray_processes, shm_entries
+from tests.leftovers import (
+    left_behind,
+    lingering_children,
+    ray_left_behind,
+    ray_processes,
+    shm_entries,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,6 +41,49 @@ def overhead_quick(tmp_path_factory: pytest.TempPathFactory) -> Result:
     completed = run_cli("run", "overhead", "--quick", "--out", str(out))
     assert completed.returncode == 0, completed.stderr
     return load(out)
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """A fresh quick build of a copy of the book, warnings as errors (the reader's own
+    _build is left alone), with what it left behind: new /dev/shm entries, Ray processes
+    and child processes.
+
+    ``PARBOOK_REUSE_BUILD=DIR`` inspects an earlier build in DIR instead (a copy of the
+    repository in which ``jupyter-book build book/`` ran, with its ``build.log``): for
+    iterating on these tests only; CI always builds afresh.
+    """
+    reuse = os.environ.get("PARBOOK_REUSE_BUILD")
+    if reuse:
+        copy = Path(reuse)
+        log = (copy / "build.log").read_text() if (copy / "build.log").is_file() else ""
+        return {"returncode": 0 if "build succeeded" in log else 1, "log": log,
+                "html": copy / "_build" / "html", "new_shm": set(), "new_ray": set(),
+                "children": []}
+    copy = tmp_path_factory.mktemp("book")
+    for name in ("_config.yml", "_toc.yml", "book", "code"):
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, copy / name, symlinks=True,
+                            ignore=shutil.ignore_patterns("_build", "results", "__pycache__"))
+        else:
+            shutil.copy2(source, copy / name)
+    shm_before = shm_entries()
+    ray_before = {pid for pid, _command in ray_processes()}
+    jupyter_book = Path(sys.executable).with_name("jupyter-book")
+    completed = subprocess.run(
+        [str(jupyter_book), "build", "book/", "--all", "-W", "--keep-going"],
+        cwd=copy, capture_output=True, text=True, timeout=1800,
+        env={**os.environ, "PARBOOK_QUICK": "1"},
+    )
+    log = completed.stdout + completed.stderr
+    (copy / "build.log").write_text(log)
+    return {
+        "returncode": completed.returncode, "log": log, "html": copy / "_build" / "html",
+        "new_shm": shm_entries() - shm_before,
+        "new_ray": {pid for pid, _command in ray_processes()} - ray_before,
+        "children": lingering_children(),
+    }
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import html.parser
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-import psutil
 import pytest
-
-from tests.leftovers import lingering_children, shm_entries
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,43 +61,6 @@ def table_cells(page: Path, table_id: str) -> list[str]:
     parser = TableCells(table_id)
     parser.feed(page.read_text(encoding="utf-8"))
     return [cell.strip() for cell in parser.cells]
-
-
-def ray_processes() -> set[int]:
-    names = ("raylet", "gcs_server", "ray::")
-    found = set()
-    for process in psutil.process_iter(["pid", "name", "cmdline"]):
-        text = " ".join([process.info["name"] or ""] + (process.info["cmdline"] or []))
-        if any(name in text for name in names):
-            found.add(process.info["pid"])
-    return found
-
-
-@pytest.fixture(scope="module")
-def built_book(tmp_path_factory):
-    """A fresh quick build of a copy of the book (the reader's own _build is left alone)."""
-    copy = tmp_path_factory.mktemp("book")
-    for name in ("_config.yml", "_toc.yml", "book", "code"):
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, copy / name, symlinks=True,
-                            ignore=shutil.ignore_patterns("_build", "results", "__pycache__"))
-        else:
-            shutil.copy2(source, copy / name)
-    shm_before, ray_before = shm_entries(), ray_processes()
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    completed = subprocess.run(
-        [str(jupyter_book), "build", "book/", "--all", "-W", "--keep-going"],
-        cwd=copy, capture_output=True, text=True, timeout=1800,
-        env={**os.environ, "PARBOOK_QUICK": "1"},
-    )
-    log = completed.stdout + completed.stderr
-    (copy / "build.log").write_text(log)
-    return {
-        "returncode": completed.returncode, "log": log, "html": copy / "_build" / "html",
-        "new_shm": shm_entries() - shm_before, "new_ray": ray_processes() - ray_before,
-        "children": lingering_children(),
-    }
 
 
 def test_build_succeeds_without_warnings(built_book):
@@ -197,3 +153,58 @@ def test_nothing_left_running_or_in_shared_memory(built_book):
     assert not built_book["children"], built_book["children"]
     assert not built_book["new_ray"], built_book["new_ray"]
     assert not built_book["new_shm"], built_book["new_shm"]
+
+
+def book_labels() -> dict[str, str]:
+    """Every explicit MyST label ``(name)=`` in the book's pages, with its page."""
+    labels = {}
+    for page in (ROOT / "book").glob("*.md"):
+        for label in re.findall(r"^\(([\w-]+)\)=$", page.read_text(encoding="utf-8"),
+                                re.MULTILINE):
+            assert label not in labels, f"label {label} defined in {labels[label]} and {page.stem}"
+            labels[label] = page.stem
+    return labels
+
+
+def rule_blocks() -> dict[str, str]:
+    """The source text of each rule in book/rules.md, from its label to the next one."""
+    text = (ROOT / "book" / "rules.md").read_text(encoding="utf-8")
+    parts = re.split(r"^\((par\d{3})\)=$", text, flags=re.MULTILINE)
+    return dict(zip(parts[1::2], parts[2::2], strict=True))
+
+
+def test_every_rule_has_rule_why_fix_and_points_to_an_existing_section():
+    labels = book_labels()
+    for rule_id, block in rule_blocks().items():
+        assert re.search(rf"^## {rule_id.upper()}: \S", block, re.MULTILINE), rule_id
+        for part in ("Rule", "Why", "Fix"):
+            assert re.search(rf"^{part}\n: ", block, re.MULTILINE), f"{rule_id} has no {part}"
+        why = block.split("\nWhy\n", 1)[1].split("\nFix\n", 1)[0]
+        assert "{glue:text}" in why, f"{rule_id}: the reason quotes no measured figure"
+        targets = re.findall(r"\{ref\}`(?:[^`<]*<)?([\w-]+)>?`", why)
+        assert targets, f"{rule_id}: the reason links to no section"
+        missing = [target for target in targets if target not in labels]
+        assert not missing, f"{rule_id} points to sections that do not exist: {missing}"
+
+
+def test_rule_links_land_on_sections_of_the_built_book(built_book):
+    page = (built_book["html"] / "rules.html").read_text(encoding="utf-8")
+    sections = re.split(r'<section id="(par\d{3})"', page)[1:]
+    assert [s for s in sections[0::2]] == RULE_IDS
+    for rule_id, body in zip(sections[0::2], sections[1::2], strict=True):
+        links = re.findall(r'class="reference internal" href="([\w-]+\.html)#([\w-]+)"', body)
+        assert links, f"{rule_id} links to no section"
+        for target, anchor in links:
+            html_text = (built_book["html"] / target).read_text(encoding="utf-8")
+            assert f'id="{anchor}"' in html_text, f"{rule_id}: {target}#{anchor} is missing"
+
+
+@pytest.mark.parametrize("name", MEASURED_PAGES)
+def test_measured_pages_say_when_from_which_commit_and_where(built_book, name):
+    page = (built_book["html"] / f"{name}.html").read_text(encoding="utf-8")
+    lines = re.findall(r'<p class="parbook-provenance">(.*?)</p>', page, re.DOTALL)
+    assert lines, "no provenance line"
+    for line in lines:
+        assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", line), line
+        assert re.search(r"commit <code>[0-9a-f]{10}</code>|outside any git checkout", line), line
+        assert 'href="build-machine.html"' in line, line
