@@ -422,7 +422,12 @@ def blas_threads(_: object = None) -> dict[str, Any]:
 # [start:blas-env]
 @contextlib.contextmanager
 def one_blas_thread() -> Iterator[None]:
-    """Set the BLAS variables to 1 in this process's environment, and restore them after."""
+    """Give every process started inside the block one BLAS thread (PAR022): set the BLAS
+    variables to 1 in this process's environment, and restore them after.
+
+    The variables are read when a process loads its BLAS library; this process loaded
+    its own already and keeps its default.
+    """
     saved = {name: os.environ.get(name) for name in BLAS_VARIABLES}
     os.environ.update({name: "1" for name in BLAS_VARIABLES})
     try:

@@ -30,7 +30,8 @@ import numpy as np
 import psutil
 import scipy.signal
 
-from parbook.workloads.pools import BLAS_VARIABLES
+# one_blas_thread (PAR022): every process started inside it gets one BLAS thread.
+from parbook.workloads.pools import one_blas_thread
 from parbook.workloads.shared_memory import SharedArray
 
 #: Upper bound on any single wait, so a broken worker fails the run instead of hanging it.
@@ -59,25 +60,6 @@ def worker_method() -> str:
     """
     methods = multiprocessing.get_all_start_methods()
     return "forkserver" if "forkserver" in methods else "spawn"
-
-
-@contextlib.contextmanager
-def one_blas_thread() -> Iterator[None]:
-    """Give every process started inside the block one BLAS thread (PAR022).
-
-    The variables are read when a process loads its BLAS library; this process loaded
-    its own already and keeps its default. Restored on the way out.
-    """
-    saved = {name: os.environ.get(name) for name in BLAS_VARIABLES}
-    os.environ.update(dict.fromkeys(BLAS_VARIABLES, "1"))
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def start_worker_server(context: Context) -> None:
