@@ -26,7 +26,7 @@ import pytest
 
 from tests.test_book import MEASURED_PAGES, PAGES, ROOT
 
-pytestmark = pytest.mark.book
+pytestmark = [pytest.mark.book, pytest.mark.usefixtures("nothing_left_behind")]
 
 #: Screenshots of every page, kept for a person to look at after the run.
 SCREENSHOTS = ROOT / "_build" / "test-output" / "browser"
@@ -58,7 +58,7 @@ class QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def site(built_book):
     """The quick build's HTML served on a free loopback port, as a base URL."""
     assert built_book["returncode"] == 0, "the book did not build; see test_book"
@@ -74,9 +74,10 @@ def site(built_book):
         thread.join(timeout=10)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """One headless Chromium for the whole session, closed at the end."""
+    """One headless Chromium for this module, closed at its end: the modules after this
+    one check that no child process is left (Chromium and Playwright's driver would be)."""
     executable = find_chromium()
     if executable is None:
         pytest.skip("NO BROWSER: Chromium was not found (install Debian's 'chromium' package, "
@@ -116,7 +117,7 @@ IMAGE_SCRIPT = """() => Array.from(document.querySelectorAll('article img')).map
     loaded: img.complete && img.naturalWidth > 0}))"""
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def visits(browser, site):
     """Open each page at most once, on demand, and remember what it did."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
