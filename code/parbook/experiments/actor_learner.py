@@ -293,7 +293,7 @@ def _rounds_local(result: Result, size: Sizes, update_on: Any,
                 _round_count(size, steps, 1)))}
             for way, vector in vectors.items():
                 cases[way] = _counting(taken, way, functools.partial(
-                    work.rounds_vectorised, vector, learner, update_on, steps,
+                    work.rounds_one_process, vector, learner, update_on, steps,
                     _round_count(size, steps, VECTOR_ENVS)))
             _add_rounds(result, "local", steps, taken, measure_interleaved(cases, size.rounds))
     finally:

@@ -378,9 +378,10 @@ def minibatch(size: int, seed: int = 0) -> Batch:
 
 
 # [start:rounds]
-def rounds_one_process(sampler: Sampler, learner: Learner, update_on: Batch,
+def rounds_one_process(sampler: Sampler | VectorSampler, learner: Learner, update_on: Batch,
                        steps: int, rounds: int) -> int:
-    """``rounds`` rounds of ``steps`` steps, each followed by one fixed-size update."""
+    """``rounds`` rounds of ``steps`` steps, each followed by one fixed-size update (with a
+    ``VectorSampler``, ``steps`` steps of every environment)."""
     taken = 0
     for _ in range(rounds):
         taken += sampler.sample(learner.theta, steps, learner.version).env_steps
@@ -400,16 +401,6 @@ def rounds_lockstep(ray: Any, actors: list[Any], learner: Learner, update_on: Ba
         learner.update(update_on)
     return taken
 # [end:rounds]
-
-
-def rounds_vectorised(sampler: VectorSampler, learner: Learner, update_on: Batch,
-                      steps: int, rounds: int) -> int:
-    """The same rounds on a vectorised environment: ``steps`` steps of every env."""
-    taken = 0
-    for _ in range(rounds):
-        taken += sampler.sample(learner.theta, steps, learner.version).env_steps
-        learner.update(update_on)
-    return taken
 
 
 # ---------------------------------------------------------------------------------------
