@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from parbook.bench.results import load
-from parbook.experiments import actor_learner as experiment
-from parbook.workloads import actor_learner as work
-from parbook.workloads import actor_learner_agent as agent
+from parbook.chapters.actor_learner import agent as agent
+from parbook.chapters.actor_learner import experiment as experiment
+from parbook.chapters.actor_learner import workload as work
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.usefixtures("nothing_left_behind", "no_ray_left_behind")

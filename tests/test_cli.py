@@ -1,13 +1,11 @@
 """Every error path of ``python -m parbook``: one line, a non-zero exit, no damage."""
 
 import json
-import sys
 import types
 
 import pytest
 
 from parbook import __main__ as cli
-from parbook import experiments
 from parbook.bench.results import Result, save
 from tests.conftest import run_cli
 
@@ -64,9 +62,19 @@ def test_bad_ray_address(address):
     assert "--ray-address" in one_line(completed.stderr)
 
 
+def use_experiment(monkeypatch, name, module):
+    """Make ``python -m parbook run NAME`` (in this process) run ``module``'s experiment."""
+    known = cli.chapters.get
+
+    def get(asked):
+        return types.SimpleNamespace(experiment=module) if asked == name else known(asked)
+
+    monkeypatch.setattr(cli.chapters, "get", get)
+
+
 @pytest.mark.parametrize("address", ["127.0.0.1:6379", "ray://head.example:10001", "auto"])
 def test_ray_address_reaches_the_experiment(address, tmp_path, monkeypatch, capsys):
-    """``--ray-address`` becomes ``RAY_ADDRESS``, which parbook.raysession and ray.init read."""
+    """``--ray-address`` becomes ``RAY_ADDRESS``, read by parbook.shared.raysession and ray.init."""
     seen = {}
     module = types.ModuleType("tests.address_experiment")
     module.TITLE = "records RAY_ADDRESS"
@@ -83,8 +91,7 @@ def test_ray_address_reaches_the_experiment(address, tmp_path, monkeypatch, caps
     # (a bare delenv of an unset variable records nothing to restore).
     monkeypatch.setenv("RAY_ADDRESS", "placeholder")
     monkeypatch.delenv("RAY_ADDRESS")
-    monkeypatch.setitem(experiments.EXPERIMENTS, "address", "tests.address_experiment")
-    monkeypatch.setitem(sys.modules, "tests.address_experiment", module)
+    use_experiment(monkeypatch, "address", module)
     code = cli.main(["run", "address", "--out", str(tmp_path / "r.json"),
                      "--ray-address", address])
     assert code == 0, capsys.readouterr().err
@@ -158,8 +165,7 @@ def test_a_failed_run_never_overwrites_a_good_result(tmp_path, monkeypatch, caps
     good.add("g", {}, [1.0])
     target = save(good, tmp_path / "failing.json")
     before = target.read_text()
-    monkeypatch.setitem(experiments.EXPERIMENTS, "failing", "tests.failing_experiment")
-    monkeypatch.setitem(sys.modules, "tests.failing_experiment", _failing_experiment())
+    use_experiment(monkeypatch, "failing", _failing_experiment())
     code = cli.main(["run", "failing", "--out", str(target)])
     assert code == 1
     assert "worker died" in one_line(capsys.readouterr().err)

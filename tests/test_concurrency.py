@@ -5,8 +5,8 @@ import math
 import pytest
 
 from parbook.bench import machine
-from parbook.experiments import concurrency
-from parbook.workloads import concurrency as work
+from parbook.chapters.processes_and_threads import experiment as concurrency
+from parbook.chapters.processes_and_threads import workload as work
 
 
 @pytest.fixture(scope="module")

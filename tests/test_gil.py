@@ -7,8 +7,8 @@ import pytest
 
 from parbook import sources
 from parbook.bench import machine, report
-from parbook.experiments import gil
-from parbook.workloads import gil as work
+from parbook.chapters.the_gil import experiment as gil
+from parbook.chapters.the_gil import workload as work
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ import threading
 import pytest
 
 from parbook import sources
-from parbook.experiments import locks as experiment
-from parbook.workloads import locks as work
+from parbook.chapters.races_and_locks import experiment as experiment
+from parbook.chapters.races_and_locks import workload as work
 
 
 @pytest.fixture(scope="module")

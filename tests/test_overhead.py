@@ -5,8 +5,8 @@ import math
 import pytest
 
 from parbook import sources
-from parbook.bench import report
-from parbook.experiments import overhead
+from parbook.chapters.overhead import experiment as overhead
+from parbook.render import tables
 
 
 def test_article_grid_is_complete(overhead_quick):
@@ -29,19 +29,19 @@ def test_sleeping_tasks_take_at_least_their_sleep(overhead_quick):
     # A correctness check of the harness, not a speed claim: one process runs the
     # workers one after another, so N one-second sleeps cannot take under N seconds.
     for workers in (1, 5, 10):
-        elapsed = report.median(overhead_quick, "article", body="sleep_1s", workers=workers,
+        elapsed = overhead_quick.median("article", body="sleep_1s", workers=workers,
                                 backend="one_process")
         assert elapsed >= workers * 1.0
 
 
 def test_comparison_table_has_all_27_cells_and_the_article_column(overhead_quick):
-    frame = report.comparison_table(
+    frame = tables.comparison_table(
         overhead_quick, "article", sources.OVERHEAD_TABLE, rows=("body", "workers"),
         column="backend", row_labels={"body": overhead.BODY_LABELS.get},
         column_labels=overhead.BACKEND_LABELS,
     )
     assert frame.shape == (9, 9)
-    ours = frame.xs(report.THIS_BUILD, axis=1, level=1)
+    ours = frame.xs(tables.THIS_BUILD, axis=1, level=1)
     assert ours.size == 27 and ours.notna().all().all()
     article = frame.xs("article 000", axis=1, level=1)
     assert (article != "–").all().all()

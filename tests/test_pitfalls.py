@@ -7,8 +7,8 @@ import multiprocessing
 
 import pytest
 
-from parbook.experiments import pitfalls as experiment
-from parbook.workloads import pitfalls as work
+from parbook.chapters.pitfalls import experiment as experiment
+from parbook.chapters.pitfalls import workload as work
 
 METHODS = multiprocessing.get_all_start_methods()
 SOCKET_ERROR = "cannot pickle 'socket' object"

@@ -8,9 +8,9 @@ import os
 
 import pytest
 
-from parbook.experiments import pools as experiment
-from parbook.workloads import pools as work
-from parbook.workloads.child import child_env, run_module
+from parbook.chapters.pools import experiment as experiment
+from parbook.chapters.pools import workload as work
+from parbook.shared.child import child_env, run_module
 from tests.leftovers import left_behind, lingering_children
 
 METHODS = multiprocessing.get_all_start_methods()

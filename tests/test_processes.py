@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from parbook.experiments import processes as experiment
-from parbook.workloads import processes as work
-from parbook.workloads.child import run_command, run_module
+from parbook.chapters.processes import experiment as experiment
+from parbook.chapters.processes import workload as work
+from parbook.shared.child import run_command, run_module
 
 METHODS = multiprocessing.get_all_start_methods()
 REIMPORTING = [method for method in METHODS if method in ("spawn", "forkserver")]

@@ -8,8 +8,8 @@ import multiprocessing
 import pytest
 
 from parbook import sources
-from parbook.experiments import queues as experiment
-from parbook.workloads import queues as work
+from parbook.chapters.queues_and_pipes import experiment as experiment
+from parbook.chapters.queues_and_pipes import workload as work
 from tests.leftovers import left_behind
 
 METHODS = multiprocessing.get_all_start_methods()

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from parbook.bench.results import Result, load
-from parbook.experiments import ray_basics as experiment
-from parbook.workloads.ray_basics_floors import os_pipe_sink
+from parbook.chapters.ray_basics import experiment as experiment
+from parbook.chapters.ray_basics.floors import os_pipe_sink
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.usefixtures("nothing_left_behind", "no_ray_left_behind")

@@ -2,7 +2,7 @@
 
 The experiment runs once, through ``python -m parbook run`` in a child process (as the
 page runs it), so Ray and the cluster's token never enter the test process. The cluster's
-start and stop are checked once more through ``python -m parbook.workloads.ray_cluster
+start and stop are checked once more through ``python -m parbook.chapters.ray_cluster.workload
 up-and-down``, and from here: no process of either node may be left.
 """
 
@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from parbook.bench.results import Result, load
-from parbook.experiments import ray_cluster as experiment
-from parbook.workloads import ray_cluster as work
-from parbook.workloads.child import run_module
+from parbook.chapters.ray_cluster import experiment as experiment
+from parbook.chapters.ray_cluster import workload as work
+from parbook.shared.child import run_module
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.usefixtures("nothing_left_behind", "no_ray_left_behind")
@@ -132,7 +132,7 @@ def test_findings_are_positive(cluster_quick):
 
 
 def test_cluster_starts_with_two_nodes_and_stops_without_a_trace():
-    child = run_module("parbook.workloads.ray_cluster", "up-and-down",
+    child = run_module("parbook.chapters.ray_cluster.workload", "up-and-down",
                        time_limit_s=UP_AND_DOWN_LIMIT_S)
     assert child.returncode == 0 and not child.killed, child.errors[-4000:]
     seen = json.loads(child.output.strip().splitlines()[-1])

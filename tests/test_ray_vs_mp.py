@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 
 from parbook import sources
-from parbook.experiments import ray_vs_mp as experiment
-from parbook.workloads import ray_vs_mp as work
-from parbook.workloads import ray_vs_mp_model as model_work
-from parbook.workloads import ray_vs_mp_stateful as stateful_work
-from parbook.workloads.pools import BLAS_VARIABLES
-from parbook.workloads.shared_memory import SharedArray
+from parbook.chapters.pools.workload import BLAS_VARIABLES
+from parbook.chapters.ray_vs_multiprocessing import experiment as experiment
+from parbook.chapters.ray_vs_multiprocessing import model as model_work
+from parbook.chapters.ray_vs_multiprocessing import stateful as stateful_work
+from parbook.chapters.ray_vs_multiprocessing import workload as work
+from parbook.chapters.shared_memory.workload import SharedArray
 
 pytestmark = pytest.mark.usefixtures("nothing_left_behind", "no_ray_left_behind")
 

@@ -2,8 +2,8 @@ import re
 
 import pytest
 
-from parbook.bench import report
 from parbook.bench.results import Result
+from parbook.render import figures, formatting, tables
 from parbook.sources import Article, ReportedTable
 
 ARTICLE = Article(key="999", title="t", title_original="t", author="a", year=2020, file="f")
@@ -19,12 +19,12 @@ REPORTED = ReportedTable(
      (4e-9, "4.00 ns"), (0, "0 s"), (float("nan"), "n/a")],
 )
 def test_format_seconds(seconds, text):
-    assert report.format_seconds(seconds) == text
+    assert formatting.format_seconds(seconds) == text
 
 
 def test_format_ratio():
-    assert report.format_ratio(3.456) == "3.5×"
-    assert report.format_ratio(0.0123) == "0.012×"
+    assert formatting.format_ratio(3.456) == "3.5×"
+    assert formatting.format_ratio(0.0123) == "0.012×"
 
 
 def make_result() -> Result:
@@ -37,7 +37,7 @@ def make_result() -> Result:
 
 
 def test_comparison_table_has_ours_the_article_and_the_ratio():
-    frame = report.comparison_table(make_result(), "g", REPORTED, rows=("size",),
+    frame = tables.comparison_table(make_result(), "g", REPORTED, rows=("size",),
                                     column="backend", column_labels={"a": "A", "b": "B"})
     assert list(frame.columns) == [
         ("A", "this build"), ("A", "article 999"), ("A", "ratio"),
@@ -49,20 +49,20 @@ def test_comparison_table_has_ours_the_article_and_the_ratio():
     assert frame.loc["1", ("B", "ratio")] == "2.0×"
     # The article did not report size 2: a dash, never an invented number.
     assert frame.loc["2", ("B", "article 999")] == "–"
-    assert report.UNSTABLE_MARK in frame.loc["2", ("A", "this build")]
+    assert tables.UNSTABLE_MARK in frame.loc["2", ("A", "this build")]
 
 
 def test_pivot_and_spread_tables_have_every_case():
     result = make_result()
-    pivot = report.pivot_table(result, "g", rows=("size",), column="backend")
+    pivot = tables.pivot_table(result, "g", rows=("size",), column="backend")
     assert pivot.shape == (2, 2)
-    spread = report.spread_table(result, "g")
+    spread = tables.spread_table(result, "g")
     assert len(spread) == 4
     assert set(spread.columns) >= {"N", "median", "IQR", "min – max", "stable"}
 
 
 def test_html_has_id_and_caption():
-    html = report.to_html(report.pivot_table(make_result(), "g", rows=("size",),
+    html = tables.to_html(tables.pivot_table(make_result(), "g", rows=("size",),
                                              column="backend"),
                           table_id="demo-table", caption="Medians <of> runs")
     assert re.search(r'<table[^>]*id="demo-table"', html)
@@ -70,7 +70,7 @@ def test_html_has_id_and_caption():
 
 
 def test_speedup_figure_draws_every_backend():
-    figure = report.speedup_figure(
+    figure = figures.speedup_figure(
         {"a": [(1e-3, 0.5), (1e-2, 1.5)], "b": [(1e-3, 0.2), (1e-2, 0.8)]},
         {"a": "A", "b": "B"}, {"a": 3e-3, "b": None}, cpus=2, title="t",
     )

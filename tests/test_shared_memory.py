@@ -15,8 +15,8 @@ import pickle
 import numpy as np
 import pytest
 
-from parbook.experiments import shared_memory as experiment
-from parbook.workloads import shared_memory as work
+from parbook.chapters.shared_memory import experiment as experiment
+from parbook.chapters.shared_memory import workload as work
 from tests.leftovers import left_behind
 
 METHODS = multiprocessing.get_all_start_methods()

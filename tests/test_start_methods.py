@@ -11,7 +11,7 @@ import multiprocessing
 
 import pytest
 
-from parbook.experiments import start_methods as experiment
+from parbook.chapters.start_methods import experiment as experiment
 from tests.leftovers import left_behind
 
 METHODS = multiprocessing.get_all_start_methods()

@@ -9,8 +9,8 @@ import threading
 
 import pytest
 
-from parbook.experiments import sync as experiment
-from parbook.workloads import sync as work
+from parbook.chapters.synchronization import experiment as experiment
+from parbook.chapters.synchronization import workload as work
 from tests.leftovers import left_behind
 
 START_METHODS = multiprocessing.get_all_start_methods()

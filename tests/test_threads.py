@@ -7,9 +7,9 @@ import threading
 
 import pytest
 
-from parbook.experiments import threads as experiment
-from parbook.workloads import threads as work
-from parbook.workloads.child import run_module, shorten_paths
+from parbook.chapters.threads import experiment as experiment
+from parbook.chapters.threads import workload as work
+from parbook.shared.child import run_module, shorten_paths
 
 
 @pytest.fixture(scope="module")

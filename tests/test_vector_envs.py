@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from parbook.bench.results import load
-from parbook.experiments import vector_envs as experiment
-from parbook.workloads import vector_envs as work
+from parbook.chapters.vector_envs import experiment as experiment
+from parbook.chapters.vector_envs import workload as work
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.usefixtures("nothing_left_behind", "no_ray_left_behind")

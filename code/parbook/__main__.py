@@ -1,4 +1,4 @@
-"""Command line: ``python -m parbook list | run NAME | machine | compare A.json B.json``.
+"""Command line: ``python -m parbook list | run NAME|--all | machine | compare A.json B.json``.
 
 Bad input gets one line on stderr and a non-zero exit. ``run`` checks that it can
 write its output before measuring anything, and writes only after a complete run, so
@@ -16,10 +16,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from parbook import experiments
-from parbook.bench import machine, report
+from parbook import chapters
+from parbook.bench import machine
 from parbook.bench.results import Result, ResultError, load, save
 from parbook.bench.stats import summarize
+from parbook.render import formatting
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -37,13 +38,17 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     commands.add_parser("list", help="list the experiments")
     run = commands.add_parser("run", help="run one experiment and save its result as JSON")
-    run.add_argument("name", help="experiment name (see 'parbook list')")
+    run.add_argument("name", nargs="?", default=None,
+                     help="the chapter's page name, e.g. the-gil (see 'parbook list')")
+    run.add_argument("--all", action="store_true",
+                     help="run every chapter's experiment, one after another")
     run.add_argument("--size", choices=("full", "quick"), default="full",
                      help="full (published) or quick (test) sizes; default full")
     run.add_argument("--quick", action="store_const", const="quick", dest="size",
                      help="same as --size quick")
     run.add_argument("--out", type=Path, default=None,
-                     help="output file (default: results/NAME.json, or NAME-quick.json)")
+                     help="output file (default: results/NAME.json, or NAME-quick.json); "
+                          "with --all, the folder for the files (default: results/)")
     run.add_argument("--ray-address", default=None, metavar="HOST:PORT",
                      help="run the experiment's Ray cases on this cluster (sets RAY_ADDRESS; "
                           "default: $RAY_ADDRESS, or a fresh local instance)")
@@ -96,22 +101,34 @@ def check_ray_address(address: str) -> str | None:
 
 
 def command_list() -> int:
-    for name in sorted(experiments.EXPERIMENTS):
-        print(f"{name:12} {experiments.get(name).TITLE}")
+    width = max(len(name) for name in chapters.names())
+    for name in chapters.names():
+        print(f"{name:{width}}  {chapters.get(name).title}")
+    return 0
+
+
+def command_run_all(quick: bool, out_dir: Path | None, ray_address: str | None) -> int:
+    """Run every chapter's experiment; stop at the first that fails."""
+    folder = out_dir or Path("results")
+    for name in chapters.names():
+        target = folder / (f"{name}-quick.json" if quick else f"{name}.json")
+        code = command_run(name, quick, target, ray_address)
+        if code:
+            return code
     return 0
 
 
 def command_run(name: str, quick: bool, out: Path | None, ray_address: str | None = None
                 ) -> int:
     try:
-        module = experiments.get(name)
-    except experiments.UnknownExperiment as exc:
+        module = chapters.get(name).experiment
+    except chapters.UnknownChapter as exc:
         return fail(str(exc), EXIT_USAGE)
     if ray_address is not None:
         problem = check_ray_address(ray_address)
         if problem:
             return fail(problem, EXIT_USAGE)
-        # ray.init reads RAY_ADDRESS, and parbook.raysession passes it on; children
+        # ray.init reads RAY_ADDRESS, and parbook.shared.raysession passes it on; children
         # (multiprocessing workers, demo scripts) inherit it.
         os.environ["RAY_ADDRESS"] = ray_address.strip()
     target = out or Path("results") / (f"{name}-quick.json" if quick else f"{name}.json")
@@ -160,8 +177,8 @@ def compare_rows(baseline: Result, other: Result) -> list[tuple[str, str, str, s
             continue
         a, b = summarize(case.samples).median, summarize(match.samples).median
         params = ", ".join(f"{k}={v}" for k, v in case.params.items())
-        ratio = report.format_ratio(b / a) if a > 0 else "n/a"
-        rows.append((case.group, params, report.format_seconds(a), report.format_seconds(b),
+        ratio = formatting.format_ratio(b / a) if a > 0 else "n/a"
+        rows.append((case.group, params, formatting.format_seconds(a), formatting.format_seconds(b),
                      ratio))
     return rows
 
@@ -178,9 +195,9 @@ def command_compare(baseline_path: Path, other_path: Path) -> int:
     if not rows:
         return fail("the two results have no case in common (different sizes?)")
     print(f"A: {baseline_path} ({'quick' if baseline.quick else 'full'}): "
-          f"{report.machine_summary(baseline.machine)}")
+          f"{formatting.machine_summary(baseline.machine)}")
     print(f"B: {other_path} ({'quick' if other.quick else 'full'}): "
-          f"{report.machine_summary(other.machine)}")
+          f"{formatting.machine_summary(other.machine)}")
     headers = ("group", "case", "median A", "median B", "B / A")
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     for line in (headers, tuple("-" * w for w in widths), *rows):
@@ -193,7 +210,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "list":
         return command_list()
     if args.command == "run":
-        return command_run(args.name, args.size == "quick", args.out, args.ray_address)
+        quick = args.size == "quick"
+        if args.all == (args.name is not None):
+            return fail("run takes one NAME or --all (see --help)", EXIT_USAGE)
+        if args.all:
+            return command_run_all(quick, args.out, args.ray_address)
+        return command_run(args.name, quick, args.out, args.ray_address)
     if args.command == "machine":
         return command_machine()
     return command_compare(args.baseline, args.other)

@@ -1,4 +1,14 @@
-"""Helpers for the book's pages: run an experiment, publish its JSON, show its tables.
+"""What a page calls: run its chapter's experiment, glue its texts, show its tables.
+
+A measured page opens with one set-up cell::
+
+    from parbook import page
+    chapter = page.open("the-gil")
+
+and then shows a named table or figure in a one-line cell each
+(``chapter.table("the-gil-article-table")``, ``chapter.figure("overhead-speedup")``).
+Every sentence and number the prose quotes comes from the chapter's ``texts()``, glued
+by :func:`open`.
 
 Pages execute with ``book/`` as the working folder. Results go to
 ``book/_static/results/NAME.json``; Sphinx copies ``_static`` into the built site after
@@ -13,15 +23,19 @@ reader's command must reproduce the page's numbers.
 from __future__ import annotations
 
 import html
+import os
+import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from IPython.display import HTML, display
 
-from parbook.bench import report
-from parbook.bench.results import Result, load
+from parbook import chapters
+from parbook.bench.results import Result, ResultError, load
+from parbook.render import formatting, tables
 from parbook.settings import quick_from_env
 
 #: True when the book is built at test sizes (``PARBOOK_QUICK=1``).
@@ -29,11 +43,24 @@ QUICK = quick_from_env()
 RESULTS_DIR = Path("_static") / "results"
 #: Longest any one experiment may run before the page fails instead of hanging the build.
 EXPERIMENT_TIMEOUT_S = 1500
+#: A folder of results made earlier at this build's size (``NAME.json``), used instead of
+#: running the experiment again. The test suite sets it, so that each experiment runs once
+#: per ``make test``; a reader's build leaves it unset and measures everything.
+REUSE_ENV = "PARBOOK_RESULTS_DIR"
 
 
 def run_experiment(name: str) -> Result:
-    """Run ``python -m parbook run NAME`` at this build's size; return its saved result."""
+    """Run ``python -m parbook run NAME`` at this build's size; return its saved result.
+
+    With ``PARBOOK_RESULTS_DIR`` set, a result of the same size found there is copied
+    in instead of measured again.
+    """
     out = RESULTS_DIR / f"{name}.json"
+    reused = _reusable(name)
+    if reused is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(reused, out)
+        return load(out)
     command = [sys.executable, "-m", "parbook", "run", name, "--out", str(out)]
     if QUICK:
         command.append("--quick")
@@ -44,9 +71,61 @@ def run_experiment(name: str) -> Result:
     return load(out)
 
 
+def _reusable(name: str) -> Path | None:
+    """The earlier result for ``name`` in ``PARBOOK_RESULTS_DIR``, if it is of this size."""
+    folder = os.environ.get(REUSE_ENV)
+    if not folder:
+        return None
+    candidate = Path(folder) / f"{name}.json"
+    try:
+        earlier = load(candidate)
+    except ResultError:
+        return None
+    return candidate if earlier.quick == QUICK and earlier.experiment == name else None
+
+
+@dataclass(frozen=True)
+class OpenChapter:
+    """A chapter as its page uses it: the result, its findings and texts, and its views."""
+
+    chapter: chapters.Chapter
+    result: Result
+    found: Any
+    texts: dict[str, Any]
+
+    def table(self, table_id: str) -> None:
+        """Display the chapter's table ``table_id`` (an HTML table with that id)."""
+        made = self.chapter.views.TABLES[table_id](self.result, self.found)
+        show_table(made.frame, table_id, made.caption, index=made.index)
+
+    def figure(self, figure_id: str) -> None:
+        """Display the chapter's figure ``figure_id``."""
+        import matplotlib.pyplot as plt
+
+        self.chapter.views.FIGURES[figure_id](self.result, self.found)
+        plt.show()
+
+    def provenance(self) -> None:
+        """Say when, from which commit and on which machine this page was measured."""
+        show_provenance(self.result)
+
+
+def open(name: str) -> OpenChapter:  # noqa: A001 - the page's verb: page.open("the-gil")
+    """Run chapter ``name``'s experiment at this build's size and glue all its texts."""
+    from myst_nb import glue
+
+    chapter = chapters.get(name)
+    result = run_experiment(name)
+    found = chapter.analysis.findings(result)
+    texts = chapter.analysis.texts(found)
+    for key, value in texts.items():
+        glue(key, value, display=False)
+    return OpenChapter(chapter=chapter, result=result, found=found, texts=texts)
+
+
 def show_table(frame: Any, table_id: str, caption: str, index: bool = True) -> None:
     """Display a table with a stable HTML id (tests and readers' links rely on it)."""
-    display(HTML(report.to_html(frame, table_id=table_id, caption=caption, index=index)))
+    display(HTML(tables.to_html(frame, table_id=table_id, caption=caption, index=index)))
 
 
 def show_provenance(result: Result) -> None:
@@ -55,12 +134,13 @@ def show_provenance(result: Result) -> None:
     size = "quick (test) sizes" if result.quick else "full sizes"
     name = html.escape(result.experiment)
     text = (
-        f"Measured while this page was built, on {html.escape(report.build_date(result.created))}, "
-        f"from {report.commit_html(result.machine.get('commit'))}, at {size}, on: "
-        f"{html.escape(report.machine_summary(result.machine))} "
+        f"Measured while this page was built, on "
+        f"{html.escape(formatting.build_date(result.created))}, "
+        f"from {tables.commit_html(result.machine.get('commit'))}, at {size}, on: "
+        f"{html.escape(formatting.machine_summary(result.machine))} "
         f'(<a href="build-machine.html">the build machine</a>). '
         f'Raw samples: <a href="_static/results/{name}.json" download>{name}.json</a> '
         f"(median of N runs in every cell; ⚠ marks a case whose spread exceeds "
-        f"{report.UNSTABLE_THRESHOLD_PERCENT}% of its median)."
+        f"{tables.UNSTABLE_THRESHOLD_PERCENT}% of its median)."
     )
     display(HTML(f'<p class="parbook-provenance">{text}</p>'))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from parbook.bench import machine as _machine
+from parbook.bench.stats import Summary, summarize
 
 FORMAT = "parbook-result"
 FORMAT_VERSION = 1
@@ -40,6 +41,11 @@ class Case:
     params: dict[str, Any]
     samples: list[float]
     unit: str = "s"
+
+    @property
+    def summary(self) -> Summary:
+        """Median, quartiles, extremes and stability of this case's samples."""
+        return summarize(self.samples)
 
     def to_json(self) -> dict[str, Any]:
         return {"group": self.group, "params": self.params, "unit": self.unit,
@@ -82,6 +88,18 @@ class Result:
     def group(self, name: str) -> list[Case]:
         """The cases of one group, in the order they were measured."""
         return [case for case in self.cases if case.group == name]
+
+    def case(self, group: str, **params: Any) -> Case:
+        """The one case in ``group`` whose parameters include ``params``."""
+        matches = [case for case in self.group(group)
+                   if all(case.params.get(key) == value for key, value in params.items())]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} cases in group {group!r} match {params}")
+        return matches[0]
+
+    def median(self, group: str, **params: Any) -> float:
+        """Median of the one case in ``group`` matching ``params``."""
+        return self.case(group, **params).summary.median
 
     def to_json(self) -> dict[str, Any]:
         return {

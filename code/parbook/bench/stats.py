@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -66,3 +67,20 @@ def summarize(samples: list[float]) -> Summary:
         min=float(values.min()),
         max=float(values.max()),
     )
+
+
+def break_even(points: list[tuple[float, float]]) -> float | None:
+    """Task duration at which the speed-up first reaches 1, interpolated on log scales.
+
+    Returns the shortest measured duration if the backend already wins there, and None
+    if it never reaches 1 within the sweep.
+    """
+    if not points:
+        return None
+    if points[0][1] >= 1:
+        return points[0][0]
+    for (d0, s0), (d1, s1) in zip(points, points[1:], strict=False):
+        if s0 < 1 <= s1:
+            fraction = (0 - math.log(s0)) / (math.log(s1) - math.log(s0))
+            return math.exp(math.log(d0) + fraction * (math.log(d1) - math.log(d0)))
+    return None

@@ -1,0 +1,214 @@
+"""Races and locks: the lost update, what a lock costs, re-entrancy and deadlock.
+
+Groups of cases in the result:
+
+``race``
+    The final count after one thread per increment (read, pause, write), without and
+    with a lock, over several runs (unit: ``count``). ``race_time`` holds each run's
+    wall time in seconds.
+``lock_cost``
+    Seconds per increment: no lock, an uncontended ``Lock``, an uncontended ``RLock``
+    (one thread), and one ``Lock`` shared by 2, 4 and 8 threads.
+``reentry``
+    Seconds until a method that re-takes the lock it holds gets through (``RLock``) or
+    gives up at its timeout (``Lock``); the outcomes are in ``values["reentry"]``.
+``deadlock``
+    Wall time of a child process in which two threads move money between two accounts:
+    locks taken in opposite orders (it hangs and is killed at the time limit), in one
+    global order, and with ``acquire(timeout=...)`` plus back-off. What each child
+    printed and how it ended are in ``values["deadlock"]``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from parbook.bench.measure import Protocol, measure
+from parbook.bench.results import Result
+from parbook.bench.stats import summarize
+from parbook.chapters.races_and_locks import workload as work
+from parbook.shared import run_setup
+
+NAME = "races-and-locks"
+
+COST_LABELS = {
+    "no_lock": "no lock, 1 thread",
+    "lock": "Lock, 1 thread (uncontended)",
+    "rlock": "RLock, 1 thread (uncontended)",
+    "contended_2": "one Lock shared by 2 threads",
+    "contended_4": "one Lock shared by 4 threads",
+    "contended_8": "one Lock shared by 8 threads",
+}
+CONTENDED_THREADS = (2, 4, 8)
+STRATEGY_LABELS = {
+    "opposite_order": "locks taken in opposite orders",
+    "global_order": "fix 1: one global lock order",
+    "timeout_backoff": "fix 2: acquire(timeout=...), back off, retry",
+}
+REENTRY_TIMEOUT_S = 0.3
+#: The article's pause between read and write.
+RACE_PAUSE_S = 0.001
+#: How long a transfer holds its first lock before reaching for the second.
+HOLD_S = 0.005
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Everything quick mode may change: sizes and repeat counts, never the code path."""
+
+    race_threads: int
+    race_runs: int
+    increments: int
+    cost: Protocol
+    transfer_rounds: int
+    deadlock_limit_s: float
+
+
+FULL = Sizes(race_threads=1000, race_runs=5, increments=200_000,
+             cost=Protocol(repeats=5, warmup=1), transfer_rounds=20, deadlock_limit_s=3.0)
+QUICK = Sizes(race_threads=200, race_runs=3, increments=50_000,
+              cost=Protocol(repeats=3, warmup=1), transfer_rounds=10, deadlock_limit_s=2.0)
+
+
+def sizes(quick: bool) -> Sizes:
+    """The sizes for a quick (test) or full (published) run."""
+    return QUICK if quick else FULL
+
+
+def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> Result:
+    """Run every measurement and demonstration of the chapter and return the raw result."""
+    size = sizes(quick)
+    say = run_setup.reporter(progress)
+    result = Result(experiment=NAME, quick=quick)
+    result.parameters.update(
+        race_threads=size.race_threads, race_runs=size.race_runs, race_pause_s=RACE_PAUSE_S,
+        increments=size.increments, transfer_rounds=size.transfer_rounds, hold_s=HOLD_S,
+        deadlock_limit_s=size.deadlock_limit_s, reentry_timeout_s=REENTRY_TIMEOUT_S,
+    )
+    _race(result, size, say)
+    _lock_cost(result, size, say)
+    _reentry(result, say)
+    _deadlock(result, size, say)
+    return result
+
+
+def _race(result: Result, size: Sizes, say: Callable[[str], None]) -> None:
+    for use_lock in (False, True):
+        counts, seconds = [], []
+        for run_index in range(size.race_runs):
+            say(f"race: {size.race_threads} threads, lock={use_lock}, run {run_index + 1}")
+            began = time.perf_counter()
+            counts.append(work.count_with_threads(size.race_threads, RACE_PAUSE_S, use_lock))
+            seconds.append(time.perf_counter() - began)
+        params = {"lock": use_lock, "threads": size.race_threads}
+        result.add("race", params, counts, unit="count")
+        result.add("race_time", params, seconds)
+
+
+def _lock_cost(result: Result, size: Sizes, say: Callable[[str], None]) -> None:
+    n = size.increments
+
+    def per_op(samples: list[float]) -> list[float]:
+        return [sample / n for sample in samples]
+
+    say(f"lock cost: {n} increments, no lock")
+    samples = measure(lambda counter: work.increments_without_lock(counter, n), size.cost,
+                      setup=work.Counter)
+    result.add("lock_cost", {"case": "no_lock", "threads": 1}, per_op(samples))
+    for case, factory in (("lock", threading.Lock), ("rlock", threading.RLock)):
+        say(f"lock cost: {n} increments, {case}")
+        lock = factory()
+        samples = measure(lambda counter, lk=lock: work.increments_with_lock(counter, lk, n),
+                          size.cost, setup=work.Counter)
+        result.add("lock_cost", {"case": case, "threads": 1}, per_op(samples))
+    for threads in CONTENDED_THREADS:
+        say(f"lock cost: {n} increments over {threads} threads")
+        totals: list[int] = []
+        samples = measure(
+            lambda _, t=threads, out=totals: out.append(work.increments_contended(t, n)),
+            size.cost)
+        if any(total != n for total in totals):
+            raise AssertionError(f"a locked count came out wrong: {totals} (expected {n})")
+        result.add("lock_cost", {"case": f"contended_{threads}", "threads": threads},
+                   per_op(samples))
+
+
+def _reentry(result: Result, say: Callable[[str], None]) -> None:
+    outcomes = {}
+    for name, factory in (("Lock", threading.Lock), ("RLock", threading.RLock)):
+        say(f"re-entry with a {name}")
+        outcome, elapsed = work.try_ledger(factory, REENTRY_TIMEOUT_S)
+        outcomes[name] = outcome
+        result.add("reentry", {"lock": name}, [elapsed])
+    result.values["reentry"] = outcomes
+
+
+def _deadlock(result: Result, size: Sizes, say: Callable[[str], None]) -> None:
+    children = {}
+    for strategy in work.STRATEGIES:
+        say(f"deadlock demo: {strategy}, time limit {size.deadlock_limit_s} s")
+        child = work.run_transfers(strategy, size.transfer_rounds, HOLD_S,
+                                   size.deadlock_limit_s)
+        children[strategy] = child.as_dict()
+        result.add("deadlock", {"strategy": strategy}, [child.elapsed_s])
+    result.values["deadlock"] = children
+
+
+# ---------------------------------------------------------------------------------------
+# Analysis: derived only from a recorded result, so pages and `compare` agree.
+
+
+def counts(result: Result, use_lock: bool) -> list[int]:
+    """The final counts of every race run, without or with the lock."""
+    case = next(c for c in result.group("race") if c.params["lock"] is use_lock)
+    return [int(value) for value in case.samples]
+
+
+def retries(output: str) -> int:
+    """Total retries the threads of a back-off run reported."""
+    total = 0
+    for line in output.splitlines():
+        if " retries" in line and "after " in line:
+            total += int(line.rsplit("after ", 1)[1].split()[0])
+    return total
+
+
+def findings(result: Result) -> dict[str, Any]:
+    """The figures the chapter's prose quotes, derived from one recorded result."""
+    expected = result.parameters["race_threads"]
+    unlocked, locked = counts(result, False), counts(result, True)
+    cost = {c.params["case"]: summarize(c.samples).median for c in result.group("lock_cost")}
+    children = result.values["deadlock"]
+    return {
+        "threads": expected,
+        "runs": result.parameters["race_runs"],
+        "pause_s": result.parameters["race_pause_s"],
+        "unlocked_counts": unlocked,
+        "locked_counts": locked,
+        "unlocked_min": min(unlocked),
+        "unlocked_max": max(unlocked),
+        "lost_share_max": 1 - min(unlocked) / expected,
+        "lost_share_min": 1 - max(unlocked) / expected,
+        "locked_exact": all(count == expected for count in locked),
+        "unlocked_time": result.median("race_time", lock=False),
+        "locked_time": result.median("race_time", lock=True),
+        "increments": result.parameters["increments"],
+        "seconds_per_op": cost,
+        "ops_per_s": {case: 1 / seconds for case, seconds in cost.items()},
+        "lock_over_none": cost["lock"] / cost["no_lock"],
+        "rlock_over_lock": cost["rlock"] / cost["lock"],
+        "contended_over_lock": {t: cost[f"contended_{t}"] / cost["lock"]
+                                for t in CONTENDED_THREADS},
+        "reentry": result.values["reentry"],
+        "reentry_lock_s": result.median("reentry", lock="Lock"),
+        "reentry_rlock_s": result.median("reentry", lock="RLock"),
+        "reentry_timeout_s": result.parameters["reentry_timeout_s"],
+        "deadlock": children,
+        "deadlock_limit_s": result.parameters["deadlock_limit_s"],
+        "transfer_rounds": result.parameters["transfer_rounds"],
+        "backoff_retries": retries(children["timeout_backoff"]["output"]),
+    }

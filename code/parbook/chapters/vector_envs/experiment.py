@@ -1,0 +1,615 @@
+"""Parallel environment sampling: vector environments, measured.
+
+Groups of cases in the result (every sample is the seconds one batch of environment
+steps took; ``params["steps"]`` says how many steps, so steps per second is
+``steps / seconds``):
+
+``sweep``
+    CartPole wrapped in :class:`~parbook.chapters.vector_envs.workload.HeavyStep`, with 0 to 5 ms
+    of real CPU work added to every step, sampled by 1 to 8 environments
+    (``envs``) with each backend. Phase ``local``: one environment in a plain loop,
+    Gymnasium's ``SyncVectorEnv``, and ``AsyncVectorEnv`` with and without shared-memory
+    observations, timed interleaved. Phase ``ray``: Ray actors that each own some of the
+    environments and sample several steps per call, interleaved with the plain loop.
+``creation``
+    Creating, resetting and closing an ``AsyncVectorEnv`` of two environments under each
+    start method.
+``round_trip``
+    Seconds per round trip of a tiny message: a ``multiprocessing.Pipe`` to a running
+    process (what an ``AsyncVectorEnv`` worker pays per step), and a call to a running
+    Ray actor.
+
+Demonstrations, kept in ``values``: what ``AsyncVectorEnv`` says when handed environment
+instances instead of factories, and which settings its workers see when the main program
+fills them in under ``if __name__ == "__main__":`` (a child interpreter per start method,
+with a time limit).
+
+Nothing is forked while Ray runs: every non-Ray case comes first, then one Ray session.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing
+import platform
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium
+import numpy as np
+import pandas as pd
+
+from parbook.bench.measure import Protocol, measure, measure_interleaved
+from parbook.bench.results import Result
+from parbook.bench.stats import summarize
+from parbook.chapters.overhead.experiment import break_even
+from parbook.chapters.vector_envs import workload as work
+from parbook.render import formatting, tables
+from parbook.shared import roundtrip, run_setup
+from parbook.shared.child import run_module
+from parbook.shared.cpu import calibrate, iterations_for
+from parbook.shared.raysession import describe, ray_session
+
+NAME = "vector-envs"
+GUARD_MODULE = "parbook.chapters.vector_envs.guard"
+METHOD_ORDER = ("fork", "forkserver", "spawn")
+
+BACKEND_LABELS = {
+    "loop": "one env, plain loop",
+    "sync": "SyncVectorEnv",
+    "async_shm": "AsyncVectorEnv, shared memory",
+    "async_pipe": "AsyncVectorEnv, no shared memory",
+    "ray": "Ray actors",
+}
+#: Backends that step environments in other processes.
+PARALLEL = ("async_shm", "async_pipe", "ray")
+#: Backends compared with the plain loop.
+COMPARED = ("sync", *PARALLEL)
+ROUND_TRIP_LABELS = {"mp_pipe": "multiprocessing.Pipe", "ray_actor": "Ray actor call"}
+#: Time limit of one run of the main-guard demonstration (a child interpreter).
+GUARD_LIMIT_S = 60.0
+#: Upper bound on any other single wait.
+WAIT_S = 120.0
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Everything quick mode may change: sizes and repeat counts, never the code path."""
+
+    env_counts: tuple[int, ...]
+    work_s: tuple[float, ...]
+    #: Steps per sample: about this much serial work, within the bounds below.
+    sample_work_s: float
+    max_steps: int
+    min_vector_steps: int
+    #: Steps each Ray actor samples per call (fewer where a sample has fewer steps).
+    rollout_steps: int
+    sweep: Protocol
+    creation_envs: int
+    creation_steps: int
+    creation: Protocol
+    round_trips: int
+    ray_round_trips: int
+    latency: Protocol
+
+
+FULL = Sizes(
+    env_counts=(1, 2, 4, 8),
+    work_s=(0.0, 1e-4, 1e-3, 5e-3),
+    sample_work_s=0.05,
+    max_steps=256,
+    min_vector_steps=4,
+    rollout_steps=20,
+    sweep=Protocol(repeats=3, warmup=1),
+    creation_envs=2,
+    creation_steps=200,
+    creation=Protocol(repeats=2, warmup=1),
+    round_trips=1000,
+    ray_round_trips=200,
+    latency=Protocol(repeats=3, warmup=1),
+)
+
+QUICK = Sizes(
+    env_counts=(1, 4),
+    work_s=(0.0, 1e-3),
+    sample_work_s=0.03,
+    max_steps=160,
+    min_vector_steps=4,
+    rollout_steps=20,
+    sweep=Protocol(repeats=1, warmup=1),
+    creation_envs=2,
+    creation_steps=50,
+    creation=Protocol(repeats=1, warmup=0),
+    round_trips=200,
+    ray_round_trips=30,
+    latency=Protocol(repeats=1, warmup=1),
+)
+
+
+def sizes(quick: bool) -> Sizes:
+    """The sizes for a quick (test) or full (published) run."""
+    return QUICK if quick else FULL
+
+
+@dataclass(frozen=True)
+class Point:
+    """How much sampling one sweep sample does: ``envs`` x ``vector_steps`` steps."""
+
+    work_s: float
+    work_iterations: int
+    envs: int
+    vector_steps: int
+    steps_per_call: int
+    calls: int
+
+    @property
+    def steps(self) -> int:
+        return self.envs * self.vector_steps
+
+    def params(self, phase: str, backend: str) -> dict[str, Any]:
+        return {"work_s": self.work_s, "work_iterations": self.work_iterations,
+                "envs": self.envs, "steps": self.steps, "steps_per_call": self.steps_per_call,
+                "phase": phase, "backend": backend}
+
+
+def sweep_point(work_s: float, iterations: int, base_step_s: float, envs: int,
+                size: Sizes) -> Point:
+    """The steps one sample takes at a sweep point: about ``size.sample_work_s`` of
+    serial work, at most ``size.max_steps`` steps, at least ``size.min_vector_steps``
+    steps of every environment, and a whole number of Ray calls."""
+    serial_steps = min(size.max_steps, size.sample_work_s / (work_s + base_step_s))
+    vector_steps = max(size.min_vector_steps, round(serial_steps / envs))
+    per_call = min(vector_steps, size.rollout_steps)
+    calls = math.ceil(vector_steps / per_call)
+    return Point(work_s, iterations, envs, calls * per_call, per_call, calls)
+
+
+def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> Result:
+    """Run every measurement of the chapter and return the raw result."""
+    size = sizes(quick)
+    machine_setup = run_setup.setup(progress)
+    cpus, method, say = machine_setup.cpus, machine_setup.start_method, machine_setup.say
+    result = Result(experiment=NAME, quick=quick)
+    result.parameters.update(
+        usable_cpus=cpus, start_method=method, python=platform.python_version(),
+        gymnasium=gymnasium.__version__, env_id=work.ENV_ID,
+        env_counts=list(size.env_counts), work_s=list(size.work_s),
+        rollout_steps=size.rollout_steps, creation_envs=size.creation_envs,
+        round_trips=size.round_trips, ray_round_trips=size.ray_round_trips,
+    )
+    say("calibrating the per-step work")
+    rate = calibrate()
+    iterations = {w: (iterations_for(w, rate) if w > 0 else 0) for w in size.work_s}
+    base_step_s = _base_step_s()
+    result.values.update(burn_iterations_per_s=rate, base_step_s_estimate=base_step_s)
+    points = {(w, n): sweep_point(w, iterations[w], base_step_s, n, size)
+              for w in size.work_s for n in size.env_counts}
+    result.values["instance_mistake"] = work.instance_mistake()
+
+    for envs in size.env_counts:
+        _sweep_local(result, size, method, [points[(w, envs)] for w in size.work_s], say)
+    _creation(result, size, say)
+    _pipe_round_trip(result, size, machine_setup.context, say)
+    _guard_demo(result, say)
+
+    say("starting Ray")
+    with ray_session(num_cpus=cpus) as ray:
+        where = describe(ray)
+        result.parameters.update(where)
+        ray_cpus = cpus if where["ray_address"] == "local" else int(where["ray_cluster_cpus"])
+        _ray_phase(result, size, points, max(1, ray_cpus), say)
+    return result
+
+
+def _base_step_s(steps: int = 2000) -> float:
+    """Seconds per step of the plain loop with no added work (sizes the samples only)."""
+    env = work.make_env(0)
+    try:
+        env.reset(seed=work.SEED)
+        rng = np.random.default_rng(work.SEED)
+        work.sample_one_env(env, rng, steps // 4)  # warm-up
+        began = time.perf_counter()
+        work.sample_one_env(env, rng, steps)
+        return (time.perf_counter() - began) / steps
+    finally:
+        env.close()
+
+
+@contextlib.contextmanager
+def _plain_loop() -> Iterator[Any]:
+    """One environment for the plain-loop cases; its work is set per sweep point."""
+    env = work.make_env(0)
+    try:
+        env.reset(seed=work.SEED)
+        yield env
+    finally:
+        env.close()
+
+
+def _loop_case(env: Any, point: Point) -> Callable[[Any], Any]:
+    """Set the loop's environment to ``point``'s work; return the timed case."""
+    env.work_iterations = point.work_iterations
+    rng = np.random.default_rng(work.SEED)
+    return lambda _: work.sample_one_env(env, rng, point.steps)
+
+
+def _vector_case(envs: Any, point: Point) -> Callable[[Any], Any]:
+    rng = np.random.default_rng(work.SEED)
+    return lambda _: work.sample_vector(envs, rng, point.vector_steps)
+
+
+def _sweep_local(result: Result, size: Sizes, method: str, points: list[Point],
+                 say: Callable[[str], None]) -> None:
+    envs_count = points[0].envs
+    vectors: dict[str, Any] = {}
+    try:
+        for backend in work.BACKENDS:
+            say(f"sweep: creating {backend} with {envs_count} envs ({method})")
+            vectors[backend] = work.make_vector(backend, envs_count, 0, context=method)
+        with _plain_loop() as loop_env:
+            for point in points:
+                cases: dict[str, Callable[[Any], Any]] = {"loop": _loop_case(loop_env, point)}
+                for name, envs in vectors.items():
+                    envs.set_attr("work_iterations", point.work_iterations)
+                    cases[name] = _vector_case(envs, point)
+                say(f"sweep: {point.steps} steps, {point.work_s:g} s of work each, "
+                    f"{envs_count} envs, loop / sync / async")
+                samples = measure_interleaved(cases, size.sweep)
+                for backend, backend_samples in samples.items():
+                    result.add("sweep", point.params("local", backend), backend_samples)
+    finally:
+        for envs in vectors.values():
+            work.close_vector(envs)
+
+
+def _creation(result: Result, size: Sizes, say: Callable[[str], None]) -> None:
+    """Per start method: create + reset + close an AsyncVectorEnv, and step it in between.
+
+    Each run times its own creation and its steps separately; the first
+    ``size.creation.warmup`` runs are discarded (the first forkserver run starts the
+    server).
+    """
+    n, steps = size.creation_envs, size.creation_steps
+    for method in METHOD_ORDER:
+        if method not in multiprocessing.get_all_start_methods():
+            continue
+        say(f"creation: AsyncVectorEnv of {n} envs with {method}")
+        created, stepped = [], []
+        for run_index in range(size.creation.warmup + size.creation.repeats):
+            began = time.perf_counter()
+            envs = work.make_vector("async_shm", n, 0, context=method)
+            ready = time.perf_counter()
+            try:
+                work.sample_vector(envs, np.random.default_rng(work.SEED), steps)
+            finally:
+                done = time.perf_counter()
+                work.close_vector(envs)
+            closed = time.perf_counter()
+            if run_index >= size.creation.warmup:
+                created.append((ready - began) + (closed - done))
+                stepped.append((done - ready) / steps)
+        result.add("creation", {"method": method, "envs": n}, created)
+        result.add("method_steps", {"method": method, "envs": n}, stepped)
+
+
+def _pipe_round_trip(result: Result, size: Sizes, context: Any,
+                     say: Callable[[str], None]) -> None:
+    n = size.round_trips
+    say(f"round trip: {n} through a multiprocessing.Pipe")
+    with roundtrip.mp_pipe_echo(context) as conn:
+        samples = measure(lambda _: [(conn.send(0), conn.recv()) for _ in range(n)],
+                          size.latency)
+    result.add("round_trip", {"channel": "mp_pipe"}, [s / n for s in samples])
+
+
+def _guard_demo(result: Result, say: Callable[[str], None]) -> None:
+    children = {}
+    for method in METHOD_ORDER:
+        if method not in multiprocessing.get_all_start_methods():
+            continue
+        say(f"main-guard demo under {method}")
+        child = run_module(GUARD_MODULE, method, time_limit_s=GUARD_LIMIT_S)
+        children[method] = child.as_dict()
+    result.values["guard"] = children
+
+
+def _ray_phase(result: Result, size: Sizes, points: dict[tuple[float, int], Point],
+               ray_cpus: int, say: Callable[[str], None]) -> None:
+    import ray
+
+    runner = work.remote_runner()
+    most = min(max(size.env_counts), ray_cpus)
+    say(f"creating {most} Ray actors")
+    actors = [runner.remote(work.SEED + 1000 * i) for i in range(most)]
+    try:
+        ray.get([actor.ping.remote(0) for actor in actors], timeout=WAIT_S)
+        n = size.ray_round_trips
+        say(f"round trip: {n} Ray actor calls")
+        samples = measure(
+            lambda _: [ray.get(actors[0].ping.remote(0), timeout=WAIT_S) for _ in range(n)],
+            size.latency)
+        result.add("round_trip", {"channel": "ray_actor"}, [s / n for s in samples])
+        for envs_count in size.env_counts:
+            used = actors[:min(envs_count, most)]
+            shares = work.envs_per_actor(envs_count, len(used))
+            ray.get([actor.configure.remote(k, 0) for actor, k in zip(used, shares, strict=True)],
+                    timeout=WAIT_S)
+            with _plain_loop() as loop_env:
+                for w in size.work_s:
+                    point = points[(w, envs_count)]
+                    ray.get([actor.set_work.remote(point.work_iterations) for actor in used],
+                            timeout=WAIT_S)
+                    say(f"sweep: {point.steps} steps, {w:g} s of work each, "
+                        f"{envs_count} envs on {len(used)} Ray actors")
+                    samples = measure_interleaved({
+                        "loop": _loop_case(loop_env, point),
+                        "ray": lambda _, p=point, a=used: work.sample_with_actors(
+                            a, p.steps_per_call, p.calls),
+                    }, size.sweep)
+                    for backend, backend_samples in samples.items():
+                        params = point.params("ray", backend)
+                        params["actors"] = len(used)
+                        result.add("sweep", params, backend_samples)
+    finally:
+        for actor in actors:
+            ray.kill(actor)
+
+
+# ---------------------------------------------------------------------------------------
+# Analysis: derived only from a recorded result, so pages and `compare` agree.
+
+
+def _sweep_case(result: Result, backend: str, work_s: float, envs: int) -> Any:
+    phase = "ray" if backend == "ray" else "local"
+    return result.case("sweep", phase=phase, backend=backend, work_s=work_s,
+                            envs=envs)
+
+
+def steps_per_s(result: Result, backend: str, work_s: float, envs: int) -> float:
+    """Median environment steps per second of one backend at one sweep point.
+
+    The plain loop's figure is the one timed beside the local backends.
+    """
+    case = _sweep_case(result, backend, work_s, envs)
+    return case.params["steps"] / summarize(case.samples).median
+
+
+def speedup(result: Result, backend: str, work_s: float, envs: int) -> float:
+    """Steps per second of ``backend`` over the plain loop timed interleaved with it."""
+    phase = "ray" if backend == "ray" else "local"
+    loop = result.case("sweep", phase=phase, backend="loop", work_s=work_s,
+                            envs=envs)
+    other = _sweep_case(result, backend, work_s, envs)
+    return summarize(loop.samples).median / summarize(other.samples).median
+
+
+def step_cost(result: Result, work_s: float) -> float:
+    """Seconds one step took in the plain loop (CartPole plus the added work): the median
+    over every loop sample at that work level, whatever the env count or phase."""
+    per_step = [sample / case.params["steps"] for case in result.group("sweep")
+                if case.params["backend"] == "loop" and case.params["work_s"] == work_s
+                for sample in case.samples]
+    return float(np.median(per_step))
+
+
+def guard_counts(child: dict[str, Any]) -> dict[str, Any]:
+    """From one main-guard demo's output: how many envs per variant saw the port."""
+    counts: dict[str, Any] = {}
+    for variant in ("global", "passed"):
+        lines = [line for line in child["output"].splitlines()
+                 if line.startswith(f"{variant} env ")]
+        counts[variant] = {
+            "envs": len(lines),
+            "saw": sum("simulator_port" in line for line in lines),
+            "main_modules": sorted(set(re.findall(r"main module (\S+),", "\n".join(lines)))),
+        }
+    return counts
+
+
+def findings(result: Result) -> dict[str, Any]:
+    """The figures the chapter's prose quotes, derived from one recorded result."""
+    counts = result.parameters["env_counts"]
+    levels = result.parameters["work_s"]
+    most, lightest, heaviest = max(counts), min(levels), max(levels)
+    cpus = result.parameters["usable_cpus"]
+    pipe_rt = result.median("round_trip", channel="mp_pipe")
+    ray_rt = result.median("round_trip", channel="ray_actor")
+
+    curves = {backend: [(step_cost(result, w), speedup(result, backend, w, most))
+                        for w in levels] for backend in PARALLEL}
+    crossover = {backend: break_even(points) for backend, points in curves.items()}
+    first_win = {}
+    for backend in PARALLEL:
+        wins = [w for w in levels if speedup(result, backend, w, most) > 1.0]
+        first_win[backend] = min(wins) if wins else None
+    rates = {backend: {w: {n: steps_per_s(result, backend, w, n) for n in counts}
+                       for w in levels} for backend in BACKEND_LABELS}
+    creation = {c.params["method"]: result.median("creation", **c.params)
+                for c in result.group("creation")}
+    guard = {method: guard_counts(child) for method, child in result.values["guard"].items()}
+    # The count of environments at which parallel backends can use every CPU.
+    full = min((n for n in counts if n >= cpus), default=most)
+    return {
+        "cpus": cpus,
+        "start_method": result.parameters["start_method"],
+        "python": result.parameters["python"],
+        "gymnasium": result.parameters["gymnasium"],
+        "env_counts": counts,
+        "work_levels": levels,
+        "most_envs": most,
+        "full_envs": full,
+        "lightest": lightest,
+        "heaviest": heaviest,
+        "rollout_steps": result.parameters["rollout_steps"],
+        "ray_actors_at_most": max(c.params.get("actors", 0) for c in result.group("sweep")),
+        "base_step_s": step_cost(result, lightest),
+        "step_cost": {w: step_cost(result, w) for w in levels},
+        "rates": rates,
+        "speedups": curves,
+        "crossover_s": crossover,
+        "first_win_work_s": first_win,
+        "pipe_round_trip": pipe_rt,
+        "ray_round_trip": ray_rt,
+        "crossover_over_round_trip": {
+            backend: (None if crossover[backend] is None else
+                      crossover[backend] / (ray_rt if backend == "ray" else pipe_rt))
+            for backend in PARALLEL},
+        "sync_over_loop_light": speedup(result, "sync", lightest, most),
+        "sync_over_loop_heavy": speedup(result, "sync", heaviest, most),
+        "async_step_one_env": 1.0 / steps_per_s(result, "async_shm", lightest, min(counts)),
+        "method_steps": {c.params["method"]: result.median("method_steps", **c.params)
+                         for c in result.group("method_steps")},
+        "shm_over_pipe_light": (steps_per_s(result, "async_shm", lightest, most)
+                                / steps_per_s(result, "async_pipe", lightest, most)),
+        "shm_over_pipe_heavy": (steps_per_s(result, "async_shm", heaviest, most)
+                                / steps_per_s(result, "async_pipe", heaviest, most)),
+        "heavy_speedup": {backend: {n: speedup(result, backend, heaviest, n) for n in counts}
+                          for backend in COMPARED},
+        "light_speedup": {backend: {n: speedup(result, backend, lightest, n) for n in counts}
+                          for backend in COMPARED},
+        "creation": creation,
+        "guard": guard,
+        "guard_children": result.values["guard"],
+        "instance_mistake": result.values["instance_mistake"],
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Tables and the figure, from a result or its findings.
+
+
+def throughput_table(result: Result) -> pd.DataFrame:
+    """Steps per second (median), one row per (work per step, envs), one column per backend."""
+    records: dict[tuple[str, int], dict[str, str]] = {}
+    for w in result.parameters["work_s"]:
+        for n in result.parameters["env_counts"]:
+            cells = {}
+            for backend, label in BACKEND_LABELS.items():
+                case = _sweep_case(result, backend, w, n)
+                summary = summarize(case.samples)
+                text = f"{case.params['steps'] / summary.median:,.0f}"
+                cells[label] = f"{text} {tables.UNSTABLE_MARK}" if summary.unstable else text
+            records[(work_label(w), n)] = cells
+    frame = pd.DataFrame.from_dict(records, orient="index")
+    frame.index = pd.MultiIndex.from_tuples(list(records),
+                                            names=["work added per step", "environments"])
+    return frame
+
+
+def work_label(work_s: float) -> str:
+    """``"none"`` for no added work, else the duration: ``"1 ms"``."""
+    return "none" if work_s == 0 else formatting.format_seconds(work_s, digits=1)
+
+
+def creation_table(result: Result) -> pd.DataFrame:
+    """Per start method: create + reset + close an AsyncVectorEnv, and one step of it."""
+    rows = []
+    for case in result.group("creation"):
+        steps = result.case("method_steps", **case.params)
+        rows.append({"start method": case.params["method"],
+                     "environments": case.params["envs"],
+                     "create + reset + close": tables.time_cell(summarize(case.samples)),
+                     "one step of every environment": tables.time_cell(
+                         summarize(steps.samples))})
+    return pd.DataFrame(rows)
+
+
+def crossover_figure(found: dict[str, Any]) -> Any:
+    """Steps per second against the cost of one step, one line per backend, most envs.
+
+    The plain loop's line is one over the step cost (every loop run at that level); the
+    others are the table's figures. A hollow diamond on the loop's line marks each
+    backend's crossover, computed from its runs paired with a loop's. Vertical lines mark
+    one Pipe round trip and one Ray actor call measured in the run.
+    """
+    import matplotlib.pyplot as plt
+
+    most = found["most_envs"]
+    levels = found["work_levels"]
+    costs = [found["step_cost"][w] for w in levels]
+    figure, axes = plt.subplots(figsize=(7.5, 4.4), layout="constrained")
+    axes.plot(costs, [1 / c for c in costs], marker="o", linestyle="--", color="0.2",
+              label=BACKEND_LABELS["loop"])
+    for backend, label in BACKEND_LABELS.items():
+        if backend == "loop":
+            continue
+        (line,) = axes.plot(costs, [found["rates"][backend][w][most] for w in levels],
+                            marker="o", label=label)
+        crossing = found["crossover_s"].get(backend)
+        if crossing is not None:
+            axes.plot([crossing], [1 / crossing], marker="D", markersize=9, linestyle="none",
+                      markerfacecolor="none", markeredgecolor=line.get_color())
+    for value, text, style in (
+        (found["pipe_round_trip"], "one Pipe round trip", ":"),
+        (found["ray_round_trip"], "one Ray actor call", "-."),
+    ):
+        axes.axvline(value, color="0.5", linestyle=style, linewidth=1)
+        axes.annotate(text, (value, 0.97), xycoords=("data", "axes fraction"), rotation=90,
+                      xytext=(3, 0), textcoords="offset points", ha="left", va="top",
+                      fontsize="small", color="0.35")
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("cost of one environment step in the plain loop (seconds)")
+    axes.set_ylabel("environment steps per second")
+    axes.set_title(f"{most} environments, {found['cpus']} usable CPUs")
+    axes.grid(True, which="major", alpha=0.3)
+    axes.legend(fontsize="small", loc="lower left")
+    return figure
+
+
+# ---------------------------------------------------------------------------------------
+# Sentences whose wording depends on what this run measured.
+
+
+def crossover_text(found: dict[str, Any], backend: str) -> str:
+    """Where ``backend`` overtook the plain loop, in words, with the round trip it pays."""
+    crossing = found["crossover_s"][backend]
+    costs = [found["step_cost"][w] for w in found["work_levels"]]
+    if crossing is None:
+        return ("at no step cost in this sweep (the dearest step measured cost "
+                f"{formatting.format_seconds(max(costs))})")
+    if crossing <= min(costs):
+        return "already at the cheapest step measured"
+    channel = "Ray actor call" if backend == "ray" else "Pipe round trip"
+    times = found["crossover_over_round_trip"][backend]
+    return (f"at a step cost of about {formatting.format_seconds(crossing)} "
+            f"({formatting.format_ratio(times)} one {channel})")
+
+
+def default_method_sentence(found: dict[str, Any]) -> str:
+    """What this build's default start method means for an AsyncVectorEnv left at
+    ``context=None``."""
+    method = found["start_method"]
+    if method == "forkserver":
+        return ("This build's Python already defaults to forkserver, so here such code pays "
+                "the forkserver row")
+    return f"This build's Python defaults to {method}, so here such code pays the {method} row"
+
+
+def guard_table(found: dict[str, Any]) -> pd.DataFrame:
+    """Start method x factory: how many workers' environments saw the simulator port."""
+    labels = {"global": "factory reads the module-level settings",
+              "passed": "settings passed to the factory"}
+    rows = {}
+    for method, counts in found["guard"].items():
+        rows[method] = {label: f"{counts[variant]['saw']} of {counts[variant]['envs']}"
+                        for variant, label in labels.items()}
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "start method"
+    return frame
+
+
+def guard_as_expected(found: dict[str, Any]) -> bool:
+    """True when fork workers saw the guarded settings, spawn and forkserver workers did
+    not, and passed settings reached every worker: what the page says happened."""
+    for method, counts in found["guard"].items():
+        if counts["passed"]["saw"] != counts["passed"]["envs"] or counts["passed"]["envs"] == 0:
+            return False
+        expected = counts["global"]["envs"] if method == "fork" else 0
+        if counts["global"]["saw"] != expected:
+            return False
+    return True

@@ -1,0 +1,242 @@
+"""Environment sampling in one process and in parallel (the vector-envs chapter).
+
+CartPole steps in microseconds, which is far less than any message to another process
+costs. :class:`HeavyStep` adds a chosen amount of real CPU work to every step, so one
+environment can stand for a simulator whose step costs 100 µs, 1 ms or 5 ms. Every
+backend builds its environments with the same factory, :func:`make_env`, and samples
+with actions drawn from a seeded generator: what is measured is the cost of stepping
+environments, not of choosing actions.
+
+Ray is imported lazily (only :func:`remote_runner` and :func:`sample_with_actors` use it),
+so the child processes of a vector environment never import it.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from typing import Any
+
+import gymnasium
+import numpy as np
+from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
+
+from parbook.shared.cpu import burn
+
+ENV_ID = "CartPole-v1"
+#: Seed of the first environment of a vector env (the others get SEED + 1, SEED + 2, ...).
+SEED = 0
+#: Longest any one step of a vector env, or any Ray call, may take before the run fails.
+STEP_TIMEOUT_S = 120.0
+#: How long closing a vector env may wait for its workers before they are terminated.
+CLOSE_TIMEOUT_S = 30.0
+BACKENDS = ("sync", "async_shm", "async_pipe")
+
+
+# [start:heavy-step]
+class HeavyStep(gymnasium.Wrapper):
+    """An environment whose every step also burns ``work_iterations`` rounds of CPU work.
+
+    It stands for a heavier simulator: the extra work is real computation, done in
+    whichever process steps the environment.
+    """
+
+    def __init__(self, env: gymnasium.Env, work_iterations: int = 0) -> None:
+        super().__init__(env)
+        self.work_iterations = work_iterations
+
+    def step(self, action: Any) -> tuple[Any, ...]:
+        burn(self.work_iterations)
+        return self.env.step(action)
+
+
+def make_env(work_iterations: int = 0) -> gymnasium.Env:
+    """The factory every backend uses: CartPole plus ``work_iterations`` of work per step."""
+    return HeavyStep(gymnasium.make(ENV_ID), work_iterations)
+# [end:heavy-step]
+
+
+# [start:one-env-loop]
+def sample_one_env(env: gymnasium.Env, rng: np.random.Generator, steps: int) -> np.ndarray:
+    """Step one environment ``steps`` times with random actions; return the observations."""
+    space = env.observation_space
+    observations = np.empty((steps, *space.shape), dtype=space.dtype)
+    for t in range(steps):
+        observation, _reward, terminated, truncated, _info = env.step(
+            int(rng.integers(env.action_space.n)))
+        if terminated or truncated:
+            observation, _info = env.reset()
+        observations[t] = observation
+    return observations
+# [end:one-env-loop]
+
+
+# [start:make-vector]
+def make_vector(backend: str, num_envs: int, work_iterations: int,
+                context: str | None = None, seed: int = SEED) -> gymnasium.vector.VectorEnv:
+    """``num_envs`` environments behind one vector interface, reset and ready to step.
+
+    ``backend`` is ``"sync"`` (one process, a loop over the environments), ``"async_shm"``
+    (one worker process per environment, observations in shared memory) or
+    ``"async_pipe"`` (the same, observations pickled through each worker's pipe).
+    ``context`` names the start method of the worker processes.
+    """
+    factories = [functools.partial(make_env, work_iterations)] * num_envs
+    # SAME_STEP: an environment whose episode ended is reset within the same call, so
+    # every call of step() is one real step of every environment, as in the plain loop.
+    if backend == "sync":
+        envs = SyncVectorEnv(factories, autoreset_mode=AutoresetMode.SAME_STEP)
+    else:
+        envs = AsyncVectorEnv(factories, shared_memory=(backend == "async_shm"),
+                              context=context, autoreset_mode=AutoresetMode.SAME_STEP)
+    try:
+        envs.reset(seed=seed)
+    except BaseException:
+        close_vector(envs)
+        raise
+    return envs
+# [end:make-vector]
+
+
+def close_vector(envs: gymnasium.vector.VectorEnv) -> None:
+    """Close a vector env; worker processes that do not stop in time are terminated."""
+    if isinstance(envs, AsyncVectorEnv):
+        envs.close(timeout=CLOSE_TIMEOUT_S)
+    else:
+        envs.close()
+
+
+# [start:vector-sample]
+def sample_vector(envs: gymnasium.vector.VectorEnv, rng: np.random.Generator,
+                  steps: int) -> np.ndarray:
+    """Step every environment of ``envs`` ``steps`` times; return the stacked observations."""
+    observations = np.empty((steps, *envs.observation_space.shape),
+                            dtype=envs.observation_space.dtype)
+    for t in range(steps):
+        actions = rng.integers(envs.single_action_space.n, size=envs.num_envs)
+        observations[t], *_rest = step_bounded(envs, actions)
+    return observations
+
+
+def step_bounded(envs: gymnasium.vector.VectorEnv, actions: np.ndarray) -> tuple[Any, ...]:
+    """``envs.step(actions)``, with a time limit where the steps run in other processes."""
+    if isinstance(envs, AsyncVectorEnv):
+        envs.step_async(actions)  # sends ("step", action) down each worker's pipe
+        return envs.step_wait(timeout=STEP_TIMEOUT_S)  # waits for every worker's reply
+    return envs.step(actions)
+# [end:vector-sample]
+
+
+# [start:env-runner]
+class EnvRunner:
+    """A Ray actor's state: its own environments, sampled many steps per call."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self.envs: gymnasium.vector.VectorEnv | None = None
+
+    def configure(self, num_envs: int, work_iterations: int) -> int:
+        """Own ``num_envs`` fresh environments (closing any previous ones)."""
+        self.close()
+        self.envs = make_vector("sync", num_envs, work_iterations, seed=self.seed)
+        return num_envs
+
+    def set_work(self, work_iterations: int) -> None:
+        self.envs.set_attr("work_iterations", work_iterations)
+
+    def sample(self, steps: int) -> np.ndarray:
+        """``steps`` steps of every environment: an array (steps, envs, observation)."""
+        return sample_vector(self.envs, self.rng, steps)
+
+    def ping(self, message: Any) -> Any:
+        return message
+
+    def close(self) -> None:
+        if self.envs is not None:
+            self.envs.close()
+            self.envs = None
+# [end:env-runner]
+
+
+@functools.cache
+def remote_runner() -> Any:
+    """:class:`EnvRunner` as a Ray actor class holding one CPU (built once, lazily)."""
+    import ray
+
+    return ray.remote(num_cpus=1)(EnvRunner)
+
+
+def envs_per_actor(num_envs: int, actors: int) -> list[int]:
+    """Split ``num_envs`` environments over ``actors`` actors as evenly as possible."""
+    return [num_envs // actors + (1 if i < num_envs % actors else 0) for i in range(actors)]
+
+
+# [start:ray-sample]
+def sample_with_actors(actors: list[Any], steps_per_call: int, calls: int) -> list[np.ndarray]:
+    """``calls`` rounds in which every actor samples ``steps_per_call`` steps of its envs."""
+    import ray
+
+    batches = []
+    for _ in range(calls):
+        batches.extend(ray.get([actor.sample.remote(steps_per_call) for actor in actors],
+                               timeout=STEP_TIMEOUT_S))
+    return batches
+# [end:ray-sample]
+
+
+# ---------------------------------------------------------------------------------------
+# Settings filled in by a setup() call, as in article 004 (see vector_envs_guard.py).
+
+# [start:settings]
+class SamplerSettings:
+    """Settings with one field known at import time and the rest filled in by setup()."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {"env_id": ENV_ID}
+
+    def setup(self, simulator_port: int) -> None:
+        self.values["simulator_port"] = simulator_port
+
+
+SETTINGS = SamplerSettings()
+
+
+class SettingsProbe(gymnasium.Wrapper):
+    """An environment that records, when it is built, which settings its process saw."""
+
+    def __init__(self, env: gymnasium.Env, settings: dict[str, Any]) -> None:
+        super().__init__(env)
+        self.seen = {"pid": os.getpid(), "main_module": sys.modules["__main__"].__name__,
+                     "settings": dict(settings)}
+
+
+def make_env_reading_global() -> gymnasium.Env:
+    """A factory that reads the module-level SETTINGS in whatever process runs it."""
+    return SettingsProbe(gymnasium.make(SETTINGS.values["env_id"]), SETTINGS.values)
+
+
+def make_env_with(settings: dict[str, Any]) -> gymnasium.Env:
+    """A factory that is given its settings: bind them with functools.partial."""
+    return SettingsProbe(gymnasium.make(settings["env_id"]), settings)
+# [end:settings]
+
+
+def instance_mistake() -> str:
+    """What AsyncVectorEnv says when handed environments instead of factories.
+
+    It calls the first entry to read the spaces before it starts any process, so the
+    mistake fails at once, in the parent, whatever the start method.
+    """
+    envs = [make_env() for _ in range(2)]
+    try:
+        # [start:instances]
+        AsyncVectorEnv(envs)  # wrong: instances, not functions that build them
+        # [end:instances]
+    except TypeError as error:
+        return f"{type(error).__name__}: {error}"
+    finally:
+        for env in envs:
+            env.close()
+    raise AssertionError("AsyncVectorEnv accepted environment instances")

@@ -1,0 +1,108 @@
+"""Every way the book writes a number or a list as text, in one place (as pyperf keeps its
+formatting in ``pyperf/_formatter.py``): durations, ratios, percentages, sizes, rates,
+counts, spoken lists, dates and machine summaries."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from collections.abc import Iterable
+from typing import Any
+
+_TIME_UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
+
+
+def format_seconds(seconds: float, digits: int = 3) -> str:
+    """Format a duration with a unit that keeps 1-3 integer digits: ``"12.3 ms"``."""
+    if not math.isfinite(seconds):
+        return "n/a"
+    if seconds == 0:
+        return "0 s"
+    for scale, unit in _TIME_UNITS:
+        if abs(seconds) >= scale or unit == "ns":
+            value = seconds / scale
+            return f"{_significant(value, digits)} {unit}"
+    raise AssertionError("unreachable")
+
+
+def format_ratio(ratio: float, digits: int = 2) -> str:
+    """Format a ratio such as a speed-up: ``"3.4×"``."""
+    if not math.isfinite(ratio):
+        return "n/a"
+    return f"{_significant(ratio, digits)}×"
+
+
+def _significant(value: float, digits: int) -> str:
+    magnitude = math.floor(math.log10(abs(value))) if value else 0
+    decimals = max(0, digits - 1 - magnitude)
+    return f"{value:,.{decimals}f}"
+
+
+def format_size(size: int) -> str:
+    """``8 B``, ``64 KiB``, ``16 MiB``."""
+    for scale, unit in ((1 << 20, "MiB"), (1 << 10, "KiB")):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale} {unit}"
+    return f"{size} B"
+
+
+def format_rate(bytes_per_s: float) -> str:
+    """A data rate in decimal megabytes per second: ``"123 MB/s"``, ``"1.2 GB/s"``."""
+    megabytes = bytes_per_s / 1e6
+    if megabytes >= 1000:
+        return f"{megabytes / 1000:.2g} GB/s".replace("e+00", "")
+    if megabytes >= 10:
+        return f"{megabytes:,.0f} MB/s"
+    return f"{megabytes:.2g} MB/s"
+
+
+def format_percent(share: float) -> str:
+    """A share as a whole percentage: ``0.374`` -> ``"37%"``."""
+    return f"{share:.0%}"
+
+
+def format_count(value: float) -> str:
+    """A count or a per-second rate as a whole number with thousands separators: ``"12,345"``."""
+    return f"{value:,.0f}"
+
+
+def format_per_second(rate: float) -> str:
+    """A large rate in words: ``"3.2 million"``, ``"45.1 thousand"``, ``"812"``."""
+    for scale, unit in ((1e9, " billion"), (1e6, " million"), (1e3, " thousand")):
+        if rate >= scale:
+            return f"{rate / scale:.3g}{unit}"
+    return f"{rate:.3g}"
+
+
+def spoken_list(items: Iterable[Any], empty: str = "none") -> str:
+    """Items as prose: ``["fork", "spawn", "forkserver"]`` -> ``"fork, spawn and forkserver"``;
+    ``empty`` for no items."""
+    words = [str(item) for item in items]
+    if not words:
+        return empty
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def build_date(created: str) -> str:
+    """An ISO timestamp as a reader wants it: ``2026-11-23 16:20 UTC``."""
+    try:
+        moment = _dt.datetime.fromisoformat(created)
+    except ValueError:
+        return created or "an unknown date"
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(_dt.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def machine_summary(fingerprint: dict[str, Any]) -> str:
+    """One line describing the machine a result was measured on."""
+    memory = fingerprint.get("memory_bytes")
+    memory_text = f", {memory / 1024**3:.0f} GiB" if memory else ""
+    return (
+        f"{fingerprint.get('cpu_model', 'unknown CPU')}, "
+        f"{fingerprint.get('usable_cpus')} usable CPUs of {fingerprint.get('logical_cpus')} "
+        f"logical{memory_text}; {fingerprint.get('os')}; Python "
+        f"{fingerprint.get('python_version')}"
+    )
