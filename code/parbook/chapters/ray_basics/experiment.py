@@ -45,13 +45,12 @@ import numpy as np
 
 from parbook.bench.measure import Protocol, measure_interleaved
 from parbook.bench.results import Result
-from parbook.chapters.queues_and_pipes.experiment import format_size
 from parbook.chapters.ray_basics.floors import os_pipe_sink
-from parbook.chapters.shared_memory.workload import memcpy_floor
-from parbook.render.formatting import format_seconds
+from parbook.render.formatting import format_seconds, format_size
 from parbook.shared import roundtrip, run_setup
 from parbook.shared.cpu import calibrate, iterations_for
 from parbook.shared.raysession import describe, ray_session
+from parbook.shared.shm import memcpy_floor
 
 NAME = "ray-basics"
 

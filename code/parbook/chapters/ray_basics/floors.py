@@ -4,7 +4,7 @@ Handing an array to another process and hearing back that it arrived costs, at t
 least, pushing its bytes through the kernel: this floor sends ``size`` bytes down a raw
 ``os.pipe`` to a child, which reads them into one buffer and answers with one byte. No
 pickling, no Python objects per message. (The other floor, a ``memcpy`` of the array in
-this process, is :func:`parbook.chapters.shared_memory.workload.memcpy_floor`.)
+this process, is :func:`parbook.shared.shm.memcpy_floor`.)
 
 The child is a plain subprocess (:func:`parbook.shared.roundtrip.raw_pipe_child`), so
 the floor is the same under every start method, and the experiment starts it before Ray,
@@ -21,8 +21,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 
-from parbook.chapters.queues_and_pipes.workload import read_exactly, write_all
-from parbook.shared.roundtrip import raw_pipe_child
+from parbook.shared.roundtrip import raw_pipe_child, read_exactly, write_all
 
 WAIT_S = 30.0
 

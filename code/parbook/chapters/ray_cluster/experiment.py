@@ -41,10 +41,10 @@ from typing import Any
 from parbook.bench.measure import Protocol, time_once
 from parbook.bench.results import Result, load
 from parbook.chapters.ray_cluster import workload as work
-from parbook.chapters.shared_memory.workload import memcpy_floor
 from parbook.shared import run_setup
 from parbook.shared.child import child_env, run_command
 from parbook.shared.raysession import describe
+from parbook.shared.shm import memcpy_floor
 
 NAME = "ray-cluster"
 

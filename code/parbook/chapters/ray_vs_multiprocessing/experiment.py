@@ -45,11 +45,11 @@ from parbook.bench.stats import summarize
 from parbook.chapters.ray_vs_multiprocessing import model as model_work
 from parbook.chapters.ray_vs_multiprocessing import stateful as stateful_work
 from parbook.chapters.ray_vs_multiprocessing import workload as work
-from parbook.chapters.shared_memory.workload import SharedArray
 from parbook.render.formatting import format_ratio, format_seconds
 from parbook.render.tables import time_cell
 from parbook.shared import run_setup
 from parbook.shared.raysession import cluster_address, describe, ray_session
+from parbook.shared.shm import SharedArray
 
 NAME = "ray-vs-multiprocessing"
 

@@ -25,7 +25,7 @@ from parbook.chapters.ray_vs_multiprocessing.workload import (
     ready_actors,
     thread_count,
 )
-from parbook.chapters.shared_memory.workload import join_all
+from parbook.shared.shm import join_all
 
 #: The article's words: 20 random bytes each.
 WORD_BYTES = 20

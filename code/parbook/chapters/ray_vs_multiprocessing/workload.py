@@ -31,8 +31,8 @@ import psutil
 import scipy.signal
 
 # one_blas_thread (PAR022): every process started inside it gets one BLAS thread.
-from parbook.chapters.pools.workload import one_blas_thread
-from parbook.chapters.shared_memory.workload import SharedArray
+from parbook.shared.cpu import one_blas_thread
+from parbook.shared.shm import SharedArray
 
 #: Upper bound on any single wait, so a broken worker fails the run instead of hanging it.
 WAIT_S = 300.0

@@ -45,8 +45,7 @@ import pandas as pd
 
 from parbook.bench.measure import Protocol, measure, measure_interleaved
 from parbook.bench.results import Result
-from parbook.bench.stats import summarize
-from parbook.chapters.overhead.experiment import break_even
+from parbook.bench.stats import break_even, summarize
 from parbook.chapters.vector_envs import workload as work
 from parbook.render import formatting, tables
 from parbook.shared import roundtrip, run_setup
