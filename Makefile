@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.parbook-installed
 HTML := $(CURDIR)/_build/html
 
-.PHONY: setup book test lint serve lock clean browser-deps linkcheck
+.PHONY: setup book test lint serve lock clean browser-deps linkcheck page
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,6 +49,13 @@ $(AXE): tests/browser/package.json tests/browser/package-lock.json
 	@if command -v npm >/dev/null; then \
 		npm ci --prefix tests/browser --no-audit --no-fund --silent; \
 	else echo "WARNING: npm not found: the accessibility check will be skipped"; fi
+
+# One page on its own, at quick size, while writing it: make page PAGE=the-gil
+# (links to other pages cannot resolve in a standalone build; make test builds the book).
+page: setup
+	@test -n "$(PAGE)" || { echo "usage: make page PAGE=<page name, e.g. the-gil>"; exit 2; }
+	PARBOOK_QUICK=1 $(BIN)/jupyter-book build book/$(PAGE).md
+	@echo "The page is in $(CURDIR)/_build/_page/book-$(PAGE)/html/$(PAGE).html"
 
 lint: setup
 	$(BIN)/ruff check code tests

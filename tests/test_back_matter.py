@@ -225,8 +225,8 @@ def test_reproduce_generates_the_experiment_list():
     text = read("reproduce")
     cells = re.findall(r"^```\{code-cell\} ipython3\n(.*?)^```$", text,
                        re.MULTILINE | re.DOTALL)
-    listing = [cell for cell in cells if "experiments.EXPERIMENTS" in cell]
-    assert listing, "the experiment list must come from the registry"
+    listing = [cell for cell in cells if "reference.experiments_table()" in cell]
+    assert listing, "the experiment list must come from chapter discovery"
     assert all(":tags: [remove-input]" in cell for cell in listing)
     # No process may start in the kernel that renders the page.
     code = "\n".join(line for cell in cells for line in cell.splitlines()

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from parbook import chapters
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -20,11 +22,9 @@ def toc_pages() -> list[str]:
 
 
 PAGES = tuple(toc_pages())
-#: Pages that run an experiment: each must show tables and link its raw results.
-MEASURED_PAGES = ("overhead", "processes-and-threads", "the-gil", "threads", "races-and-locks",
-                  "processes", "start-methods", "synchronization", "queues-and-pipes",
-                  "pools", "shared-memory", "pitfalls", "ray-basics", "ray-vs-multiprocessing",
-                  "ray-cluster", "vector-envs", "actor-learner")
+#: Pages that run an experiment (one per discovered chapter): each must show tables and
+#: link its raw results.
+MEASURED_PAGES = tuple(chapters.names())
 #: Rule IDs as book/rules.md defines them, in order of appearance.
 RULE_IDS = re.findall(r"^\((par\d{3})\)=$",
                       (ROOT / "book" / "rules.md").read_text(encoding="utf-8"), re.MULTILINE)

@@ -6,6 +6,7 @@ import types
 import pytest
 
 from parbook import __main__ as cli
+from parbook import chapters
 from parbook.bench.results import Result, save
 from tests.conftest import run_cli
 
@@ -16,10 +17,28 @@ def one_line(text: str) -> str:
     return lines[0]
 
 
-def test_list_names_the_overhead_experiment():
+def test_list_names_every_chapter_with_its_title():
     completed = run_cli("list")
     assert completed.returncode == 0
-    assert "overhead" in completed.stdout
+    listed = dict(line.split(None, 1) for line in completed.stdout.splitlines())
+    assert list(listed) == chapters.names()
+    assert all(listed[name].strip() == chapters.get(name).title for name in listed)
+
+
+@pytest.mark.parametrize("args", [("run",), ("run", "overhead", "--all")])
+def test_run_takes_one_name_or_all(args):
+    completed = run_cli(*args)
+    assert completed.returncode == 2
+    assert "one NAME or --all" in one_line(completed.stderr)
+
+
+def test_run_all_stops_at_the_first_failure_and_writes_nothing_for_it(tmp_path, monkeypatch,
+                                                                     capsys):
+    use_experiment(monkeypatch, chapters.names()[0], _failing_experiment())
+    code = cli.main(["run", "--all", "--quick", "--out", str(tmp_path)])
+    assert code == 1
+    assert "worker died" in one_line(capsys.readouterr().err)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_unknown_experiment():

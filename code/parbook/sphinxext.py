@@ -17,11 +17,19 @@ Toggles named by what they show. MyST-NB labels the summary of a collapsed cell
 "Toggle hidden content" while a sighted reader sees "Show code cell output"; axe-core
 reports the mismatch as serious (a speech-input user says what they see). The summary is
 written here without that label, so its name is its visible text.
+
+Pages as notebooks. The theme offers a page's executed notebook (``.ipynb``) for download
+only when a launch service (Binder, Colab ...) is configured; the book has none. The
+notebook MyST-NB executed is copied beside the page's source here, and the download menu
+offers it, so a reader can run the page top to bottom in their own Jupyter
+(``tests/test_notebooks.py`` runs a few downloaded notebooks).
 """
 
 from __future__ import annotations
 
 import html
+import shutil
+from pathlib import Path
 from typing import Any
 
 from docutils import nodes
@@ -72,8 +80,22 @@ def visit_hidden_cell(translator: Any, node: HideCodeCellNode) -> None:
     translator.body.append("</summary>\n")
 
 
+def offer_notebook(app: Any, pagename: str, templatename: str, context: dict[str, Any],
+                   doctree: Any) -> None:
+    """Copy the page's executed notebook to ``_sources/`` and list it for download."""
+    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    if doctree is None or not executed.is_file():
+        return
+    target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(executed, target)
+    context["ipynb_source"] = f"{pagename}.ipynb"
+
+
 def setup(app: Any) -> dict[str, Any]:
     app.add_node(HideCodeCellNode, override=True, html=(visit_hidden_cell, depart_HideCellInput))
     app.connect("doctree-resolved", label_ids_first)
     app.connect("html-page-context", drop_duplicate_scripts)
+    # Before the theme's header buttons (priority 501), which read context["ipynb_source"].
+    app.connect("html-page-context", offer_notebook, priority=500)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
