@@ -31,7 +31,6 @@ from typing import Any
 
 from parbook.bench.measure import Protocol, measure, measure_interleaved
 from parbook.bench.results import Result
-from parbook.bench.stats import break_even
 from parbook.chapters.overhead import workload as work
 from parbook.shared import roundtrip, run_setup
 from parbook.shared.cpu import burn, calibrate, iterations_for
@@ -326,85 +325,3 @@ def _add_sweep(result: Result, phase: str, duration: float, tasks: int, cpus: in
         params = {"task_s": duration, "tasks": tasks, "workers": cpus, "phase": phase,
                   "backend": backend}
         result.add("sweep", params, backend_samples)
-
-
-# ---------------------------------------------------------------------------------------
-# Analysis: derived only from a recorded result, so pages and `compare` agree.
-
-
-def sweep_speedups(result: Result) -> dict[str, list[tuple[float, float]]]:
-    """Per parallel backend, ``(task_s, speed-up over one process)`` at every sweep point.
-
-    The baseline is the serial case of the same phase, measured interleaved with it.
-    """
-    durations = sorted({c.params["task_s"] for c in result.group("sweep")})
-    phases = {c.params["backend"]: c.params["phase"] for c in result.group("sweep")
-              if c.params["backend"] != "serial"}
-    curves: dict[str, list[tuple[float, float]]] = {}
-    for backend in SWEEP_LABELS:
-        if backend not in phases:
-            continue
-        points = []
-        for duration in durations:
-            serial = result.median("sweep", task_s=duration, phase=phases[backend],
-                            backend="serial")
-            parallel = result.median("sweep", task_s=duration, backend=backend)
-            points.append((duration, serial / parallel))
-        curves[backend] = points
-    return curves
-
-
-
-
-def startup_per_process(result: Result) -> dict[str, float]:
-    """Seconds each extra process adds, per start method: the slope from 1 to the most."""
-    slopes = {}
-    for method in sorted({c.params["method"] for c in result.group("startup")}):
-        counts = sorted(c.params["processes"] for c in result.group("startup")
-                        if c.params["method"] == method)
-        low, high = counts[0], counts[-1]
-        t_low = result.median("startup", method=method, processes=low)
-        t_high = result.median("startup", method=method, processes=high)
-        slopes[method] = (t_high - t_low) / (high - low) if high > low else t_low
-    return slopes
-
-
-def findings(result: Result) -> dict[str, Any]:
-    """The figures the chapter's prose quotes, derived from one recorded result."""
-    def article(body: str, workers: int, backend: str) -> float:
-        return result.median("article", body=body, workers=workers, backend=backend)
-
-    most = max(result.parameters["worker_counts"])
-    curves = sweep_speedups(result)
-    round_trip = {
-        (c.params["channel"], c.params["placement"]): result.median("round_trip", **c.params)
-        for c in result.group("round_trip")
-    }
-    measured = {placement for _, placement in round_trip}
-    # The software cost alone shows with both ends on one CPU; parallel workers also
-    # pay for waking a process on another CPU. Unpinned is all a platform without
-    # sched_setaffinity offers.
-    software = "same_cpu" if "same_cpu" in measured else "unpinned"
-    parallel = "different_cpus" if "different_cpus" in measured else software
-    return {
-        "cpus": result.parameters["usable_cpus"],
-        "start_method": result.parameters["start_method"],
-        "most_workers": most,
-        "return_one_process": article("return", 1, "one_process"),
-        "return_process": article("return", 1, "processes"),
-        "return_ray": article("return", 1, "ray_actors"),
-        "return_most_process": article("return", most, "processes"),
-        "return_most_ray": article("return", most, "ray_actors"),
-        "sleep_most_one_process": article("sleep_1s", most, "one_process"),
-        "sleep_most_process": article("sleep_1s", most, "processes"),
-        "sleep_most_ray": article("sleep_1s", most, "ray_actors"),
-        "startup_per_process": startup_per_process(result),
-        "ray_init": result.median("ray_init"),
-        "round_trip": round_trip,
-        "software_placement": software,
-        "parallel_placement": parallel,
-        "shortest_task_s": min(d for points in curves.values() for d, _ in points),
-        "speedups": curves,
-        "break_even": {backend: break_even(points) for backend, points in curves.items()},
-        "best_speedup": {backend: max(s for _, s in points) for backend, points in curves.items()},
-    }

@@ -13,6 +13,9 @@ import multiprocessing.context
 import time
 from typing import Any
 
+#: Bound on every join, in seconds: the longest task here sleeps one second.
+TIMEOUT_S = 120.0
+
 
 # [start:base-worker]
 class BaseWorker:
@@ -46,7 +49,10 @@ def run_one_process_each(
     for process in processes:
         process.start()
     for process in processes:
-        process.join()
+        process.join(TIMEOUT_S)
+        if process.is_alive():  # a stuck worker fails the run instead of hanging it
+            process.kill()
+            process.join()
     failed = [p.exitcode for p in processes if p.exitcode != 0]
     if failed:
         raise RuntimeError(f"worker processes failed with exit codes {failed}")

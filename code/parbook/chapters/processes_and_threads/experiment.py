@@ -25,12 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
 from parbook.bench.measure import Protocol, measure_interleaved
 from parbook.bench.results import Result
 from parbook.chapters.processes_and_threads import workload as work
-from parbook.render.formatting import format_ratio
 from parbook.shared import run_setup
 from parbook.shared.cpu import burn, calibrate, iterations_for
 
@@ -136,98 +133,3 @@ def _run_kind(result: Result, kind: str, task: Callable, inputs: list, counts: l
             out == expected for out in outputs[(backend, workers)])
         result.add("tasks", {"kind": kind, "backend": backend, "workers": workers},
                    backend_samples)
-
-
-# ---------------------------------------------------------------------------------------
-# Analysis: derived only from a recorded result, so pages and `compare` agree.
-
-
-def speedups(result: Result) -> dict[tuple[str, str], list[tuple[int, float]]]:
-    """Per ``(kind, backend)``, ``(workers, speed-up over serial)`` at every worker count."""
-    counts = result.parameters["worker_counts"]
-    curves = {}
-    for kind in KINDS:
-        serial = result.median("tasks", kind=kind, backend="serial")
-        for backend in ("threads", "processes"):
-            curves[(kind, backend)] = [
-                (w, serial / result.median("tasks", kind=kind, backend=backend, workers=w))
-                for w in counts
-            ]
-    return curves
-
-
-def speedup_table(result: Result) -> pd.DataFrame:
-    """Speed-ups over serial: one row per (kind, backend), one column per worker count."""
-    records = {
-        (KIND_LABELS[kind], BACKEND_LABELS[backend]): {
-            f"{w} worker{'s' if w > 1 else ''}": format_ratio(s) for w, s in points
-        }
-        for (kind, backend), points in speedups(result).items()
-    }
-    frame = pd.DataFrame.from_dict(records, orient="index")
-    frame.index = pd.MultiIndex.from_tuples(list(records), names=["tasks", "run on"])
-    return frame
-
-
-def speedup_figure(result: Result) -> Any:
-    """Two panels (IO-bound, CPU-bound): speed-up over serial against worker count."""
-    import matplotlib.pyplot as plt
-
-    cpus = result.parameters["usable_cpus"]
-    counts = result.parameters["worker_counts"]
-    curves = speedups(result)
-    figure, axes = plt.subplots(1, 2, figsize=(9, 4), layout="constrained", sharey=True)
-    for ax, kind in zip(axes, KINDS, strict=True):
-        for backend, marker in (("threads", "o"), ("processes", "s")):
-            points = curves[(kind, backend)]
-            ax.plot([w for w, _ in points], [s for _, s in points], marker=marker,
-                    label=BACKEND_LABELS[backend])
-        ideal = counts if kind == "io" else [min(w, cpus) for w in counts]
-        ax.plot(counts, ideal, color="0.5", linestyle="--", linewidth=1,
-                label="ideal" if kind == "io" else f"ideal (capped at {cpus} CPUs)")
-        ax.axhline(1.0, color="0.3", linestyle=":", linewidth=1, label="no gain (1×)")
-        ax.axvline(cpus, color="0.8", linewidth=1)
-        ax.set_title(KIND_LABELS[kind])
-        ax.set_xlabel(f"workers ({cpus} usable CPUs, grey line)")
-        ax.set_xticks(counts)
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize="small", loc="upper left")
-    axes[0].set_ylabel("speed-up over one after another")
-    axes[0].yaxis.set_major_formatter(lambda value, _pos: f"{value:g}×")
-    return figure
-
-
-def findings(result: Result) -> dict[str, Any]:
-    """The figures the chapter's prose quotes, derived from one recorded result."""
-    cpus = result.parameters["usable_cpus"]
-    counts = result.parameters["worker_counts"]
-    most = max(counts)
-    curves = speedups(result)
-
-    def at(kind: str, backend: str, workers: int) -> float:
-        return dict(curves[(kind, backend)])[workers]
-
-    def best(kind: str, backend: str) -> tuple[int, float]:
-        return max(curves[(kind, backend)], key=lambda point: point[1])
-
-    return {
-        "cpus": cpus,
-        "start_method": result.parameters["start_method"],
-        "gil_enabled": result.machine.get("gil_enabled", True),
-        "tasks": result.parameters["tasks"],
-        "task_s": result.parameters["task_s"],
-        "most_workers": most,
-        "serial_io": result.median("tasks", kind="io", backend="serial"),
-        "serial_cpu": result.median("tasks", kind="cpu", backend="serial"),
-        "io_threads_most": at("io", "threads", most),
-        "io_processes_most": at("io", "processes", most),
-        "cpu_threads_most": at("cpu", "threads", most),
-        "cpu_processes_cpus": at("cpu", "processes", cpus),
-        "cpu_processes_most": at("cpu", "processes", most),
-        "best": {key: best(*key) for key in curves},
-        "io_threads_time_most": result.median("tasks", kind="io", backend="threads",
-                                       workers=most),
-        "io_processes_time_most": result.median("tasks", kind="io", backend="processes",
-                                         workers=most),
-        "results_match_serial": all(result.values.get("results_match_serial", {}).values()),
-    }
