@@ -1,7 +1,10 @@
-"""The actor-learner experiment in quick mode, and the agent and the four ways' parts."""
+"""The actor-learner chapter: its quick run (every case, policies that learned, consistent
+records), the agent and the four ways' parts, and each of its data-dependent sentences,
+on the committed result ``tests/results/actor-learner.json``."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import multiprocessing
 
@@ -10,30 +13,37 @@ import pytest
 
 from parbook.bench.results import load
 from parbook.chapters.actor_learner import agent as agent
+from parbook.chapters.actor_learner import analysis, views
 from parbook.chapters.actor_learner import experiment as experiment
 from parbook.chapters.actor_learner import workload as work
-from tests.conftest import run_cli
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.usefixtures("nothing_left_behind", "no_ray_left_behind")
 
+COMMITTED = ROOT / "tests" / "results" / "actor-learner.json"
 #: Steps the one-process learner gets in its own test: enough to learn, on any machine.
 LEARN_STEPS = 40_000
 
 
 @pytest.fixture(scope="module")
-def quick(tmp_path_factory: pytest.TempPathFactory):
-    """The experiment in quick mode, run as the page runs it: in a child process, so Ray
-    and the forked workers never live in the test process."""
-    out = tmp_path_factory.mktemp("actor-learner") / "actor-learner.json"
-    completed = run_cli("run", experiment.NAME, "--quick", "--out", str(out))
-    assert completed.returncode == 0, completed.stderr
-    return load(out)
+def quick(quick_results):
+    """The experiment in quick mode, run once per session as the page runs it: in a child
+    process, so Ray and the forked workers never live in the test process."""
+    return quick_results["actor-learner"]
 
 
 @pytest.fixture(scope="module")
-def found(quick):
-    return experiment.findings(quick)
+def quick_found(quick):
+    return analysis.findings(quick)
 
+
+@pytest.fixture(scope="module")
+def found():
+    """Findings of the committed result, which each verdict test changes to flip it."""
+    return analysis.findings(load(COMMITTED))
+
+
+# --- the quick run -------------------------------------------------------------------------
 
 def test_every_case_is_present_with_positive_finite_samples(quick):
     learning = {(c.params["way"], c.params["phase"]) for c in quick.group("learning")}
@@ -51,46 +61,49 @@ def test_every_case_is_present_with_positive_finite_samples(quick):
     assert "ray_address" in quick.parameters and "ray_cluster_cpus" in quick.parameters
 
 
-def test_every_trained_policy_beats_a_random_one(found):
+def test_every_trained_policy_beats_a_random_one(quick_found):
     # Learning is real: each way's greedy policy scores more than twice a random policy's
     # mean return over the same seeded evaluation episodes.
-    assert found["random_return"] > 0
-    assert experiment.learned(found, margin=2.0) == dict.fromkeys(found["ways"], True), {
-        way: s["eval_return"] for way, s in found["ways"].items()}
+    learning = quick_found.learning
+    assert learning.random_return > 0
+    assert analysis.learned(learning, margin=2.0) == dict.fromkeys(learning.ways, True), {
+        way: s.eval_return for way, s in learning.ways.items()}
 
 
-def test_runs_are_bounded_and_their_records_consistent(quick, found):
+def test_runs_are_bounded_and_their_records_consistent(quick, quick_found):
     budget = quick.parameters["budget_steps"]
     for run in quick.values["runs"]:
         assert run["env_steps"] >= budget or run["capped"], run["way"]
         assert run["updates"] > 0 and len(run["curve"]) == run["updates"]
         curve = np.asarray(run["curve"])
         assert np.all(np.diff(curve[:, 0]) >= 0) and np.all(np.diff(curve[:, 1]) > 0)
-        assert 0 < experiment.sampling_share(run) <= 1.05, run["way"]
+        assert 0 < analysis.sampling_share(run) <= 1.05, run["way"]
         assert len(run["theta"]) == agent.PARAMETERS
         assert len(run["extra"]["eval_returns"]) == quick.parameters["eval_episodes"]
-    ways = found["ways"]
+    ways = quick_found.learning.ways
     # Staleness is measured, not assumed: asynchronous samples lag behind.
-    assert ways["async"]["staleness"] > ways["one_process"]["staleness"] >= 0
-    assert ways["lockstep"]["samplers"] == found["samplers_ray"]
+    assert ways["async"].staleness > ways["one_process"].staleness >= 0
+    assert ways["lockstep"].samplers == quick_found.setup.samplers_ray
 
 
-def test_findings_and_verdicts_are_worded_from_the_result(found):
-    texts = experiment.lesson_texts(found)
-    assert set(texts) == {"lesson1", "lesson2", "lesson3"}
-    for text in texts.values():
-        assert text.startswith("It ") and "{" not in text
-    for way, summary in found["ways"].items():
+def test_findings_and_verdicts_are_worded_from_the_result(quick_found):
+    texts = analysis.texts(quick_found)
+    for lesson in ("al_lesson1", "al_lesson2", "al_lesson3"):
+        assert texts[lesson].startswith("It ") and "{" not in texts[lesson]
+    for way, summary in quick_found.learning.ways.items():
         for key in ("steps_per_s", "updates_per_s", "speedup", "sampling_share"):
-            assert math.isfinite(summary[key]) and summary[key] > 0, (way, key)
+            value = getattr(summary, key)
+            assert math.isfinite(value) and value > 0, (way, key)
 
 
-def test_summary_table_has_a_row_per_way_and_the_random_policy(quick, found):
-    rows = experiment.summary_rows(quick, found)
-    labels = [row["way"] for row in rows]
-    assert len(rows) == len(experiment.SHOWN) + 2
+def test_summary_table_has_a_row_per_way_and_the_random_policy(quick, quick_found):
+    frame = views.summary_table(quick, quick_found).frame
+    labels = list(frame["way"])
+    assert len(frame) == len(views.SHOWN) + 2
     assert labels[-1] == "random policy"
 
+
+# --- the agent and the ways ------------------------------------------------------------------
 
 def test_one_process_learner_learns_within_a_small_budget():
     record = work.one_process(seed=3, batch_steps=1000, budget_steps=LEARN_STEPS,
@@ -162,3 +175,190 @@ def test_learner_update_moves_towards_rewarded_actions():
     assert staleness == 0 and learner.version == 1
     x = np.array([0.0, 0.0, 0.1, 0.0, 1.0])
     assert x @ learner.theta > 0  # pushing right became more likely
+
+
+# --- each data-dependent sentence, every alternative ----------------------------------------
+
+def with_ways(found: analysis.Findings, **changes: dict) -> analysis.Findings:
+    """``found`` with some ways' fields changed: ``with_ways(found, async={...})``."""
+    ways = dict(found.learning.ways)
+    for name, fields in changes.items():
+        ways[name] = dataclasses.replace(ways[name], **fields)
+    return dataclasses.replace(found, learning=dataclasses.replace(found.learning, ways=ways))
+
+
+def with_rounds(found: analysis.Findings, rates: dict[tuple[str, str], float]
+                ) -> analysis.Findings:
+    """``found`` with the round-sweep rates of (way, "short" | "long") replaced."""
+    rounds = found.rounds
+    changed = dict(rounds.rates)
+    for (way, length), rate in rates.items():
+        steps = rounds.shortest if length == "short" else rounds.longest
+        phase = "ray" if way == "lockstep" or length == "long" else "local"
+        changed[(way, steps, phase)] = rate
+    return dataclasses.replace(found, rounds=dataclasses.replace(rounds, rates=changed))
+
+
+def reaching(seconds: float | None, steps: float | None = None, reached: int = 1,
+             runs: int = 1) -> dict:
+    """Way fields for runs that reached the target after ``seconds`` (None: never)."""
+    return {"seconds_to_target": seconds, "steps_to_target": steps,
+            "reached": reached if seconds is not None else 0, "runs": runs}
+
+
+def speed(speedup: float) -> dict:
+    """Way fields giving ``speedup`` over one process."""
+    return {"steps_per_s": speedup * 1000.0, "one_process_steps_per_s": 1000.0}
+
+
+@pytest.mark.parametrize(("seeds", "expected"), [(1, "1 seeded run"), (3, "3 seeded runs")])
+def test_runs_text(found, seeds, expected):
+    assert analysis.runs_text(dataclasses.replace(found.setup, seeds=seeds)) == expected
+
+
+@pytest.mark.parametrize(("fields", "to_target", "steps_needed"), [
+    (reaching(None), "did not reach a training return of 250 within its budget",
+     "not reached within the budget"),
+    (reaching(1.5, 36_000, reached=3, runs=3),
+     "reached a training return of 250 after 1.50 s", "36,000"),
+    (reaching(1.5, 36_000, reached=2, runs=3),
+     "reached a training return of 250 after 1.50 s", "36,000 (2 of 3 runs reached it)"),
+])
+def test_target_and_steps_needed(found, fields, to_target, steps_needed):
+    way = dataclasses.replace(found.learning.one, **fields)
+    assert analysis.target_text(way, 250.0) == to_target
+    assert analysis.steps_to_target_text(way) == steps_needed
+
+
+def test_fastest_verdict_when_no_way_reached_the_target(found):
+    nobody = with_ways(found, **{w: reaching(None) for w in found.learning.ways})
+    assert analysis.fastest_verdict(nobody.learning) == (
+        "No way reached a training return of 250 within its budget in this run; the curves "
+        "below show how far each got.")
+
+
+def test_fastest_verdict_names_the_fastest_learner(found):
+    nobody = {w: reaching(None) for w in found.learning.ways}
+    fastest_also_most_steps = with_ways(found, **{
+        **nobody,
+        "vectorised_native": {**reaching(None), "steps_per_s": 1.0},
+        "vectorised_sync": {**reaching(None), "steps_per_s": 1.0},
+        "async": {**reaching(0.5), "steps_per_s": 9e9},
+        "lockstep": reaching(0.9),
+    })
+    assert analysis.fastest_verdict(fastest_also_most_steps.learning) == (
+        "The asynchronous workers took the most steps per second and reached a training "
+        "return of 250 first, after 500 ms.")
+    slower_sampler_first = with_ways(found, **{
+        **nobody,
+        "vectorised_native": {**reaching(None), "steps_per_s": 2e5},
+        "vectorised_sync": {**reaching(None), "steps_per_s": 1.0},
+        "async": {**reaching(0.9), "steps_per_s": 1e5},
+        "lockstep": {**reaching(0.5), "steps_per_s": 1e5},
+    })
+    assert analysis.fastest_verdict(slower_sampler_first.learning) == (
+        "The lock-step Ray actors reached a training return of 250 first, after 500 ms, "
+        "though CartPole's batched vector environment took the most steps per second "
+        "(200,000): a faster sampler is not always a faster learner.")
+
+
+@pytest.mark.parametrize(("async_steps", "one_steps", "expected"), [
+    (None, 30_000.0, "Not every way reached the target within this run's budget of 40,000 "
+                     "steps; the right-hand panel shows how far each got for the steps it "
+                     "took."),
+    (36_000.0, 30_000.0, "The asynchronous workers needed 36,000 steps to reach the target, "
+                         "against 30,000 for one process: more steps per second, bought with "
+                         "samples chosen by older weights, which teach the learner less."),
+    (30_000.0, 30_000.0, "The asynchronous workers needed 30,000 steps to reach the target, "
+                         "against 30,000 for one process: here their staleness cost no "
+                         "steps."),
+])
+def test_curves_verdict(found, async_steps, one_steps, expected):
+    changed = with_ways(found, one_process=reaching(1.0, one_steps),
+                        **{"async": reaching(None if async_steps is None else 1.0,
+                                             async_steps)})
+    assert analysis.curves_verdict(changed.learning) == expected
+
+
+@pytest.mark.parametrize(("lock_long", "expected"), [
+    (1e9, "they first beat one process at rounds of 1,000 steps per actor"),
+    (1.0, "they did not beat one process at any round length measured"),
+])
+def test_break_even_text(found, lock_long, expected):
+    changed = with_rounds(found, {("lockstep", "short"): 1.0, ("lockstep", "long"): lock_long})
+    assert analysis.break_even_text(changed.rounds) == expected
+
+
+@pytest.mark.parametrize(("by_ref", "start"), [(1e-6, "one ray.put and a reference"),
+                                               (1.0, "passing the array by value")])
+def test_small_broadcast_verdict(found, by_ref, start):
+    broadcast = found.broadcast
+    times = {**broadcast.times, ("by_ref", broadcast.small): by_ref,
+             ("by_value", broadcast.small): 1e-3}
+    changed = dataclasses.replace(broadcast, times=times)
+    assert analysis.small_broadcast_verdict(changed).startswith(start)
+
+
+@pytest.mark.parametrize(("lock_long", "lock_speedup", "start"), [
+    (2.0, 0.5, "It does not hold here: rounds of 1,000 steps per actor gave lock-step actors "
+               "only 2.0× the steps per second"),
+    (10.0, 1.5, "It holds here. Lock-step actors took 10× as many steps per second"),
+    (10.0, 0.9, "It holds in part. Long rounds are what make lock-step sampling workable"),
+])
+def test_lesson1_verdict(found, lock_long, lock_speedup, start):
+    changed = with_rounds(found, {("lockstep", "short"): 1.0, ("lockstep", "long"): lock_long})
+    changed = with_ways(changed, lockstep=speed(lock_speedup))
+    text = analysis.lesson1_verdict(changed)
+    assert text.startswith(start), text
+    assert text.endswith("for Ray to deliver the weights and the batches.")
+
+
+@pytest.mark.parametrize(("native", "sync", "start", "mentions_sync"), [
+    (50.0, 20.0, "It does not hold here: with one step per environment", False),
+    (300.0, 20.0, "It holds. With one step per environment", True),
+    (300.0, 5.0, "It holds. With one step per environment", False),
+])
+def test_lesson2_verdict(found, native, sync, start, mentions_sync):
+    changed = with_rounds(found, {("vectorised_native", "short"): native,
+                                  ("vectorised_sync", "short"): sync,
+                                  ("lockstep", "short"): 10.0,
+                                  ("one_process", "short"): 100.0})
+    text = analysis.lesson2_verdict(changed)
+    assert text.startswith(start), text
+    assert ("Even SyncVectorEnv" in text) == mentions_sync
+
+
+@pytest.mark.parametrize(("async_speedup", "lock_speedup", "start"), [
+    (1.5, 0.9, "It holds for throughput."),
+    (0.9, 0.5, "It holds for throughput."),
+    (0.5, 0.3, "It holds only against lock-step sampling"),
+    (0.5, 0.9, "It does not hold here"),
+])
+def test_lesson3_verdict(found, async_speedup, lock_speedup, start):
+    changed = with_ways(found, lockstep=speed(lock_speedup),
+                        **{"async": speed(async_speedup)})
+    text = analysis.lesson3_verdict(changed)
+    assert text.startswith(start), text
+    if start == "It holds for throughput.":
+        faster = async_speedup > analysis.BEATS_ONE_PROCESS
+        assert ("faster than one process, even with a simulator this cheap." in text) == faster
+        assert ("not much weaker than one process" in text) == (not faster)
+    assert "Their price is staleness" in text
+
+
+def test_texts_of_the_committed_result(found):
+    texts = analysis.texts(found)
+    assert texts["al_lesson1"] == analysis.lesson1_verdict(found)
+    assert texts["al_target"] == "250"
+    assert texts["al_bc_small"] == "40 bytes" and texts["al_bc_large"] == "16 MB"
+    # Other pages quote these with the :s format.
+    for key in ("al_lockstep_share", "al_async_speedup", "al_fastest_verdict",
+                "al_async_steps_needed"):
+        assert isinstance(texts[key], str), key
+    assert all(analysis.learned(found.learning).values())
+
+
+@pytest.mark.parametrize(("n_bytes", "expected"), [(40, "40 bytes"), (1_000, "1 kB"),
+                                                   (16_000_000, "16 MB"), (1_500, "1.5 kB")])
+def test_size_text(n_bytes, expected):
+    assert analysis.size_text(n_bytes) == expected

@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-import multiprocessing
 import platform
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -41,21 +39,15 @@ from typing import Any
 
 import gymnasium
 import numpy as np
-import pandas as pd
 
 from parbook.bench.measure import Protocol, measure, measure_interleaved
 from parbook.bench.results import Result
-from parbook.bench.stats import break_even, summarize
 from parbook.chapters.vector_envs import workload as work
-from parbook.render import formatting, tables
 from parbook.shared import roundtrip, run_setup
-from parbook.shared.child import run_module
 from parbook.shared.cpu import calibrate, iterations_for
 from parbook.shared.raysession import describe, ray_session
 
 NAME = "vector-envs"
-GUARD_MODULE = "parbook.chapters.vector_envs.guard"
-METHOD_ORDER = ("fork", "forkserver", "spawn")
 
 BACKEND_LABELS = {
     "loop": "one env, plain loop",
@@ -69,8 +61,6 @@ PARALLEL = ("async_shm", "async_pipe", "ray")
 #: Backends compared with the plain loop.
 COMPARED = ("sync", *PARALLEL)
 ROUND_TRIP_LABELS = {"mp_pipe": "multiprocessing.Pipe", "ray_actor": "Ray actor call"}
-#: Time limit of one run of the main-guard demonstration (a child interpreter).
-GUARD_LIMIT_S = 60.0
 #: Upper bound on any other single wait.
 WAIT_S = 120.0
 
@@ -273,9 +263,7 @@ def _creation(result: Result, size: Sizes, say: Callable[[str], None]) -> None:
     server).
     """
     n, steps = size.creation_envs, size.creation_steps
-    for method in METHOD_ORDER:
-        if method not in multiprocessing.get_all_start_methods():
-            continue
+    for method in work.start_methods():
         say(f"creation: AsyncVectorEnv of {n} envs with {method}")
         created, stepped = [], []
         for run_index in range(size.creation.warmup + size.creation.repeats):
@@ -307,12 +295,9 @@ def _pipe_round_trip(result: Result, size: Sizes, context: Any,
 
 def _guard_demo(result: Result, say: Callable[[str], None]) -> None:
     children = {}
-    for method in METHOD_ORDER:
-        if method not in multiprocessing.get_all_start_methods():
-            continue
+    for method in work.start_methods():
         say(f"main-guard demo under {method}")
-        child = run_module(GUARD_MODULE, method, time_limit_s=GUARD_LIMIT_S)
-        children[method] = child.as_dict()
+        children[method] = work.run_guard_demo(method).as_dict()
     result.values["guard"] = children
 
 
@@ -356,259 +341,3 @@ def _ray_phase(result: Result, size: Sizes, points: dict[tuple[float, int], Poin
     finally:
         for actor in actors:
             ray.kill(actor)
-
-
-# ---------------------------------------------------------------------------------------
-# Analysis: derived only from a recorded result, so pages and `compare` agree.
-
-
-def _sweep_case(result: Result, backend: str, work_s: float, envs: int) -> Any:
-    phase = "ray" if backend == "ray" else "local"
-    return result.case("sweep", phase=phase, backend=backend, work_s=work_s,
-                            envs=envs)
-
-
-def steps_per_s(result: Result, backend: str, work_s: float, envs: int) -> float:
-    """Median environment steps per second of one backend at one sweep point.
-
-    The plain loop's figure is the one timed beside the local backends.
-    """
-    case = _sweep_case(result, backend, work_s, envs)
-    return case.params["steps"] / summarize(case.samples).median
-
-
-def speedup(result: Result, backend: str, work_s: float, envs: int) -> float:
-    """Steps per second of ``backend`` over the plain loop timed interleaved with it."""
-    phase = "ray" if backend == "ray" else "local"
-    loop = result.case("sweep", phase=phase, backend="loop", work_s=work_s,
-                            envs=envs)
-    other = _sweep_case(result, backend, work_s, envs)
-    return summarize(loop.samples).median / summarize(other.samples).median
-
-
-def step_cost(result: Result, work_s: float) -> float:
-    """Seconds one step took in the plain loop (CartPole plus the added work): the median
-    over every loop sample at that work level, whatever the env count or phase."""
-    per_step = [sample / case.params["steps"] for case in result.group("sweep")
-                if case.params["backend"] == "loop" and case.params["work_s"] == work_s
-                for sample in case.samples]
-    return float(np.median(per_step))
-
-
-def guard_counts(child: dict[str, Any]) -> dict[str, Any]:
-    """From one main-guard demo's output: how many envs per variant saw the port."""
-    counts: dict[str, Any] = {}
-    for variant in ("global", "passed"):
-        lines = [line for line in child["output"].splitlines()
-                 if line.startswith(f"{variant} env ")]
-        counts[variant] = {
-            "envs": len(lines),
-            "saw": sum("simulator_port" in line for line in lines),
-            "main_modules": sorted(set(re.findall(r"main module (\S+),", "\n".join(lines)))),
-        }
-    return counts
-
-
-def findings(result: Result) -> dict[str, Any]:
-    """The figures the chapter's prose quotes, derived from one recorded result."""
-    counts = result.parameters["env_counts"]
-    levels = result.parameters["work_s"]
-    most, lightest, heaviest = max(counts), min(levels), max(levels)
-    cpus = result.parameters["usable_cpus"]
-    pipe_rt = result.median("round_trip", channel="mp_pipe")
-    ray_rt = result.median("round_trip", channel="ray_actor")
-
-    curves = {backend: [(step_cost(result, w), speedup(result, backend, w, most))
-                        for w in levels] for backend in PARALLEL}
-    crossover = {backend: break_even(points) for backend, points in curves.items()}
-    first_win = {}
-    for backend in PARALLEL:
-        wins = [w for w in levels if speedup(result, backend, w, most) > 1.0]
-        first_win[backend] = min(wins) if wins else None
-    rates = {backend: {w: {n: steps_per_s(result, backend, w, n) for n in counts}
-                       for w in levels} for backend in BACKEND_LABELS}
-    creation = {c.params["method"]: result.median("creation", **c.params)
-                for c in result.group("creation")}
-    guard = {method: guard_counts(child) for method, child in result.values["guard"].items()}
-    # The count of environments at which parallel backends can use every CPU.
-    full = min((n for n in counts if n >= cpus), default=most)
-    return {
-        "cpus": cpus,
-        "start_method": result.parameters["start_method"],
-        "python": result.parameters["python"],
-        "gymnasium": result.parameters["gymnasium"],
-        "env_counts": counts,
-        "work_levels": levels,
-        "most_envs": most,
-        "full_envs": full,
-        "lightest": lightest,
-        "heaviest": heaviest,
-        "rollout_steps": result.parameters["rollout_steps"],
-        "ray_actors_at_most": max(c.params.get("actors", 0) for c in result.group("sweep")),
-        "base_step_s": step_cost(result, lightest),
-        "step_cost": {w: step_cost(result, w) for w in levels},
-        "rates": rates,
-        "speedups": curves,
-        "crossover_s": crossover,
-        "first_win_work_s": first_win,
-        "pipe_round_trip": pipe_rt,
-        "ray_round_trip": ray_rt,
-        "crossover_over_round_trip": {
-            backend: (None if crossover[backend] is None else
-                      crossover[backend] / (ray_rt if backend == "ray" else pipe_rt))
-            for backend in PARALLEL},
-        "sync_over_loop_light": speedup(result, "sync", lightest, most),
-        "sync_over_loop_heavy": speedup(result, "sync", heaviest, most),
-        "async_step_one_env": 1.0 / steps_per_s(result, "async_shm", lightest, min(counts)),
-        "method_steps": {c.params["method"]: result.median("method_steps", **c.params)
-                         for c in result.group("method_steps")},
-        "shm_over_pipe_light": (steps_per_s(result, "async_shm", lightest, most)
-                                / steps_per_s(result, "async_pipe", lightest, most)),
-        "shm_over_pipe_heavy": (steps_per_s(result, "async_shm", heaviest, most)
-                                / steps_per_s(result, "async_pipe", heaviest, most)),
-        "heavy_speedup": {backend: {n: speedup(result, backend, heaviest, n) for n in counts}
-                          for backend in COMPARED},
-        "light_speedup": {backend: {n: speedup(result, backend, lightest, n) for n in counts}
-                          for backend in COMPARED},
-        "creation": creation,
-        "guard": guard,
-        "guard_children": result.values["guard"],
-        "instance_mistake": result.values["instance_mistake"],
-    }
-
-
-# ---------------------------------------------------------------------------------------
-# Tables and the figure, from a result or its findings.
-
-
-def throughput_table(result: Result) -> pd.DataFrame:
-    """Steps per second (median), one row per (work per step, envs), one column per backend."""
-    records: dict[tuple[str, int], dict[str, str]] = {}
-    for w in result.parameters["work_s"]:
-        for n in result.parameters["env_counts"]:
-            cells = {}
-            for backend, label in BACKEND_LABELS.items():
-                case = _sweep_case(result, backend, w, n)
-                summary = summarize(case.samples)
-                text = f"{case.params['steps'] / summary.median:,.0f}"
-                cells[label] = f"{text} {tables.UNSTABLE_MARK}" if summary.unstable else text
-            records[(work_label(w), n)] = cells
-    frame = pd.DataFrame.from_dict(records, orient="index")
-    frame.index = pd.MultiIndex.from_tuples(list(records),
-                                            names=["work added per step", "environments"])
-    return frame
-
-
-def work_label(work_s: float) -> str:
-    """``"none"`` for no added work, else the duration: ``"1 ms"``."""
-    return "none" if work_s == 0 else formatting.format_seconds(work_s, digits=1)
-
-
-def creation_table(result: Result) -> pd.DataFrame:
-    """Per start method: create + reset + close an AsyncVectorEnv, and one step of it."""
-    rows = []
-    for case in result.group("creation"):
-        steps = result.case("method_steps", **case.params)
-        rows.append({"start method": case.params["method"],
-                     "environments": case.params["envs"],
-                     "create + reset + close": tables.time_cell(summarize(case.samples)),
-                     "one step of every environment": tables.time_cell(
-                         summarize(steps.samples))})
-    return pd.DataFrame(rows)
-
-
-def crossover_figure(found: dict[str, Any]) -> Any:
-    """Steps per second against the cost of one step, one line per backend, most envs.
-
-    The plain loop's line is one over the step cost (every loop run at that level); the
-    others are the table's figures. A hollow diamond on the loop's line marks each
-    backend's crossover, computed from its runs paired with a loop's. Vertical lines mark
-    one Pipe round trip and one Ray actor call measured in the run.
-    """
-    import matplotlib.pyplot as plt
-
-    most = found["most_envs"]
-    levels = found["work_levels"]
-    costs = [found["step_cost"][w] for w in levels]
-    figure, axes = plt.subplots(figsize=(7.5, 4.4), layout="constrained")
-    axes.plot(costs, [1 / c for c in costs], marker="o", linestyle="--", color="0.2",
-              label=BACKEND_LABELS["loop"])
-    for backend, label in BACKEND_LABELS.items():
-        if backend == "loop":
-            continue
-        (line,) = axes.plot(costs, [found["rates"][backend][w][most] for w in levels],
-                            marker="o", label=label)
-        crossing = found["crossover_s"].get(backend)
-        if crossing is not None:
-            axes.plot([crossing], [1 / crossing], marker="D", markersize=9, linestyle="none",
-                      markerfacecolor="none", markeredgecolor=line.get_color())
-    for value, text, style in (
-        (found["pipe_round_trip"], "one Pipe round trip", ":"),
-        (found["ray_round_trip"], "one Ray actor call", "-."),
-    ):
-        axes.axvline(value, color="0.5", linestyle=style, linewidth=1)
-        axes.annotate(text, (value, 0.97), xycoords=("data", "axes fraction"), rotation=90,
-                      xytext=(3, 0), textcoords="offset points", ha="left", va="top",
-                      fontsize="small", color="0.35")
-    axes.set_xscale("log")
-    axes.set_yscale("log")
-    axes.set_xlabel("cost of one environment step in the plain loop (seconds)")
-    axes.set_ylabel("environment steps per second")
-    axes.set_title(f"{most} environments, {found['cpus']} usable CPUs")
-    axes.grid(True, which="major", alpha=0.3)
-    axes.legend(fontsize="small", loc="lower left")
-    return figure
-
-
-# ---------------------------------------------------------------------------------------
-# Sentences whose wording depends on what this run measured.
-
-
-def crossover_text(found: dict[str, Any], backend: str) -> str:
-    """Where ``backend`` overtook the plain loop, in words, with the round trip it pays."""
-    crossing = found["crossover_s"][backend]
-    costs = [found["step_cost"][w] for w in found["work_levels"]]
-    if crossing is None:
-        return ("at no step cost in this sweep (the dearest step measured cost "
-                f"{formatting.format_seconds(max(costs))})")
-    if crossing <= min(costs):
-        return "already at the cheapest step measured"
-    channel = "Ray actor call" if backend == "ray" else "Pipe round trip"
-    times = found["crossover_over_round_trip"][backend]
-    return (f"at a step cost of about {formatting.format_seconds(crossing)} "
-            f"({formatting.format_ratio(times)} one {channel})")
-
-
-def default_method_sentence(found: dict[str, Any]) -> str:
-    """What this build's default start method means for an AsyncVectorEnv left at
-    ``context=None``."""
-    method = found["start_method"]
-    if method == "forkserver":
-        return ("This build's Python already defaults to forkserver, so here such code pays "
-                "the forkserver row")
-    return f"This build's Python defaults to {method}, so here such code pays the {method} row"
-
-
-def guard_table(found: dict[str, Any]) -> pd.DataFrame:
-    """Start method x factory: how many workers' environments saw the simulator port."""
-    labels = {"global": "factory reads the module-level settings",
-              "passed": "settings passed to the factory"}
-    rows = {}
-    for method, counts in found["guard"].items():
-        rows[method] = {label: f"{counts[variant]['saw']} of {counts[variant]['envs']}"
-                        for variant, label in labels.items()}
-    frame = pd.DataFrame.from_dict(rows, orient="index")
-    frame.index.name = "start method"
-    return frame
-
-
-def guard_as_expected(found: dict[str, Any]) -> bool:
-    """True when fork workers saw the guarded settings, spawn and forkserver workers did
-    not, and passed settings reached every worker: what the page says happened."""
-    for method, counts in found["guard"].items():
-        if counts["passed"]["saw"] != counts["passed"]["envs"] or counts["passed"]["envs"] == 0:
-            return False
-        expected = counts["global"]["envs"] if method == "fork" else 0
-        if counts["global"]["saw"] != expected:
-            return False
-    return True

@@ -14,6 +14,7 @@ so the child processes of a vector environment never import it.
 from __future__ import annotations
 
 import functools
+import multiprocessing
 import os
 import sys
 from typing import Any
@@ -22,6 +23,7 @@ import gymnasium
 import numpy as np
 from gymnasium.vector import AsyncVectorEnv, AutoresetMode, SyncVectorEnv
 
+from parbook.shared.child import ChildRun, run_module
 from parbook.shared.cpu import burn
 
 ENV_ID = "CartPole-v1"
@@ -32,6 +34,12 @@ STEP_TIMEOUT_S = 120.0
 #: How long closing a vector env may wait for its workers before they are terminated.
 CLOSE_TIMEOUT_S = 30.0
 BACKENDS = ("sync", "async_shm", "async_pipe")
+#: Start methods, in the order the chapter shows them.
+METHOD_ORDER = ("fork", "forkserver", "spawn")
+#: The main-guard demonstration, run as a program of its own (``python -m MODULE METHOD``).
+GUARD_MODULE = "parbook.chapters.vector_envs.guard"
+#: Time limit of one run of the main-guard demonstration.
+GUARD_LIMIT_S = 60.0
 
 
 # [start:heavy-step]
@@ -186,8 +194,14 @@ def sample_with_actors(actors: list[Any], steps_per_call: int, calls: int) -> li
 # [end:ray-sample]
 
 
+def start_methods() -> list[str]:
+    """The start methods of :data:`METHOD_ORDER` that this platform offers."""
+    return [method for method in METHOD_ORDER
+            if method in multiprocessing.get_all_start_methods()]
+
+
 # ---------------------------------------------------------------------------------------
-# Settings filled in by a setup() call, as in article 004 (see vector_envs_guard.py).
+# Settings filled in by a setup() call, as in article 004 (see guard.py).
 
 # [start:settings]
 class SamplerSettings:
@@ -240,3 +254,10 @@ def instance_mistake() -> str:
         for env in envs:
             env.close()
     raise AssertionError("AsyncVectorEnv accepted environment instances")
+
+
+def run_guard_demo(method: str, time_limit_s: float = GUARD_LIMIT_S) -> ChildRun:
+    """Run the main-guard demonstration (``guard.py``) under start method ``method``, as
+    a program of its own in a child interpreter that is killed after ``time_limit_s``:
+    its main module must be a real ``__main__`` for the bug to show."""
+    return run_module(GUARD_MODULE, method, time_limit_s=time_limit_s)

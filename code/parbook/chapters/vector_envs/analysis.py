@@ -1,0 +1,474 @@
+"""What the vector-envs chapter concludes from one result: findings per section, and the
+texts (every sentence and number the page glues)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from parbook import sources
+from parbook.bench.results import Case, Result
+from parbook.bench.stats import break_even
+from parbook.chapters.vector_envs.experiment import BACKEND_LABELS, COMPARED, PARALLEL
+from parbook.chapters.vector_envs.workload import envs_per_actor
+from parbook.render.formatting import format_count, format_ratio, format_seconds, spoken_list
+
+#: A speed-up over the plain loop below this means the backend sampled slower than the loop.
+LOOP_PARITY = 1.0
+#: The start method under which workers inherit what the parent's main guard set up.
+INHERITING_METHOD = "fork"
+#: The two factories of the main-guard demonstration, by the prefix of their output lines.
+GUARD_VARIANTS = ("global", "passed")
+
+
+@dataclass(frozen=True)
+class Build:
+    """The machine and versions that ran the chapter."""
+
+    cpus: int
+    start_method: str
+    python: str
+    gymnasium: str
+
+
+@dataclass(frozen=True)
+class RoundTrips:
+    """Seconds per round trip of a tiny message, measured in the same run."""
+
+    pipe: float       # a multiprocessing.Pipe to a running process
+    ray_actor: float  # a call to a running Ray actor
+
+    @property
+    def ray_over_pipe(self) -> float:
+        return self.ray_actor / self.pipe
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """Steps per second of every backend, by work added per step and number of envs."""
+
+    env_counts: tuple[int, ...]
+    work_levels: tuple[float, ...]
+    #: The fewest environments with which parallel backends can use every usable CPU.
+    full_envs: int
+    #: Work per step -> seconds one plain-loop step took (CartPole plus the added work).
+    step_cost: dict[float, float]
+    #: Backend -> work per step -> envs -> environment steps per second (median).
+    rates: dict[str, dict[float, dict[int, float]]]
+    #: Backend (sync and the parallel ones) -> work -> envs -> steps per second over the
+    #: plain loop timed beside it.
+    speedups: dict[str, dict[float, dict[int, float]]]
+
+    @property
+    def most(self) -> int:
+        return max(self.env_counts)
+
+    @property
+    def fewest(self) -> int:
+        return min(self.env_counts)
+
+    @property
+    def lightest(self) -> float:
+        return min(self.work_levels)
+
+    @property
+    def heaviest(self) -> float:
+        return max(self.work_levels)
+
+    @property
+    def base_step(self) -> float:
+        """Seconds per plain-loop step of CartPole with no added work."""
+        return self.step_cost[self.lightest]
+
+    @property
+    def async_step_one_env(self) -> float:
+        """Seconds per step of an AsyncVectorEnv (shared memory) with the fewest envs."""
+        return 1.0 / self.rates["async_shm"][self.lightest][self.fewest]
+
+    def light_speedup(self, backend: str) -> float:
+        """``backend`` over the loop with no added work and the most environments."""
+        return self.speedups[backend][self.lightest][self.most]
+
+    def heavy_speedup(self, backend: str, envs: int) -> float:
+        """``backend`` over the loop with the heaviest step and ``envs`` environments."""
+        return self.speedups[backend][self.heaviest][envs]
+
+    def light_rate(self, backend: str) -> float:
+        """Steps per second of ``backend`` with no added work and the most environments."""
+        return self.rates[backend][self.lightest][self.most]
+
+    def shm_over_pipe(self, work_s: float) -> float:
+        """AsyncVectorEnv's steps per second with shared memory over without, most envs."""
+        return self.rates["async_shm"][work_s][self.most] / self.rates["async_pipe"][work_s][
+            self.most]
+
+    @property
+    def ray_ahead_light(self) -> bool:
+        """Whether Ray actors out-sampled AsyncVectorEnv with no added work."""
+        return self.light_rate("ray") > self.light_rate("async_shm")
+
+
+@dataclass(frozen=True)
+class Crossover:
+    """Where one parallel backend overtook the plain loop, with the most environments."""
+
+    backend: str
+    #: Interpolated cost of one step at which the backend first matched the loop; None
+    #: when it never did within the sweep.
+    step_cost: float | None
+    cheapest_step: float
+    dearest_step: float
+    #: The message the backend pays: a Pipe round trip, or a Ray actor call.
+    round_trip: float
+
+    @property
+    def channel(self) -> str:
+        return "Ray actor call" if self.backend == "ray" else "Pipe round trip"
+
+    @property
+    def over_round_trip(self) -> float | None:
+        return None if self.step_cost is None else self.step_cost / self.round_trip
+
+
+@dataclass(frozen=True)
+class RayActors:
+    """How the Ray actors shared the environments."""
+
+    actors: int
+    envs: int
+    rollout_steps: int
+
+    @property
+    def envs_per_actor(self) -> int:
+        return max(envs_per_actor(self.envs, self.actors))
+
+    @property
+    def steps_per_call(self) -> int:
+        return self.envs_per_actor * self.rollout_steps
+
+
+@dataclass(frozen=True)
+class StartMethods:
+    """An AsyncVectorEnv created, stepped and closed under each start method."""
+
+    envs: int
+    creation: dict[str, float]  # method -> create + reset + close
+    step: dict[str, float]      # method -> one step of every environment
+
+
+@dataclass(frozen=True)
+class FactoryVariant:
+    """What the environments built by one factory saw in the main-guard demonstration."""
+
+    envs: int
+    saw_port: int
+    main_modules: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GuardDemo:
+    """The main-guard demonstration under one start method (a child interpreter)."""
+
+    method: str
+    returncode: int | None
+    killed: bool
+    errors: str
+    reading_global: FactoryVariant  # the factory reads the module-level settings
+    passed: FactoryVariant          # the settings are passed to the factory
+
+    @property
+    def as_expected(self) -> bool:
+        """True when passed settings reached every worker, and the module-level ones
+        reached them under fork only: what the page says happens."""
+        if self.passed.envs == 0 or self.passed.saw_port != self.passed.envs:
+            return False
+        inherited = self.reading_global.envs if self.method == INHERITING_METHOD else 0
+        return self.reading_global.saw_port == inherited
+
+
+@dataclass(frozen=True)
+class Bugs:
+    """Article 004's bugs rerun with AsyncVectorEnv."""
+
+    instance_mistake: str  # what AsyncVectorEnv raised when handed instances
+    guard: dict[str, GuardDemo]  # start method -> the main-guard demonstration
+
+    @property
+    def guard_as_expected(self) -> bool:
+        return all(demo.as_expected for demo in self.guard.values())
+
+
+@dataclass(frozen=True)
+class Findings:
+    """Everything the page says about one result, section by section."""
+
+    build: Build
+    round_trips: RoundTrips
+    sweep: Sweep
+    crossovers: dict[str, Crossover]  # parallel backend -> its crossover
+    ray_actors: RayActors
+    start_methods: StartMethods
+    bugs: Bugs
+
+    @property
+    def ray_call_in_steps(self) -> float:
+        """How many plain CartPole steps one Ray actor call lasts."""
+        return self.round_trips.ray_actor / self.sweep.base_step
+
+    @property
+    def async_step_over_pipe(self) -> float:
+        """One AsyncVectorEnv step of one environment over a bare Pipe round trip."""
+        return self.sweep.async_step_one_env / self.round_trips.pipe
+
+
+def sweep_case(result: Result, backend: str, work_s: float, envs: int) -> Case:
+    """The sweep case of ``backend`` at one point; the plain loop's is the one timed beside
+    the local backends."""
+    phase = "ray" if backend == "ray" else "local"
+    return result.case("sweep", phase=phase, backend=backend, work_s=work_s, envs=envs)
+
+
+def _steps_per_s(result: Result, backend: str, work_s: float, envs: int) -> float:
+    case = sweep_case(result, backend, work_s, envs)
+    return case.params["steps"] / case.summary.median
+
+
+def _speedup(result: Result, backend: str, work_s: float, envs: int) -> float:
+    """Steps per second of ``backend`` over the plain loop timed interleaved with it."""
+    phase = "ray" if backend == "ray" else "local"
+    loop = result.case("sweep", phase=phase, backend="loop", work_s=work_s, envs=envs)
+    return loop.summary.median / sweep_case(result, backend, work_s, envs).summary.median
+
+
+def _step_cost(result: Result, work_s: float) -> float:
+    """Seconds one step took in the plain loop: the median over every loop sample at that
+    work level, whatever the env count or phase."""
+    per_step = [sample / case.params["steps"] for case in result.group("sweep")
+                if case.params["backend"] == "loop" and case.params["work_s"] == work_s
+                for sample in case.samples]
+    return float(np.median(per_step))
+
+
+def _sweep(result: Result) -> Sweep:
+    counts = tuple(result.parameters["env_counts"])
+    levels = tuple(result.parameters["work_s"])
+    cpus = result.parameters["usable_cpus"]
+    return Sweep(
+        env_counts=counts,
+        work_levels=levels,
+        full_envs=min((n for n in counts if n >= cpus), default=max(counts)),
+        step_cost={w: _step_cost(result, w) for w in levels},
+        rates={backend: {w: {n: _steps_per_s(result, backend, w, n) for n in counts}
+                         for w in levels} for backend in BACKEND_LABELS},
+        speedups={backend: {w: {n: _speedup(result, backend, w, n) for n in counts}
+                            for w in levels} for backend in COMPARED},
+    )
+
+
+def _crossover(sweep: Sweep, round_trips: RoundTrips, backend: str) -> Crossover:
+    costs = [sweep.step_cost[w] for w in sweep.work_levels]
+    curve = [(sweep.step_cost[w], sweep.speedups[backend][w][sweep.most])
+             for w in sweep.work_levels]
+    return Crossover(
+        backend=backend, step_cost=break_even(curve), cheapest_step=min(costs),
+        dearest_step=max(costs),
+        round_trip=round_trips.ray_actor if backend == "ray" else round_trips.pipe,
+    )
+
+
+def _factory_variant(output: str, variant: str) -> FactoryVariant:
+    """Count, in one demonstration's output, the envs of ``variant`` that saw the port."""
+    lines = [line for line in output.splitlines() if line.startswith(f"{variant} env ")]
+    return FactoryVariant(
+        envs=len(lines),
+        saw_port=sum("simulator_port" in line for line in lines),
+        main_modules=tuple(sorted(set(re.findall(r"main module (\S+),", "\n".join(lines))))),
+    )
+
+
+def _guard_demo(method: str, child: dict[str, Any]) -> GuardDemo:
+    return GuardDemo(
+        method=method, returncode=child["returncode"], killed=child["killed"],
+        errors=child["errors"], reading_global=_factory_variant(child["output"], "global"),
+        passed=_factory_variant(child["output"], "passed"),
+    )
+
+
+def findings(result: Result) -> Findings:
+    """The chapter's findings, derived from one recorded result."""
+    parameters, values = result.parameters, result.values
+    round_trips = RoundTrips(pipe=result.median("round_trip", channel="mp_pipe"),
+                             ray_actor=result.median("round_trip", channel="ray_actor"))
+    sweep = _sweep(result)
+    return Findings(
+        build=Build(cpus=parameters["usable_cpus"], start_method=parameters["start_method"],
+                    python=parameters["python"], gymnasium=parameters["gymnasium"]),
+        round_trips=round_trips,
+        sweep=sweep,
+        crossovers={backend: _crossover(sweep, round_trips, backend) for backend in PARALLEL},
+        ray_actors=RayActors(
+            actors=max(c.params.get("actors", 0) for c in result.group("sweep")),
+            envs=sweep.most, rollout_steps=parameters["rollout_steps"]),
+        start_methods=StartMethods(
+            envs=parameters["creation_envs"],
+            creation={c.params["method"]: c.summary.median for c in result.group("creation")},
+            step={c.params["method"]: c.summary.median for c in result.group("method_steps")}),
+        bugs=Bugs(instance_mistake=values["instance_mistake"],
+                  guard={method: _guard_demo(method, child)
+                         for method, child in values["guard"].items()}),
+    )
+
+
+def work_label(work_s: float) -> str:
+    """``"none"`` for no added work, else the duration: ``"1 ms"``."""
+    return "none" if work_s == 0 else format_seconds(work_s, digits=1)
+
+
+# ---------------------------------------------------------------------------------------
+# Sentences whose wording depends on what this run measured.
+
+
+def light_verdict(sweep: Sweep) -> str:
+    """How the parallel backends fared against the loop with no added work."""
+    slower = [BACKEND_LABELS[b] for b in PARALLEL if sweep.light_speedup(b) < LOOP_PARITY]
+    if len(slower) == len(PARALLEL):
+        return "Every parallel backend was slower than the loop."
+    if slower:
+        return f"Some parallel backends were slower than the loop ({spoken_list(slower)})."
+    return "Even here, every parallel backend beat the loop."
+
+
+def ray_vs_async_light(sweep: Sweep) -> str:
+    """Why Ray actors sampled cheap environments faster, or slower, than AsyncVectorEnv."""
+    if sweep.ray_ahead_light:
+        return ("because each Ray call carried many steps where the vector env paid a round "
+                "trip per step")
+    return "so here the cost of each Ray call outweighed the steps it carried"
+
+
+def ray_design_verdict(sweep: Sweep, round_trips: RoundTrips) -> str:
+    """What carrying many steps per message did for the Ray actors on this machine."""
+    cost = format_ratio(round_trips.ray_over_pipe)
+    if sweep.ray_ahead_light:
+        return (f"it is what let Ray actors, whose round trip cost {cost} a pipe's, sample "
+                "cheap environments faster than AsyncVectorEnv did")
+    return (f"it did not make up, on this machine, for a Ray round trip that cost {cost} a "
+            "pipe's: with cheap environments AsyncVectorEnv sampled faster than the Ray actors")
+
+
+def heavy_text(sweep: Sweep) -> str:
+    """The speed-ups with the heaviest step, with enough environments for every CPU (and
+    with the most environments, where that is more)."""
+    full, most = sweep.full_envs, sweep.most
+    text = (f"With {full} environments (enough for every usable CPU), the speed-ups over "
+            f"the loop were {format_ratio(sweep.heavy_speedup('async_shm', full))} "
+            f"(AsyncVectorEnv) and {format_ratio(sweep.heavy_speedup('ray', full))} "
+            "(Ray actors)")
+    if full != most:
+        text += (f"; with {most}, {format_ratio(sweep.heavy_speedup('async_shm', most))} and "
+                 f"{format_ratio(sweep.heavy_speedup('ray', most))}")
+    return text + "."
+
+
+def one_step_verdict(sweep: Sweep) -> str:
+    """Whether article 000's advice, one process for one-step algorithms, held here."""
+    best = max(PARALLEL, key=sweep.light_speedup)
+    label, speedup = BACKEND_LABELS[best], format_ratio(sweep.light_speedup(best))
+    if sweep.light_speedup(best) < LOOP_PARITY:
+        return ("True while a step is cheap: with plain CartPole, no parallel backend came "
+                f"close to one process (the best, {label}, reached {speedup} of its rate).")
+    return (f"Not on this machine: even with plain CartPole, {label} sampled {speedup} as "
+            "fast as one process.")
+
+
+def crossover_text(crossover: Crossover) -> str:
+    """Where the backend overtook the plain loop, in words, with the round trip it pays."""
+    if crossover.step_cost is None:
+        return ("at no step cost in this sweep (the dearest step measured cost "
+                f"{format_seconds(crossover.dearest_step)})")
+    if crossover.step_cost <= crossover.cheapest_step:
+        return "already at the cheapest step measured"
+    return (f"at a step cost of about {format_seconds(crossover.step_cost)} "
+            f"({format_ratio(crossover.over_round_trip)} one {crossover.channel})")
+
+
+def default_method_sentence(build: Build) -> str:
+    """What this build's default start method means for an AsyncVectorEnv left at
+    ``context=None``."""
+    method = build.start_method
+    if method == "forkserver":
+        return ("This build's Python already defaults to forkserver, so here such code pays "
+                "the forkserver row")
+    return f"This build's Python defaults to {method}, so here such code pays the {method} row"
+
+
+def texts(found: Findings) -> dict[str, Any]:
+    """Every sentence and number the page glues, by glue key."""
+    seconds, ratio = format_seconds, format_ratio
+    build, trips, sweep = found.build, found.round_trips, found.sweep
+    actors, methods, bugs = found.ray_actors, found.start_methods, found.bugs
+    guard_methods = list(bugs.guard)
+    glued: dict[str, Any] = {
+        "ve_cpus": build.cpus,
+        "ve_start_method": build.start_method,
+        "ve_python": build.python,
+        "ve_gymnasium": build.gymnasium,
+        "ve_most": sweep.most,
+        "ve_counts": spoken_list(sweep.env_counts),
+        "ve_levels": spoken_list(work_label(w) for w in sweep.work_levels),
+        "ve_heaviest": work_label(sweep.heaviest),
+        "ve_heaviest_cost": seconds(sweep.step_cost[sweep.heaviest]),
+        "ve_base_step": seconds(sweep.base_step),
+        "ve_base_rate": format_count(1 / sweep.base_step),
+        # Round trips, measured in this run.
+        "ve_pipe_rt": seconds(trips.pipe),
+        "ve_ray_rt": seconds(trips.ray_actor),
+        "ve_ray_over_pipe": ratio(trips.ray_over_pipe),
+        "ve_ray_rt_in_steps": format_count(found.ray_call_in_steps),
+        "ve_ray_claim": seconds(sources.RAY_ROUND_TRIP_CLAIM_S.rows[0]["value"]),
+        "ve_async_step_one": seconds(sweep.async_step_one_env),
+        "ve_async_step_over_pipe": ratio(found.async_step_over_pipe),
+        "ve_async_step_over_loop": ratio(sweep.async_step_one_env / sweep.base_step),
+        # The sweep.
+        "ve_sync_light": ratio(sweep.light_speedup("sync")),
+        "ve_sync_heavy": ratio(sweep.heavy_speedup("sync", sweep.most)),
+        "ve_async_light": ratio(sweep.light_speedup("async_shm")),
+        "ve_async_pipe_light": ratio(sweep.light_speedup("async_pipe")),
+        "ve_ray_light": ratio(sweep.light_speedup("ray")),
+        "ve_shm_over_pipe_light": ratio(sweep.shm_over_pipe(sweep.lightest)),
+        "ve_shm_over_pipe_heavy": ratio(sweep.shm_over_pipe(sweep.heaviest)),
+        "ve_async_light_rate": format_count(sweep.light_rate("async_shm")),
+        "ve_ray_light_rate": format_count(sweep.light_rate("ray")),
+        "ve_loop_light_rate": format_count(sweep.light_rate("loop")),
+        "ve_ray_over_async_light": ratio(sweep.light_rate("ray") / sweep.light_rate("async_shm")),
+        "ve_light_verdict": light_verdict(sweep),
+        "ve_ray_vs_async_light": ray_vs_async_light(sweep),
+        "ve_ray_design_verdict": ray_design_verdict(sweep, trips),
+        "ve_heavy_text": heavy_text(sweep),
+        "ve_one_step_verdict": one_step_verdict(sweep),
+        # Ray actors: how many, with how many environments each, for how many steps per call.
+        "ve_ray_actors": actors.actors,
+        "ve_envs_per_actor": actors.envs_per_actor,
+        "ve_rollout_steps": actors.rollout_steps,
+        "ve_steps_per_call": actors.steps_per_call,
+        # Start methods.
+        "ve_method_step_min": seconds(min(methods.step.values())),
+        "ve_method_step_max": seconds(max(methods.step.values())),
+        "ve_creation_envs": methods.envs,
+        "ve_default_sentence": default_method_sentence(build),
+        # Article 004's bugs.
+        "ve_instance_error": bugs.instance_mistake,
+        "ve_guard_methods": spoken_list(guard_methods),
+        "ve_guard_blind_methods": spoken_list(m for m in guard_methods
+                                              if m != INHERITING_METHOD),
+    }
+    for backend, crossover in found.crossovers.items():
+        glued[f"ve_cross_{backend}"] = crossover_text(crossover)
+    for method, value in methods.creation.items():
+        glued[f"ve_creation_{method}"] = seconds(value)
+    for method, value in methods.step.items():
+        glued[f"ve_method_step_{method}"] = seconds(value)
+    return glued
