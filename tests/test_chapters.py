@@ -23,9 +23,9 @@ NAMES = chapters.names()
 #: Longest set-up cell a measured page may have (non-blank lines, comments included).
 SETUP_LINES = 10
 CELL = re.compile(r"^```\{code-cell\} ipython3\n(.*?)^```$", re.MULTILINE | re.DOTALL)
-SHOWN = re.compile(r'chapter\.(table|figure)\("([\w-]+)"\)')
+SHOWN = re.compile(r'chapter\.(table|figure|output)\("([\w-]+)"\)')
 #: A line a hidden cell after the set-up may hold: one call that shows something.
-SHOW_LINE = re.compile(r'^chapter\.(table|figure|provenance)\(("[\w-]+")?\)$')
+SHOW_LINE = re.compile(r'^chapter\.(table|figure|output|provenance)\(("[\w-]+")?\)$')
 
 
 def require_converted(name: str) -> None:
@@ -132,14 +132,19 @@ def test_every_shown_table_and_figure_exists_and_every_view_is_shown(opened, nam
     shown = SHOWN.findall(page_text(name))
     tables = {view_id for kind, view_id in shown if kind == "table"}
     figures = {view_id for kind, view_id in shown if kind == "figure"}
+    outputs = {view_id for kind, view_id in shown if kind == "output"}
     assert tables == set(views.TABLES), (tables ^ set(views.TABLES))
     assert figures == set(views.FIGURES), (figures ^ set(views.FIGURES))
+    assert outputs == set(getattr(views, "OUTPUTS", {})), outputs
     result, found, _texts = opened(name)
     for table_id, make in views.TABLES.items():
         table = make(result, found)
         assert isinstance(table, Table) and not table.frame.empty and table.caption, table_id
     import matplotlib.pyplot as plt
 
+    for output_id, make in getattr(views, "OUTPUTS", {}).items():
+        text = make(result, found)
+        assert isinstance(text, str) and text.strip(), f"{output_id} printed nothing"
     for figure_id, make in views.FIGURES.items():
         figure = make(result, found)
         assert figure.axes, f"{figure_id} has no axes"

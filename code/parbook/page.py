@@ -5,8 +5,9 @@ A measured page opens with one set-up cell::
     from parbook import page
     chapter = page.open("the-gil")
 
-and then shows a named table or figure in a one-line cell each
-(``chapter.table("the-gil-article-table")``, ``chapter.figure("overhead-speedup")``).
+and then shows a named table, figure or recorded output in a one-line cell each
+(``chapter.table("the-gil-article-table")``, ``chapter.figure("overhead-speedup")``,
+``chapter.output("ray-basics-tasks-demo")``).
 Every sentence and number the prose quotes comes from the chapter's ``texts()``, glued
 by :func:`open`.
 
@@ -104,6 +105,11 @@ class OpenChapter:
 
         self.chapter.views.FIGURES[figure_id](self.result, self.found)
         plt.show()
+
+    def output(self, output_id: str) -> None:
+        """Print the chapter's recorded output ``output_id`` (what a demonstration printed
+        when the experiment ran), as the reader would have seen it in a terminal."""
+        print(self.chapter.views.OUTPUTS[output_id](self.result, self.found))
 
     def provenance(self) -> None:
         """Say when, from which commit and on which machine this page was measured."""

@@ -16,7 +16,8 @@ modules with fixed names:
     sentence and number the page glues (a ``dict`` of glue key -> value).
 ``views.py``
     ``TABLES`` and ``FIGURES``: id -> function of ``(result, findings)`` that makes the
-    table or figure the page shows under that id.
+    table or figure the page shows under that id; optionally ``OUTPUTS``, id -> function
+    returning the text a demonstration printed, which the page prints as it was.
 ``workload.py`` (and other modules)
     the code the page shows with ``{literalinclude}`` between ``# [start:NAME]`` and
     ``# [end:NAME]`` markers.
