@@ -1,24 +1,39 @@
-"""The pitfalls experiment in quick mode, and each demo under every start method."""
+"""The pitfalls chapter: its quick run (each demo under every start method did what the page
+says), its demos run directly, and each of its data-dependent sentences and transcripts on
+the committed result ``tests/results/pitfalls.json``."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import multiprocessing
+import signal
 
 import pytest
 
+from parbook.bench.results import load
+from parbook.chapters.pitfalls import analysis, views
 from parbook.chapters.pitfalls import experiment as experiment
 from parbook.chapters.pitfalls import workload as work
+from parbook.shared.child import ChildRun
+from tests.conftest import ROOT
 
 METHODS = multiprocessing.get_all_start_methods()
 SOCKET_ERROR = "cannot pickle 'socket' object"
+COMMITTED = ROOT / "tests" / "results" / "pitfalls.json"
 # After the last test: no child process of this one, no new /dev/shm entry.
 pytestmark = pytest.mark.usefixtures("nothing_left_behind")
 
 
 @pytest.fixture(scope="module")
-def pitfalls_quick():
-    return experiment.run(quick=True)
+def pitfalls_quick(quick_results):
+    return quick_results["pitfalls"]
+
+
+@pytest.fixture(scope="module")
+def found():
+    """Findings of the committed result, which each verdict test changes to flip it."""
+    return analysis.findings(load(COMMITTED))
 
 
 def test_every_case_is_present_with_positive_finite_samples(pitfalls_quick):
@@ -39,10 +54,10 @@ def test_every_case_is_present_with_positive_finite_samples(pitfalls_quick):
 
 
 def test_every_promise_of_the_page_holds(pitfalls_quick):
-    assert experiment.check_outcomes(pitfalls_quick) == []
-    found = experiment.findings(pitfalls_quick)
-    assert found["checks"] == []
-    assert found["socket_error"] == f"TypeError: {SOCKET_ERROR}"
+    assert analysis.broken_promises(pitfalls_quick) == []
+    quick_found = analysis.findings(pitfalls_quick)
+    assert quick_found.problems == ()
+    assert quick_found.hand_over.socket_error == f"TypeError: {SOCKET_ERROR}"
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -83,16 +98,21 @@ def test_function_in_a_fileless_main_hangs_under_spawn_and_forkserver(pitfalls_q
     cells = pitfalls_quick.values["notebook"][method]
     limit = pitfalls_quick.parameters["notebook_limit_s"]
     assert cells["imported"]["finished"] and "[0, 1, 4, 9]" in cells["imported"]["output"]
+    assert cells["imported"]["printed_result"] == "[0, 1, 4, 9]"
     broken = cells["defined_in_main"]
     if method == "fork":
         assert broken["finished"] and broken["attribute_errors"] == 0
         assert "[0, 1, 4, 9]" in broken["output"]
+        assert not broken["interrupted"]
     else:
         # Bounded: interrupted at its limit, then given at most WAIT_S to wind down.
         assert broken["killed"] and limit <= broken["elapsed_s"] < limit + work.WAIT_S
-        assert "KeyboardInterrupt" in broken["errors"]
+        # Recorded when the cell ended, from its exit status: it was interrupted at its
+        # limit and ended on the KeyboardInterrupt (not a search of its long stderr).
+        assert broken["interrupted"], broken["returncode"]
         assert broken["attribute_errors"] >= 1
         assert broken["first_error"].startswith(work.MISSING_IN_MAIN)
+        assert broken["printed_result"] is None
         assert "[0, 1, 4, 9]" not in broken["output"]
         assert "mapping work over a Pool" in broken["output"]
 
@@ -137,11 +157,14 @@ def test_pool_runs_are_consistent(pitfalls_quick):
 
 
 def test_findings_are_positive_and_rows_cover_every_method(pitfalls_quick):
-    found = experiment.findings(pitfalls_quick)
-    for key in ("busy_over_light", "parent_work_slowdown", "chunk_over_imap",
-                "default_over_imap"):
-        assert math.isfinite(found[key]) and found[key] > 0, key
-    rows = experiment.outcome_rows(pitfalls_quick)
+    quick_found = analysis.findings(pitfalls_quick)
+    light, idle = quick_found.main_light, quick_found.idle
+    for name, value in (("busy_over_light", light.busy_over_light),
+                        ("parent_work_slowdown", light.parent_work_slowdown),
+                        ("chunk_over_imap", idle.chunk_over_imap),
+                        ("default_over_imap", idle.default_over_imap)):
+        assert math.isfinite(value) and value > 0, name
+    rows = views.outcome_rows(pitfalls_quick)
     assert len(rows) == (len(experiment.HAND_OVER_LABELS) + len(experiment.COUNTER_LABELS)
                          + len(experiment.NOTEBOOK_LABELS) + len(experiment.TASK_LABELS))
     assert all(set(METHODS) <= set(row) for row in rows)
@@ -151,3 +174,151 @@ def test_unknown_demo_names_are_rejected():
     with pytest.raises(ValueError):
         work.run_uneven(None, 1, [0.0], "no_such_way")
     assert work.try_task(METHODS[0], "no_such_task")["error_type"] == "ValueError"
+
+
+# --- the notebook cell's interrupt, recorded as data ----------------------------------------
+
+def _child(returncode: int, killed: bool, output: str = "", errors: str = "") -> ChildRun:
+    return ChildRun(command=["python"], output=output, errors=errors, returncode=returncode,
+                    elapsed_s=4.1, time_limit_s=4.0, killed=killed)
+
+
+@pytest.mark.parametrize(("returncode", "killed", "interrupted"), [
+    (-signal.SIGINT, True, True),    # the interrupt raised KeyboardInterrupt, which ended it
+    (-signal.SIGKILL, True, False),  # it ignored the interrupt and was killed
+    (0, False, False),               # it finished by itself
+])
+def test_notebook_outcome_records_whether_the_interrupt_ended_the_cell(returncode, killed,
+                                                                       interrupted):
+    outcome = work.notebook_outcome(_child(returncode, killed))
+    assert outcome["interrupted"] is interrupted
+
+
+def test_notebook_outcome_reads_the_whole_output():
+    long_errors = "".join(f"{work.MISSING_IN_MAIN} (built-in)>\n" for _ in range(500))
+    outcome = work.notebook_outcome(_child(
+        0, False, output="mapping work over a Pool started with spawn\n[0, 1, 4, 9]\ndone\n",
+        errors=long_errors + "KeyboardInterrupt\n"))
+    assert outcome["attribute_errors"] == 500 and outcome["finished"]
+    assert outcome["printed_result"] == "[0, 1, 4, 9]"
+
+
+def test_interruptible_children_lets_children_take_sigint_and_restores_it():
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        with work.interruptible_children():
+            assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+    with work.interruptible_children():  # a handled SIGINT is left alone
+        assert signal.getsignal(signal.SIGINT) is before
+
+
+# --- each data-dependent sentence, every alternative ----------------------------------------
+
+@pytest.mark.parametrize(("busy", "verdict", "summary"), [
+    (1.5, "took 1.5× as long as with a parent that only dispatched",
+     "a parent that computed between dispatches slowed its own pool's tasks (1.5× the time)"),
+    (1.02, "took about as long as with a parent that only dispatched (1.0×)",
+     "a parent that computed between dispatches left its pool's tasks about as fast "
+     "(1.0× the time)"),
+])
+def test_busy_parent_sentences(found, busy, verdict, summary):
+    times = {**found.main_light.times, "dispatch_only": 1.0, "busy_parent": busy}
+    light = dataclasses.replace(found.main_light, times=times)
+    assert analysis.busy_verdict(light) == verdict
+    assert analysis.main_light_summary(light) == summary
+
+
+def test_fewer_workers_text(found):
+    light = dataclasses.replace(
+        found.main_light,
+        times={"dispatch_only": 1.0, "busy_parent": 1.5, "busy_parent_fewer_workers": 1.2,
+               "parent_alone": 0.5},
+        parent_work={"busy_parent": 0.9, "busy_parent_fewer_workers": 0.6,
+                     "parent_alone": 0.5})
+    assert analysis.fewer_workers_text(light) == (
+        "With one worker fewer, the parent's work took 600 ms (1.2× its time alone) and the "
+        "tasks 1.20 s (1.2× the dispatch-only time): one CPU more for the parent, one fewer "
+        "for the pool.")
+    single = dataclasses.replace(light, times={key: value for key, value in light.times.items()
+                                               if key != "busy_parent_fewer_workers"})
+    assert analysis.fewer_workers_text(single).startswith("With a single usable CPU")
+
+
+@pytest.mark.parametrize(("one_chunk", "expected"), [
+    (2.0, "uneven tasks cut into one chunk per worker took 2.0× as long as the same tasks "
+          "handed out one at a time"),
+    (1.06, "uneven tasks cut into one chunk per worker took about as long (1.1×) as the same "
+           "tasks handed out one at a time on this machine's few workers"),
+])
+def test_idle_summary(found, one_chunk, expected):
+    idle = dataclasses.replace(found.idle, times={**found.idle.times, "imap_unordered": 1.0,
+                                                  "map_one_chunk_each": one_chunk})
+    assert analysis.idle_summary(idle) == expected
+
+
+@pytest.mark.parametrize(("workers", "long_tasks", "short_tasks", "expected"), [
+    (2, 2, 20, "every long task"),      # chunks of 11: the first holds both long tasks
+    (8, 8, 32, "5 of the long tasks"),  # chunks of 5: the first holds 5 of the 8
+])
+def test_one_chunk_longs(found, workers, long_tasks, short_tasks, expected):
+    idle = dataclasses.replace(found.idle, workers=workers, long_tasks=long_tasks,
+                               short_tasks=short_tasks)
+    assert analysis.one_chunk_longs(idle) == expected
+
+
+def test_chunk_sizes_follow_pool_map(found):
+    idle = dataclasses.replace(found.idle, workers=2, long_tasks=2, short_tasks=20)
+    assert (idle.one_chunk_size, idle.default_chunksize, idle.first_chunk_longs) == (11, 3, 2)
+
+
+def test_texts_keep_the_types_other_pages_quote(found):
+    texts = analysis.texts(found)
+    for key in ("pitfalls_cpus", "pitfalls_counter_envs", "pitfalls_counter_parent",
+                "pitfalls_counter_distinct", "pitfalls_counter_workers",
+                "pitfalls_counter_per_worker", "pitfalls_ml_tasks", "pitfalls_idle_long_tasks",
+                "pitfalls_idle_short_tasks", "pitfalls_idle_one_chunk",
+                "pitfalls_idle_default_chunk", "pitfalls_idle_first_chunk_longs"):
+        assert type(texts[key]) is int, key
+    for method in found.machine.methods:
+        assert type(texts[f"pitfalls_counter_distinct_{method}"]) is int
+    assert texts["pitfalls_methods"] == "fork, spawn and forkserver"
+    assert texts["pitfalls_pickling_methods"] == "spawn and forkserver"
+    assert texts["pitfalls_socket_error"] == f"TypeError: {SOCKET_ERROR}"
+    assert texts["pitfalls_notebook_deaths"].endswith("under forkserver")
+    assert found.problems == ()
+
+
+# --- transcripts of the committed result ----------------------------------------------------
+
+def test_hand_over_transcript(found):
+    lines = found.hand_over.transcript().splitlines()
+    assert lines[0] == f"pickle.dumps(SimulatorEnv()) raised TypeError: {SOCKET_ERROR}"
+    assert [line for line in lines if line.startswith("--- ")] == [
+        f"--- start method {method}" for method in found.machine.methods]
+    assert sum("the parent's own socket" in line for line in lines) >= 2 * len(METHODS)
+
+
+def test_counters_transcript(found):
+    transcript = found.counters.transcript()
+    assert transcript.count("environments in all") == len(found.machine.methods)
+    assert "fix 2: shared Value with its lock" in transcript
+
+
+def test_notebook_transcripts(found):
+    transcript = found.notebook.transcript()
+    assert "--- start method fork: finished (exit code 0" in transcript
+    assert "--- start method spawn: still waiting at 4 s, interrupted (exit code -2" in transcript
+    assert found.notebook.stderr_tail().splitlines()[-1] == "KeyboardInterrupt"
+    assert len(found.notebook.stderr_tail().splitlines()) == analysis.STDERR_TAIL_LINES
+    assert found.notebook.imported_transcript().splitlines()[0].endswith(
+        "printed [0, 1, 4, 9]")
+
+
+def test_tasks_transcript(found):
+    lines = found.tasks.transcript().splitlines()
+    assert lines.count("lambda as a Pool task:") == len(found.machine.methods)
+    assert "    ran" in lines

@@ -45,7 +45,6 @@ from typing import Any
 
 from parbook.bench.measure import Protocol, measure_interleaved
 from parbook.bench.results import Result
-from parbook.bench.stats import summarize
 from parbook.chapters.pitfalls import workload as work
 from parbook.shared import run_setup
 from parbook.shared.cpu import calibrate, iterations_for
@@ -130,7 +129,8 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> R
         counter_workers=COUNTER_WORKERS, envs_per_worker=ENVS_PER_WORKER,
     )
     # Child interpreters first, from helper threads that are gone before anything forks.
-    _child_demos(result, size, methods, say)
+    with work.interruptible_children():
+        _child_demos(result, size, methods, say)
     rate = calibrate()
     _main_light(result, size, machine_setup, rate, say)
     _idle(result, size, machine_setup, say)
@@ -240,177 +240,3 @@ def _idle(result: Result, size: Sizes, machine_setup: run_setup.RunSetup,
 def _run_record(run: work.PoolRun) -> dict[str, float]:
     return {"elapsed_s": run.elapsed_s, "busy_s": run.busy_s, "task_cpu_s": run.task_cpu_s,
             "parent_work_s": run.parent_work_s, "idle_fraction": run.idle_fraction}
-
-
-# ---------------------------------------------------------------------------------------
-# Analysis: derived only from a recorded result, so pages and `compare` agree.
-
-
-def _median_of(records: list[dict[str, float]], key: str) -> float:
-    return summarize([record[key] for record in records]).median
-
-
-def outcome_text(outcome: dict[str, Any]) -> str:
-    """One short table cell for a demo's outcome."""
-    if not outcome["ran"]:
-        return f"{outcome['error_type']}: {outcome['error']}"
-    if "same_connection" in outcome:
-        return ("ran, on the parent's own socket" if outcome["same_connection"]
-                else "ran, on its own new socket")
-    return "ran"
-
-
-def notebook_text(outcome: dict[str, Any]) -> str:
-    """One short table cell for a notebook-cell child."""
-    if outcome["finished"]:
-        return "ran"
-    killed = (f"pool hung; interrupted at {outcome['time_limit_s']:g} s" if outcome["killed"]
-              else f"exit code {outcome['returncode']}")
-    return f"{outcome['attribute_errors']} workers died (AttributeError); {killed}"
-
-
-def outcome_rows(result: Result) -> list[dict[str, str]]:
-    """Every pitfall and fix as a row, one column per start method: what happened."""
-    methods = result.parameters["start_methods"]
-    values = result.values
-    rows = []
-    for how, label in HAND_OVER_LABELS.items():
-        rows.append({"handed to a worker": label,
-                     **{m: outcome_text(values["hand_over"][m][how]) for m in methods}})
-    for kind, label in COUNTER_LABELS.items():
-        cells = {}
-        for m in methods:
-            counted = values["counters"][m]
-            cells[m] = (f"{counted['distinct_ports'][kind]} distinct ports for "
-                        f"{counted['environments']} environments")
-        rows.append({"handed to a worker": label, **cells})
-    for cell, label in NOTEBOOK_LABELS.items():
-        rows.append({"handed to a worker": label,
-                     **{m: notebook_text(values["notebook"][m][cell]) for m in methods}})
-    for task, label in TASK_LABELS.items():
-        rows.append({"handed to a worker": label,
-                     **{m: outcome_text(values["tasks"][m][task]) for m in methods}})
-    return rows
-
-
-def findings(result: Result) -> dict[str, Any]:
-    """The figures and outcomes the chapter's prose quotes, from one recorded result."""
-    values, parameters = result.values, result.parameters
-    methods = parameters["start_methods"]
-    pickling_methods = [m for m in methods if m != "fork"]
-    hand_over = values["hand_over"]
-    counters = values["counters"]
-    notebook = values["notebook"]
-
-    def main_light(how: str) -> float:
-        return result.median("main_light", how=how)
-
-    def parent_work(how: str) -> float:
-        return result.median("main_light_parent_work", how=how)
-
-    def idle_time(how: str) -> float:
-        return result.median("idle", how=how)
-
-    light_runs = values["main_light_runs"]
-    idle_runs = values["idle_runs"]
-    fewer = "busy_parent_fewer_workers" in light_runs
-    found: dict[str, Any] = {
-        "cpus": parameters["usable_cpus"],
-        "start_method": parameters["start_method"],
-        "methods": methods,
-        "pickling_methods": pickling_methods,
-        "socket_error": f"{values['plain_pickle']['error_type']}: "
-                        f"{values['plain_pickle']['error']}",
-        "pickle_errors": values["pickle_errors"],
-        "hand_over": hand_over,
-        "counters": counters,
-        "notebook": notebook,
-        "tasks": values["tasks"],
-        "notebook_limit_s": parameters["notebook_limit_s"],
-        "main_light": {how: main_light(how) for how in light_runs},
-        "parent_work": {how: parent_work(how) for how in light_runs if how != "dispatch_only"},
-        "task_stretch": {how: _median_of(runs, "busy_s") / _median_of(runs, "task_cpu_s")
-                         for how, runs in light_runs.items() if how != "parent_alone"},
-        "has_fewer_workers": fewer,
-        "idle": {how: idle_time(how) for how in IDLE_LABELS},
-        "idle_fraction": {how: _median_of(runs, "idle_fraction")
-                          for how, runs in idle_runs.items()},
-        "idle_ideal_s": parameters["idle_ideal_s"],
-    }
-    found["busy_over_light"] = found["main_light"]["busy_parent"] / main_light("dispatch_only")
-    found["parent_work_slowdown"] = parent_work("busy_parent") / parent_work("parent_alone")
-    if fewer:
-        found["fewer_over_light"] = (main_light("busy_parent_fewer_workers")
-                                     / main_light("dispatch_only"))
-        found["fewer_parent_slowdown"] = (parent_work("busy_parent_fewer_workers")
-                                          / parent_work("parent_alone"))
-    cpus = parameters["usable_cpus"]
-    long_tasks = parameters["idle_long_tasks"]
-    all_tasks = long_tasks + parameters["idle_short_tasks"]
-    # Pool.map's default: ceil(tasks / (4 * workers)) consecutive tasks per chunk.
-    found["default_chunksize"] = -(-all_tasks // (4 * cpus))
-    found["one_chunk_size"] = -(-all_tasks // cpus)
-    found["first_chunk_longs"] = min(long_tasks, found["default_chunksize"])
-    found["chunk_over_imap"] = idle_time("map_one_chunk_each") / idle_time("imap_unordered")
-    found["default_over_imap"] = idle_time("map_default") / idle_time("imap_unordered")
-    found["checks"] = check_outcomes(result)
-    return found
-
-
-def check_outcomes(result: Result) -> list[str]:
-    """Every promise the chapter makes about its demos that this result breaks (none, if sound).
-
-    The page asserts this list is empty, so a build whose demos did not do what the prose
-    says fails instead of publishing it.
-    """
-    values = result.values
-    problems: list[str] = []
-    limit = result.parameters["notebook_limit_s"]
-    if values["plain_pickle"] != {"error_type": "TypeError",
-                                  "error": "cannot pickle 'socket' object"}:
-        problems.append(f"plain pickle of the env: {values['plain_pickle']}")
-    for name, error in values["pickle_errors"].items():
-        if error["error_type"] not in ("PicklingError", "AttributeError"):
-            problems.append(f"pickle of a {name}: {error}")
-    for method in result.parameters["start_methods"]:
-        hand = values["hand_over"][method]
-        for how in ("instance_process", "instance_pool"):
-            if not (hand[how]["ran"] and hand[how]["same_connection"]):
-                problems.append(f"{method} {how}: {hand[how]}")
-        wrapped = hand["instance_library"]
-        if method == "fork":
-            if not (wrapped["ran"] and wrapped["same_connection"]):
-                problems.append(f"fork instance_library: {wrapped}")
-        elif wrapped.get("error") != "cannot pickle 'socket' object":
-            problems.append(f"{method} instance_library: {wrapped}")
-        for how in ("factory_library", "factory_pool"):
-            if not hand[how]["ran"] or hand[how]["same_connection"]:
-                problems.append(f"{method} {how}: {hand[how]}")
-        counted = values["counters"][method]
-        total = counted["environments"]
-        if counted["parent_class_count"] != 1 or counted["parent_shared_value"] != total:
-            problems.append(f"{method} counters seen by the parent: {counted}")
-        if counted["distinct_ports"]["class_counter"] >= total:
-            problems.append(f"{method} class counter gave distinct ports: {counted['ports']}")
-        if any(counted["distinct_ports"][kind] != total for kind in ("ranks", "shared_value")):
-            problems.append(f"{method} a fix repeated a port: {counted['ports']}")
-        cells = values["notebook"][method]
-        if not cells["imported"]["finished"]:
-            problems.append(f"{method} imported worker function did not run: {cells['imported']}")
-        broken = cells["defined_in_main"]
-        if method == "fork":
-            if not broken["finished"]:
-                problems.append(f"fork notebook cell did not run: {broken}")
-        elif not (broken["killed"] and broken["attribute_errors"] > 0
-                  and work.MISSING_IN_MAIN in broken["errors"]
-                  and broken["elapsed_s"] < limit + work.WAIT_S):
-            problems.append(f"{method} notebook cell: {broken}")
-        tasks = values["tasks"][method]
-        for task in ("lambda_pool", "local_pool"):
-            if tasks[task]["ran"] or "pickle" not in tasks[task]["error"].lower():
-                problems.append(f"{method} {task}: {tasks[task]}")
-        if tasks["lambda_process"]["ran"] != (method == "fork"):
-            problems.append(f"{method} lambda_process: {tasks['lambda_process']}")
-        if tasks["partial_pool"].get("values") != [3, 6, 9]:
-            problems.append(f"{method} partial_pool: {tasks['partial_pool']}")
-    return problems

@@ -18,6 +18,7 @@ limit (``python -c``), through :func:`run_notebook_cell`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import multiprocessing
@@ -25,10 +26,12 @@ import multiprocessing.context
 import multiprocessing.resource_sharer
 import os
 import pickle
+import signal
 import socket
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -369,19 +372,55 @@ def run_notebook_cell(cell: str, method: str, time_limit_s: float) -> ChildRun:
 
     A cell still running at its limit is interrupted as a notebook's Interrupt button
     does it, with SIGINT: ``pool.map`` raises ``KeyboardInterrupt``, and leaving the
-    ``with`` block terminates the workers and releases the pool's semaphores. Only a
-    child that ignores the interrupt is killed.
+    ``with`` block terminates the workers and releases the pool's semaphores. It gets
+    up to :data:`WAIT_S` for that, so that a loaded machine does not turn the interrupt
+    into a kill; only a child that ignores the interrupt is killed.
     """
     return run_command([sys.executable, "-c", NOTEBOOK_CELLS[cell], method],
-                       time_limit_s=time_limit_s, interrupt_first=True)
+                       time_limit_s=time_limit_s, interrupt_first=True,
+                       interrupt_grace_s=WAIT_S)
+
+
+# TO MOVE: parbook.shared.child (run_command with interrupt_first could start its child
+# with SIGINT at its default, which would make this unnecessary for every chapter).
+@contextlib.contextmanager
+def interruptible_children() -> Iterator[None]:
+    """Let the child interpreters started in the block take SIGINT as Python usually does.
+
+    A process that ignores SIGINT (a background job of a non-interactive shell, some CI
+    steps) passes that on to every program it starts, and a Python program that starts
+    with SIGINT ignored never raises ``KeyboardInterrupt``: the notebook cell's interrupt
+    would then do nothing, and the cell would be killed instead. Within the block this
+    process handles SIGINT (Python's default handler), which a child does not inherit.
+    Only the main thread may change it; elsewhere the block changes nothing.
+    """
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    change = ignored and threading.current_thread() is threading.main_thread()
+    if change:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if change:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def notebook_outcome(child: ChildRun) -> dict[str, Any]:
-    """What a notebook-cell child did, as data: finished or killed, errors seen."""
+    """What a notebook-cell child did, as data: finished or stopped, errors seen.
+
+    Every fact is taken from the child's whole output and exit code when it ends, so
+    that nothing depends on which part of a long traceback a page or a report shows.
+    ``interrupted`` means the cell was still running at its limit and ended on the
+    ``KeyboardInterrupt`` that the interrupt raised: a Python program that lets one
+    escape exits by SIGINT.
+    """
     errors = [line for line in child.errors.splitlines() if line.startswith("AttributeError")]
+    printed = [line for line in child.output.splitlines() if line.startswith("[")]
     return {**child.as_dict(), "attribute_errors": len(errors),
             "first_error": errors[0] if errors else None,
-            "finished": child.returncode == 0 and "done" in child.output.split()}
+            "finished": child.returncode == 0 and "done" in child.output.split(),
+            "interrupted": child.killed and child.returncode == -signal.SIGINT,
+            "printed_result": printed[-1] if printed else None}
 
 
 # ---------------------------------------------------------------------------------------

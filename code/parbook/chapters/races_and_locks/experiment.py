@@ -25,11 +25,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from parbook.bench.measure import Protocol, measure
 from parbook.bench.results import Result
-from parbook.bench.stats import summarize
 from parbook.chapters.races_and_locks import workload as work
 from parbook.shared import run_setup
 
@@ -104,6 +102,10 @@ def _race(result: Result, size: Sizes, say: Callable[[str], None]) -> None:
             began = time.perf_counter()
             counts.append(work.count_with_threads(size.race_threads, RACE_PAUSE_S, use_lock))
             seconds.append(time.perf_counter() - began)
+        # The page says the build checks that the lock makes every count exact.
+        if use_lock and any(count != size.race_threads for count in counts):
+            raise AssertionError(f"a locked race run counted {counts}, "
+                                 f"not {size.race_threads} each time")
         params = {"lock": use_lock, "threads": size.race_threads}
         result.add("race", params, counts, unit="count")
         result.add("race_time", params, seconds)
@@ -156,59 +158,3 @@ def _deadlock(result: Result, size: Sizes, say: Callable[[str], None]) -> None:
         children[strategy] = child.as_dict()
         result.add("deadlock", {"strategy": strategy}, [child.elapsed_s])
     result.values["deadlock"] = children
-
-
-# ---------------------------------------------------------------------------------------
-# Analysis: derived only from a recorded result, so pages and `compare` agree.
-
-
-def counts(result: Result, use_lock: bool) -> list[int]:
-    """The final counts of every race run, without or with the lock."""
-    case = next(c for c in result.group("race") if c.params["lock"] is use_lock)
-    return [int(value) for value in case.samples]
-
-
-def retries(output: str) -> int:
-    """Total retries the threads of a back-off run reported."""
-    total = 0
-    for line in output.splitlines():
-        if " retries" in line and "after " in line:
-            total += int(line.rsplit("after ", 1)[1].split()[0])
-    return total
-
-
-def findings(result: Result) -> dict[str, Any]:
-    """The figures the chapter's prose quotes, derived from one recorded result."""
-    expected = result.parameters["race_threads"]
-    unlocked, locked = counts(result, False), counts(result, True)
-    cost = {c.params["case"]: summarize(c.samples).median for c in result.group("lock_cost")}
-    children = result.values["deadlock"]
-    return {
-        "threads": expected,
-        "runs": result.parameters["race_runs"],
-        "pause_s": result.parameters["race_pause_s"],
-        "unlocked_counts": unlocked,
-        "locked_counts": locked,
-        "unlocked_min": min(unlocked),
-        "unlocked_max": max(unlocked),
-        "lost_share_max": 1 - min(unlocked) / expected,
-        "lost_share_min": 1 - max(unlocked) / expected,
-        "locked_exact": all(count == expected for count in locked),
-        "unlocked_time": result.median("race_time", lock=False),
-        "locked_time": result.median("race_time", lock=True),
-        "increments": result.parameters["increments"],
-        "seconds_per_op": cost,
-        "ops_per_s": {case: 1 / seconds for case, seconds in cost.items()},
-        "lock_over_none": cost["lock"] / cost["no_lock"],
-        "rlock_over_lock": cost["rlock"] / cost["lock"],
-        "contended_over_lock": {t: cost[f"contended_{t}"] / cost["lock"]
-                                for t in CONTENDED_THREADS},
-        "reentry": result.values["reentry"],
-        "reentry_lock_s": result.median("reentry", lock="Lock"),
-        "reentry_rlock_s": result.median("reentry", lock="RLock"),
-        "reentry_timeout_s": result.parameters["reentry_timeout_s"],
-        "deadlock": children,
-        "deadlock_limit_s": result.parameters["deadlock_limit_s"],
-        "transfer_rounds": result.parameters["transfer_rounds"],
-        "backoff_retries": retries(children["timeout_backoff"]["output"]),
-    }

@@ -129,36 +129,3 @@ def _interpreter_exit(result: Result, size: Sizes, say: Callable[[str], None]) -
     child = run_module(MODULE, "bare-thread-error", time_limit_s=EXIT_TIME_LIMIT_S)
     children["bare-thread-error"] = child.as_dict()
     result.values["children"] = children
-
-
-# ---------------------------------------------------------------------------------------
-# Analysis: derived only from a recorded result, so pages and `compare` agree.
-
-
-def findings(result: Result) -> dict[str, Any]:
-    """The figures the chapter's prose quotes, derived from one recorded result."""
-    def dispatch(how: str) -> float:
-        return result.median("dispatch", how=how)
-
-    sequence = result.median("overlap", how="sequence")
-    pooled = result.median("overlap", how="pool")
-    children = result.values["children"]
-    return {
-        "calls": result.parameters["calls"],
-        "direct": dispatch("direct"),
-        "new_thread": dispatch("new_thread"),
-        "running_pool": dispatch("running_pool"),
-        "pool_per_call": dispatch("pool_per_call"),
-        "thread_over_pool": dispatch("new_thread") / dispatch("running_pool"),
-        "waits": result.parameters["waits"],
-        "wait_s": result.parameters["wait_s"],
-        "overlap_sequence": sequence,
-        "overlap_pool": pooled,
-        "overlap_speedup": sequence / pooled,
-        "exit_daemon": result.median("interpreter_exit", kind="daemon"),
-        "exit_non_daemon": result.median("interpreter_exit", kind="non-daemon"),
-        "exit_sleeps_s": result.parameters["exit_sleeps_s"],
-        "children": children,
-        "daemon_finished_lines": children["daemon"]["output"].count(" finished at "),
-        "non_daemon_finished_lines": children["non-daemon"]["output"].count(" finished at "),
-    }

@@ -1,0 +1,499 @@
+"""What the pitfalls chapter concludes from one result: findings per section, the
+sentences that depend on them, every promise the page makes about its demos (checked), and
+the texts (every sentence and number the page glues)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from parbook.bench.results import Result
+from parbook.bench.stats import summarize
+from parbook.chapters.pitfalls.experiment import (
+    COUNTER_LABELS,
+    HAND_OVER_LABELS,
+    IDLE_LABELS,
+    TASK_LABELS,
+)
+from parbook.chapters.pitfalls.workload import MISSING_IN_MAIN, WAIT_S
+from parbook.render.formatting import (
+    format_percent,
+    format_ratio,
+    format_seconds,
+    spoken_list,
+)
+from parbook.shared.child import shorten_paths
+
+#: A busy parent whose pool took at least this many times as long as with a parent that
+#: only dispatched "slowed" its tasks; below it, the tasks took "about as long".
+SLOWED_FROM = 1.1
+#: One chunk per worker at least this many times as slow as one task at a time is slower;
+#: below it, "about as long".
+CHUNKS_SLOWER_FROM = 1.1
+#: How many of the last lines of a hung cell's standard error the page shows.
+STDERR_TAIL_LINES = 5
+#: What the socket-holding environment's error says, whichever way it is pickled.
+SOCKET_ERROR = "cannot pickle 'socket' object"
+#: The start method under which a Process's target and arguments are never pickled.
+FORK = "fork"
+
+
+@dataclass(frozen=True)
+class Machine:
+    """Where the demos ran: usable CPUs, the default start method, every method tried."""
+
+    cpus: int
+    start_method: str
+    methods: tuple[str, ...]
+
+    @property
+    def pickling_methods(self) -> tuple[str, ...]:
+        """The start methods that pickle a Process's target and arguments (all but fork)."""
+        return tuple(method for method in self.methods if method != FORK)
+
+
+def outcome_text(outcome: dict[str, Any]) -> str:
+    """One short table cell for a demo's outcome."""
+    if not outcome["ran"]:
+        return f"{outcome['error_type']}: {outcome['error']}"
+    if "same_connection" in outcome:
+        return ("ran, on the parent's own socket" if outcome["same_connection"]
+                else "ran, on its own new socket")
+    return "ran"
+
+
+def _hand_over_line(outcome: dict[str, Any]) -> str:
+    """What one hand-over did: the error, or which socket the worker stepped."""
+    if not outcome["ran"]:
+        return f"{outcome['error_type']}: {outcome['error']}"
+    whose = "the parent's own" if outcome["same_connection"] else "a new"
+    return (f"worker {outcome['pid']} stepped {outcome['connection']}, {whose} socket"
+            f" (parent: {outcome['parent_connection']})")
+
+
+@dataclass(frozen=True)
+class HandOver:
+    """An environment that holds a socket, handed to a worker in each way of HAND_OVER."""
+
+    socket_error: str  # what plain pickle.dumps said, "TypeError: ..."
+    by_method: dict[str, dict[str, dict[str, Any]]]  # method -> way -> outcome
+
+    def transcript(self) -> str:
+        """Plain pickle's error, then what each way did under each start method."""
+        lines = [f"pickle.dumps(SimulatorEnv()) raised {self.socket_error}"]
+        for method, outcomes in self.by_method.items():
+            lines.append(f"--- start method {method}")
+            for how, label in HAND_OVER_LABELS.items():
+                lines.append(f"{label}:\n    {_hand_over_line(outcomes[how])}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Counters:
+    """Ports numbered by a class counter, by ranks and by a shared Value, per start method."""
+
+    workers: int
+    per_worker: int
+    by_method: dict[str, dict[str, Any]]  # method -> what count_environments returned
+
+    def environments(self, method: str) -> int:
+        return self.by_method[method]["environments"]
+
+    def parent_class_count(self, method: str) -> int:
+        """The parent's class counter once every worker had counted."""
+        return self.by_method[method]["parent_class_count"]
+
+    def distinct_ports(self, method: str, kind: str = "class_counter") -> int:
+        return self.by_method[method]["distinct_ports"][kind]
+
+    def transcript(self) -> str:
+        """Who counted what, under each start method."""
+        lines = []
+        for method, counted in self.by_method.items():
+            seen = [report["class_count_seen"] for report in counted["reports"]]
+            lines += [f"--- start method {method}: {counted['environments']} environments "
+                      "in all",
+                      f"the parent's PortedEnv.created afterwards: "
+                      f"{counted['parent_class_count']}; each worker's: {seen}"]
+            lines += [f"{label:34} ports {counted['ports'][kind]}: "
+                      f"{counted['distinct_ports'][kind]} distinct"
+                      for kind, label in COUNTER_LABELS.items()]
+            lines.append("the shared Value read by the parent afterwards: "
+                         f"{counted['parent_shared_value']}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class NotebookCell:
+    """One notebook-like cell run as ``python -c`` under one start method."""
+
+    output: str
+    errors: str
+    returncode: int | None
+    elapsed_s: float
+    time_limit_s: float
+    finished: bool
+    interrupted: bool  # still running at its limit, and ended on the KeyboardInterrupt
+    attribute_errors: int  # workers that died unable to find the function
+    first_error: str | None
+    printed_result: str | None  # the line the cell printed for pool.map's result
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> NotebookCell:
+        """From the dictionary the experiment stored (``workload.notebook_outcome``)."""
+        return cls(**{name: record[name] for name in cls.__dataclass_fields__})
+
+    def heading(self, method: str) -> str:
+        """How the cell ended under ``method``."""
+        ending = ("finished" if self.finished
+                  else f"still waiting at {self.time_limit_s:g} s, interrupted")
+        return (f"--- start method {method}: {ending} (exit code {self.returncode}, "
+                f"{self.elapsed_s:.1f} s)")
+
+
+@dataclass(frozen=True)
+class Notebook:
+    """The worker function defined in a file-less ``__main__``, and the fix, per method."""
+
+    limit_s: float
+    defined_in_main: dict[str, NotebookCell]  # method -> the cell that defines ``work``
+    imported: dict[str, NotebookCell]         # method -> the cell that imports it
+
+    def transcript(self) -> str:
+        """What the broken cell printed under each method, and how its workers died."""
+        lines = []
+        for method, cell in self.defined_in_main.items():
+            lines.append(cell.heading(method))
+            lines += cell.output.splitlines()
+            if cell.attribute_errors:
+                lines += [f"standard error: {cell.attribute_errors} worker tracebacks ending in",
+                          f"    {cell.first_error}"]
+        return "\n".join(lines)
+
+    def stderr_tail(self) -> str:
+        """The last lines of the broken cell's standard error under the first start method
+        that pickles (paths shortened): what the interrupted cell printed last."""
+        method = next(method for method in self.defined_in_main if method != FORK)
+        errors = shorten_paths(self.defined_in_main[method].errors)
+        return "\n".join(errors.splitlines()[-STDERR_TAIL_LINES:])
+
+    def imported_transcript(self) -> str:
+        """How the fixed cell ended under each method, and what it printed for the map."""
+        return "\n".join(
+            f"{method}: exit code {cell.returncode} after {cell.elapsed_s:.1f} s, "
+            f"printed {cell.printed_result}"
+            for method, cell in self.imported.items())
+
+
+@dataclass(frozen=True)
+class Tasks:
+    """Lambdas, local functions and a partial handed to workers, per start method."""
+
+    by_method: dict[str, dict[str, dict[str, Any]]]  # method -> task -> outcome
+
+    def transcript(self) -> str:
+        """What happened to each kind of task under each start method."""
+        lines = []
+        for method, tried in self.by_method.items():
+            lines.append(f"--- start method {method}")
+            lines += [f"{label}:\n    {outcome_text(tried[task])}"
+                      for task, label in TASK_LABELS.items()]
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class MainLight:
+    """The same CPU-bound tasks with a parent that only dispatches, or also computes."""
+
+    tasks: int
+    task_s: float
+    parent_step_s: float
+    times: dict[str, float]        # how -> median total seconds
+    parent_work: dict[str, float]  # how -> median seconds of the parent's own work
+    task_stretch: dict[str, float]  # how -> a task's wall time over its CPU time (median)
+
+    @property
+    def has_fewer_workers(self) -> bool:
+        """Whether the case with one worker fewer ran (it needs two or more CPUs)."""
+        return "busy_parent_fewer_workers" in self.times
+
+    @property
+    def busy_over_light(self) -> float:
+        return self.times["busy_parent"] / self.times["dispatch_only"]
+
+    @property
+    def parent_work_slowdown(self) -> float:
+        """The parent's work beside its pool over the same work alone."""
+        return self.parent_work["busy_parent"] / self.parent_work["parent_alone"]
+
+    @property
+    def fewer_over_light(self) -> float:
+        return self.times["busy_parent_fewer_workers"] / self.times["dispatch_only"]
+
+    @property
+    def fewer_parent_slowdown(self) -> float:
+        return self.parent_work["busy_parent_fewer_workers"] / self.parent_work["parent_alone"]
+
+
+@dataclass(frozen=True)
+class Idle:
+    """A few long tasks among many short ones, handed out in three ways."""
+
+    workers: int
+    long_tasks: int
+    short_tasks: int
+    long_s: float
+    short_s: float
+    ideal_s: float
+    times: dict[str, float]          # how -> median total seconds
+    idle_fraction: dict[str, float]  # how -> median share of the workers' time spent idle
+
+    @property
+    def default_chunksize(self) -> int:
+        """Pool.map's default: ceil(tasks / (4 * workers)) consecutive tasks per chunk."""
+        return -(-(self.long_tasks + self.short_tasks) // (4 * self.workers))
+
+    @property
+    def one_chunk_size(self) -> int:
+        """Tasks per chunk when the list is cut into one chunk per worker."""
+        return -(-(self.long_tasks + self.short_tasks) // self.workers)
+
+    @property
+    def first_chunk_longs(self) -> int:
+        """Long tasks in the first chunk of the default size (the long ones come first)."""
+        return min(self.long_tasks, self.default_chunksize)
+
+    @property
+    def chunk_over_imap(self) -> float:
+        return self.times["map_one_chunk_each"] / self.times["imap_unordered"]
+
+    @property
+    def default_over_imap(self) -> float:
+        return self.times["map_default"] / self.times["imap_unordered"]
+
+
+@dataclass(frozen=True)
+class Findings:
+    machine: Machine
+    hand_over: HandOver
+    counters: Counters
+    notebook: Notebook
+    pickle_errors: dict[str, dict[str, str]]  # "lambda" | "local_function" -> error record
+    tasks: Tasks
+    main_light: MainLight
+    idle: Idle
+    problems: tuple[str, ...]  # promises of the page this result breaks (none, if sound)
+
+
+def _median(values: list[float]) -> float:
+    return summarize(values).median
+
+
+def findings(result: Result) -> Findings:
+    """The chapter's findings, derived from one recorded result."""
+    values, parameters = result.values, result.parameters
+    methods = tuple(parameters["start_methods"])
+    plain = values["plain_pickle"]
+    light_runs, idle_runs = values["main_light_runs"], values["idle_runs"]
+    notebook = {cell: {method: NotebookCell.from_record(values["notebook"][method][cell])
+                       for method in methods}
+                for cell in ("defined_in_main", "imported")}
+    return Findings(
+        machine=Machine(cpus=parameters["usable_cpus"],
+                        start_method=parameters["start_method"], methods=methods),
+        hand_over=HandOver(socket_error=f"{plain['error_type']}: {plain['error']}",
+                           by_method=values["hand_over"]),
+        counters=Counters(workers=parameters["counter_workers"],
+                          per_worker=parameters["envs_per_worker"],
+                          by_method=values["counters"]),
+        notebook=Notebook(limit_s=parameters["notebook_limit_s"], **notebook),
+        pickle_errors=values["pickle_errors"],
+        tasks=Tasks(by_method=values["tasks"]),
+        main_light=MainLight(
+            tasks=parameters["main_light_tasks"], task_s=parameters["main_light_task_s"],
+            parent_step_s=parameters["main_light_parent_step_s"],
+            times={how: result.median("main_light", how=how) for how in light_runs},
+            parent_work={how: result.median("main_light_parent_work", how=how)
+                         for how in light_runs if how != "dispatch_only"},
+            task_stretch={how: _median([r["busy_s"] for r in runs])
+                          / _median([r["task_cpu_s"] for r in runs])
+                          for how, runs in light_runs.items() if how != "parent_alone"},
+        ),
+        idle=Idle(
+            workers=parameters["usable_cpus"], long_tasks=parameters["idle_long_tasks"],
+            short_tasks=parameters["idle_short_tasks"], long_s=parameters["idle_long_s"],
+            short_s=parameters["idle_short_s"], ideal_s=parameters["idle_ideal_s"],
+            times={how: result.median("idle", how=how) for how in IDLE_LABELS},
+            idle_fraction={how: _median([r["idle_fraction"] for r in runs])
+                           for how, runs in idle_runs.items()},
+        ),
+        problems=tuple(broken_promises(result)),
+    )
+
+
+def broken_promises(result: Result) -> list[str]:
+    """Every promise the chapter makes about its demos that this result breaks (none, if sound).
+
+    The chapter's tests require this list to be empty on every quick run, so that the
+    page never describes demos that did something else.
+    """
+    values = result.values
+    problems: list[str] = []
+    limit = result.parameters["notebook_limit_s"]
+    if values["plain_pickle"] != {"error_type": "TypeError", "error": SOCKET_ERROR}:
+        problems.append(f"plain pickle of the env: {values['plain_pickle']}")
+    for name, error in values["pickle_errors"].items():
+        if error["error_type"] not in ("PicklingError", "AttributeError"):
+            problems.append(f"pickle of a {name}: {error}")
+    for method in result.parameters["start_methods"]:
+        hand = values["hand_over"][method]
+        for how in ("instance_process", "instance_pool"):
+            if not (hand[how]["ran"] and hand[how]["same_connection"]):
+                problems.append(f"{method} {how}: {hand[how]}")
+        wrapped = hand["instance_library"]
+        if method == FORK:
+            if not (wrapped["ran"] and wrapped["same_connection"]):
+                problems.append(f"fork instance_library: {wrapped}")
+        elif wrapped.get("error") != SOCKET_ERROR:
+            problems.append(f"{method} instance_library: {wrapped}")
+        for how in ("factory_library", "factory_pool"):
+            if not hand[how]["ran"] or hand[how]["same_connection"]:
+                problems.append(f"{method} {how}: {hand[how]}")
+        counted = values["counters"][method]
+        total = counted["environments"]
+        if counted["parent_class_count"] != 1 or counted["parent_shared_value"] != total:
+            problems.append(f"{method} counters seen by the parent: {counted}")
+        if counted["distinct_ports"]["class_counter"] >= total:
+            problems.append(f"{method} class counter gave distinct ports: {counted['ports']}")
+        if any(counted["distinct_ports"][kind] != total for kind in ("ranks", "shared_value")):
+            problems.append(f"{method} a fix repeated a port: {counted['ports']}")
+        cells = values["notebook"][method]
+        if not cells["imported"]["finished"]:
+            problems.append(f"{method} imported worker function did not run: {cells['imported']}")
+        broken = cells["defined_in_main"]
+        if method == FORK:
+            if not broken["finished"]:
+                problems.append(f"fork notebook cell did not run: {broken}")
+        elif not (broken["killed"] and broken["interrupted"] and broken["attribute_errors"] > 0
+                  and MISSING_IN_MAIN in broken["errors"]
+                  and broken["elapsed_s"] < limit + WAIT_S):
+            problems.append(f"{method} notebook cell: {broken}")
+        tasks = values["tasks"][method]
+        for task in ("lambda_pool", "local_pool"):
+            if tasks[task]["ran"] or "pickle" not in tasks[task]["error"].lower():
+                problems.append(f"{method} {task}: {tasks[task]}")
+        if tasks["lambda_process"]["ran"] != (method == FORK):
+            problems.append(f"{method} lambda_process: {tasks['lambda_process']}")
+        if tasks["partial_pool"].get("values") != [3, 6, 9]:
+            problems.append(f"{method} partial_pool: {tasks['partial_pool']}")
+    return problems
+
+
+# --- data-dependent sentences --------------------------------------------------------------
+
+def busy_verdict(light: MainLight) -> str:
+    """How long the tasks took beside a parent that computed between dispatches."""
+    if light.busy_over_light >= SLOWED_FROM:
+        return (f"took {format_ratio(light.busy_over_light)} as long as with a parent that "
+                "only dispatched")
+    return ("took about as long as with a parent that only dispatched "
+            f"({format_ratio(light.busy_over_light)})")
+
+
+def main_light_summary(light: MainLight) -> str:
+    """The short answer's clause on a parent that computes between dispatches."""
+    if light.busy_over_light >= SLOWED_FROM:
+        return ("a parent that computed between dispatches slowed its own pool's tasks "
+                f"({format_ratio(light.busy_over_light)} the time)")
+    return ("a parent that computed between dispatches left its pool's tasks about as fast "
+            f"({format_ratio(light.busy_over_light)} the time)")
+
+
+def fewer_workers_text(light: MainLight) -> str:
+    """What one worker fewer did for the parent and the tasks, or why there was no such case."""
+    if not light.has_fewer_workers:
+        return ("With a single usable CPU there is no worker to spare for the parent: "
+                "its work and the pool's can only take turns.")
+    return (
+        "With one worker fewer, the parent's work took "
+        f"{format_seconds(light.parent_work['busy_parent_fewer_workers'])} "
+        f"({format_ratio(light.fewer_parent_slowdown)} its time alone) and the tasks "
+        f"{format_seconds(light.times['busy_parent_fewer_workers'])} "
+        f"({format_ratio(light.fewer_over_light)} the dispatch-only time): one CPU more for "
+        "the parent, one fewer for the pool."
+    )
+
+
+def idle_summary(idle: Idle) -> str:
+    """The short answer's clause on uneven tasks cut into one chunk per worker."""
+    ratio = format_ratio(idle.chunk_over_imap)
+    if idle.chunk_over_imap >= CHUNKS_SLOWER_FROM:
+        return (f"uneven tasks cut into one chunk per worker took {ratio} as long as the same "
+                "tasks handed out one at a time")
+    return (f"uneven tasks cut into one chunk per worker took about as long ({ratio}) as the "
+            "same tasks handed out one at a time on this machine's few workers")
+
+
+def one_chunk_longs(idle: Idle) -> str:
+    """Which long tasks the first of one chunk per worker held."""
+    if idle.one_chunk_size >= idle.long_tasks:
+        return "every long task"
+    return f"{idle.one_chunk_size} of the long tasks"
+
+
+def texts(found: Findings) -> dict[str, Any]:
+    """Every sentence and number the page glues, by glue key."""
+    seconds, ratio = format_seconds, format_ratio
+    machine, counters, notebook = found.machine, found.counters, found.notebook
+    light, idle = found.main_light, found.idle
+    default = machine.start_method
+    lambda_error = found.tasks.by_method[default]["lambda_pool"]
+    glued: dict[str, Any] = {
+        "pitfalls_cpus": machine.cpus,
+        "pitfalls_start_method": default,
+        "pitfalls_methods": spoken_list(machine.methods),
+        "pitfalls_pickling_methods": spoken_list(machine.pickling_methods),
+        "pitfalls_socket_error": found.hand_over.socket_error,
+        "pitfalls_counter_workers": counters.workers,
+        "pitfalls_counter_per_worker": counters.per_worker,
+        "pitfalls_counter_envs": counters.environments(default),
+        "pitfalls_counter_parent": counters.parent_class_count(default),
+        "pitfalls_counter_distinct": counters.distinct_ports(default),
+        "pitfalls_notebook_limit": seconds(notebook.limit_s),
+        "pitfalls_notebook_deaths": spoken_list(
+            f"{notebook.defined_in_main[method].attribute_errors} under {method}"
+            for method in machine.pickling_methods),
+        "pitfalls_lambda_error": f"{lambda_error['error_type']}: {lambda_error['error']}",
+        "pitfalls_ml_tasks": light.tasks,
+        "pitfalls_ml_task_s": seconds(light.task_s),
+        "pitfalls_ml_parent_step": seconds(light.parent_step_s),
+        "pitfalls_ml_ideal": seconds(light.tasks * light.task_s / machine.cpus),
+        "pitfalls_ml_dispatch_only": seconds(light.times["dispatch_only"]),
+        "pitfalls_ml_busy": seconds(light.times["busy_parent"]),
+        "pitfalls_ml_busy_ratio": ratio(light.busy_over_light),
+        "pitfalls_ml_parent_alone": seconds(light.parent_work["parent_alone"]),
+        "pitfalls_ml_parent_busy": seconds(light.parent_work["busy_parent"]),
+        "pitfalls_ml_parent_slowdown": ratio(light.parent_work_slowdown),
+        "pitfalls_ml_stretch_light": ratio(light.task_stretch["dispatch_only"]),
+        "pitfalls_ml_stretch_busy": ratio(light.task_stretch["busy_parent"]),
+        "pitfalls_ml_busy_verdict": busy_verdict(light),
+        "pitfalls_ml_short": main_light_summary(light),
+        "pitfalls_ml_fewer_text": fewer_workers_text(light),
+        "pitfalls_idle_long_tasks": idle.long_tasks,
+        "pitfalls_idle_short_tasks": idle.short_tasks,
+        "pitfalls_idle_long_s": seconds(idle.long_s),
+        "pitfalls_idle_short_s": seconds(idle.short_s),
+        "pitfalls_idle_ideal": seconds(idle.ideal_s),
+        "pitfalls_idle_ratio": ratio(idle.chunk_over_imap),
+        "pitfalls_idle_short": idle_summary(idle),
+        "pitfalls_idle_one_chunk": idle.one_chunk_size,
+        "pitfalls_idle_default_chunk": idle.default_chunksize,
+        "pitfalls_idle_first_chunk_longs": idle.first_chunk_longs,
+        "pitfalls_idle_one_chunk_longs": one_chunk_longs(idle),
+    }
+    for method in machine.methods:
+        glued[f"pitfalls_counter_distinct_{method}"] = counters.distinct_ports(method)
+    for how in IDLE_LABELS:
+        glued[f"pitfalls_idle_{how}"] = seconds(idle.times[how])
+        glued[f"pitfalls_idle_fraction_{how}"] = format_percent(idle.idle_fraction[how])
+    return glued

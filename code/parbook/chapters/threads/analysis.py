@@ -1,0 +1,160 @@
+"""What the threads chapter concludes from one result: findings per section, and the texts
+(every sentence and number the page glues)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from parbook.bench.results import Result
+from parbook.chapters.threads.experiment import EXIT_LABELS
+from parbook.render.formatting import format_ratio, format_seconds
+from parbook.shared.child import ChildRun, shorten_paths
+
+#: What a sleeper thread of the daemon demo prints when it was allowed to finish.
+FINISHED_MARK = " finished at "
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """Seconds per call of a function that does nothing, by how the call was run."""
+
+    calls: int
+    direct: float
+    new_thread: float
+    running_pool: float
+    pool_per_call: float
+
+    @property
+    def thread_over_pool(self) -> float:
+        """A new thread per call over a call through a running pool."""
+        return self.new_thread / self.running_pool
+
+    @property
+    def thread_over_direct(self) -> float:
+        """A new thread per call over a plain function call."""
+        return self.new_thread / self.direct
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """Short waits one after another and on a pool with one thread per wait."""
+
+    waits: int
+    wait_s: float
+    sequence: float
+    pool: float
+
+    @property
+    def speedup(self) -> float:
+        return self.sequence / self.pool
+
+
+def child_run(record: dict[str, Any]) -> ChildRun:
+    """A demo's child run, from the dictionary the experiment stored (``ChildRun.as_dict``,
+    which leaves out the command)."""
+    return ChildRun(command=[], **record)
+
+
+def finished_workers(run: ChildRun) -> int:
+    """How many sleeper threads printed that they finished (the whole output counts)."""
+    return run.output.count(FINISHED_MARK)
+
+
+@dataclass(frozen=True)
+class InterpreterExit:
+    """A main thread that ends while its sleeping workers are daemons, or are not."""
+
+    sleeps: tuple[float, ...]
+    daemon: float       # median wall time of the child interpreter, start-up included
+    non_daemon: float
+    daemon_run: ChildRun      # the first run of each, shown on the page
+    non_daemon_run: ChildRun
+
+    @property
+    def shortest_sleep(self) -> float:
+        return min(self.sleeps)
+
+    @property
+    def longest_sleep(self) -> float:
+        return max(self.sleeps)
+
+    def transcript(self) -> str:
+        """What each child printed, headed by how it ended, as the page shows it."""
+        parts = []
+        for label, run in zip(EXIT_LABELS.values(), (self.daemon_run, self.non_daemon_run),
+                              strict=True):
+            parts.append(f"--- worker threads with {label}: the process exited with code "
+                         f"{run.returncode} after {run.elapsed_s:.2f} s\n{run.output}")
+        return "".join(parts).rstrip("\n")
+
+
+@dataclass(frozen=True)
+class BareThreadError:
+    """A plain Thread whose target raised, run in a fresh interpreter."""
+
+    run: ChildRun
+
+    def transcript(self) -> str:
+        """The child's exit code and both of its streams (file paths shortened)."""
+        return (f"exit code: {self.run.returncode}\n--- standard output:\n{self.run.output}"
+                "--- standard error (file paths shortened):\n"
+                f"{shorten_paths(self.run.errors)}").rstrip("\n")
+
+
+@dataclass(frozen=True)
+class Findings:
+    dispatch: Dispatch
+    overlap: Overlap
+    interpreter_exit: InterpreterExit
+    bare_thread_error: BareThreadError
+
+
+def findings(result: Result) -> Findings:
+    """The chapter's findings, derived from one recorded result."""
+    parameters, children = result.parameters, result.values["children"]
+
+    def dispatch(how: str) -> float:
+        return result.median("dispatch", how=how)
+
+    return Findings(
+        dispatch=Dispatch(calls=parameters["calls"], direct=dispatch("direct"),
+                          new_thread=dispatch("new_thread"),
+                          running_pool=dispatch("running_pool"),
+                          pool_per_call=dispatch("pool_per_call")),
+        overlap=Overlap(waits=parameters["waits"], wait_s=parameters["wait_s"],
+                        sequence=result.median("overlap", how="sequence"),
+                        pool=result.median("overlap", how="pool")),
+        interpreter_exit=InterpreterExit(
+            sleeps=tuple(parameters["exit_sleeps_s"]),
+            daemon=result.median("interpreter_exit", kind="daemon"),
+            non_daemon=result.median("interpreter_exit", kind="non-daemon"),
+            daemon_run=child_run(children["daemon"]),
+            non_daemon_run=child_run(children["non-daemon"]),
+        ),
+        bare_thread_error=BareThreadError(child_run(children["bare-thread-error"])),
+    )
+
+
+def texts(found: Findings) -> dict[str, Any]:
+    """Every sentence and number the page glues, by glue key."""
+    seconds, ratio = format_seconds, format_ratio
+    dispatch, overlap, exit_ = found.dispatch, found.overlap, found.interpreter_exit
+    return {
+        "threads_calls": f"{dispatch.calls:,}",
+        "threads_direct": seconds(dispatch.direct),
+        "threads_new_thread": seconds(dispatch.new_thread),
+        "threads_running_pool": seconds(dispatch.running_pool),
+        "threads_pool_per_call": seconds(dispatch.pool_per_call),
+        "threads_thread_over_pool": ratio(dispatch.thread_over_pool),
+        "threads_thread_over_direct": ratio(dispatch.thread_over_direct),
+        "threads_waits": str(overlap.waits),
+        "threads_wait_s": seconds(overlap.wait_s),
+        "threads_overlap_sequence": seconds(overlap.sequence),
+        "threads_overlap_pool": seconds(overlap.pool),
+        "threads_overlap_speedup": ratio(overlap.speedup),
+        "threads_exit_short": seconds(exit_.shortest_sleep),
+        "threads_exit_long": seconds(exit_.longest_sleep),
+        "threads_exit_daemon": seconds(exit_.daemon),
+        "threads_exit_non_daemon": seconds(exit_.non_daemon),
+    }
