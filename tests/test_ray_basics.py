@@ -1,27 +1,46 @@
-"""The ray-basics experiment in quick mode (through the command line, so Ray never runs in
-the test process), its demonstrations' promised outcomes, and the os.pipe floor."""
+"""The Ray basics chapter: its quick run (through the command line, so Ray never runs in
+the test process), its demonstrations' promised outcomes, the os.pipe floor, and each of
+its data-dependent sentences, on the committed result ``tests/results/ray-basics.json``."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 
-from parbook.bench.results import Result, load
+from parbook.bench.results import load
+from parbook.chapters.ray_basics import analysis, views
 from parbook.chapters.ray_basics import experiment as experiment
 from parbook.chapters.ray_basics.floors import os_pipe_sink
-from tests.conftest import run_cli
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.usefixtures("nothing_left_behind", "no_ray_left_behind")
 
+COMMITTED = ROOT / "tests" / "results" / "ray-basics.json"
+
 
 @pytest.fixture(scope="module")
-def ray_basics_quick(tmp_path_factory: pytest.TempPathFactory) -> Result:
-    out = tmp_path_factory.mktemp("ray-basics") / "ray-basics.json"
-    completed = run_cli("run", "ray-basics", "--quick", "--out", str(out), timeout=300)
-    assert completed.returncode == 0, completed.stderr
-    return load(out)
+def ray_basics_quick(quick_results):
+    return quick_results["ray-basics"]
+
+
+@pytest.fixture(scope="module")
+def quick_found(ray_basics_quick):
+    return analysis.findings(ray_basics_quick)
+
+
+@pytest.fixture(scope="module")
+def found():
+    """Findings of the committed result, which each verdict test changes to flip it."""
+    return analysis.findings(load(COMMITTED))
+
+
+@pytest.fixture(scope="module", params=["quick", "committed"])
+def any_found(request, quick_found, found):
+    """The findings of this session's quick run, then of the committed result."""
+    return quick_found if request.param == "quick" else found
 
 
 def test_every_case_is_present_with_positive_finite_samples(ray_basics_quick):
@@ -47,80 +66,84 @@ def test_the_result_says_where_ray_ran(ray_basics_quick):
         assert params["ray_cluster_cpus"] == params["usable_cpus"]
 
 
-def test_tasks_and_wait_demos(ray_basics_quick):
-    demos = experiment.findings(ray_basics_quick)["demos"]
-    tasks = demos["tasks"]
-    assert tasks["ref_type"] == "ObjectRef"
-    assert tasks["value"] == 16 and tasks["values"] == [0, 1, 4, 9, 16]
-    assert tasks["chained"] == 81
-    assert tasks["driver_pid"] not in tasks["task_pids"]
-    wait = demos["wait"]
-    assert (wait["ready"], wait["pending"], wait["polled"]) == (1, 1, 0)
-    assert wait["timeout_error"] == "GetTimeoutError" and wait["is_timeout_error"]
-    assert wait["late_value"] == experiment.QUICK.nap_long_s
+def test_tasks_and_wait_demos(any_found):
+    tasks = any_found.tasks
+    assert tasks.ref_type == "ObjectRef"
+    assert tasks.value == 16 and tasks.values == (0, 1, 4, 9, 16)
+    assert tasks.chained == 81
+    assert tasks.driver_pid not in tasks.task_pids
+    wait = any_found.wait
+    assert (wait.ready, wait.pending, wait.polled) == (1, 1, 0)
+    assert wait.timeout_error == "GetTimeoutError" and wait.is_timeout_error
+    assert wait.late_value == experiment.QUICK.nap_long_s
 
 
-def test_actor_calls_run_in_order_and_keep_separate_state(ray_basics_quick):
-    actor = experiment.findings(ray_basics_quick)["demos"]["actor"]
+def test_actor_calls_run_in_order_and_keep_separate_state(any_found):
+    actor = any_found.actor
     calls = experiment.QUICK.actor_calls
-    assert actor["seen"] == list(range(calls))
-    assert actor["means"] == [sum(range(k + 1)) / (k + 1) for k in range(calls)]
-    assert actor["other_seen"] == [100.0]
-    assert len(set(actor["pids"])) == 2 and actor["driver_pid"] not in actor["pids"]
+    assert actor.seen == tuple(range(calls)) and actor.ran_in_order
+    assert actor.means == tuple(sum(range(k + 1)) / (k + 1) for k in range(calls))
+    assert actor.other_seen == (100.0,)
+    assert len(set(actor.pids)) == 2 and actor.driver_pid not in actor.pids
 
 
-def test_put_arrays_come_back_as_read_only_shared_views(ray_basics_quick):
-    facts = experiment.findings(ray_basics_quick)["demos"]["zero_copy"]
-    assert facts["writeable"] is False and facts["owndata"] is False
-    assert facts["two_gets_share_memory"] and not facts["shares_memory_with_original"]
-    assert facts["write_error"].startswith("ValueError")
-    assert facts["copy_writeable"]
-    assert facts["task_error"].startswith("RayTaskError") and facts["task_error_is_value_error"]
-    assert facts["unchanged"]
+def test_put_arrays_come_back_as_read_only_shared_views(any_found):
+    facts = any_found.zero_copy
+    assert facts.writeable is False and facts.owndata is False
+    assert facts.two_gets_share_memory and not facts.shares_memory_with_original
+    assert facts.write_error.startswith("ValueError")
+    assert facts.copy_writeable
+    assert facts.task_error.startswith("RayTaskError") and facts.task_error_is_value_error
+    assert facts.unchanged
 
 
-def test_small_results_are_inlined_and_puts_go_to_the_store(ray_basics_quick):
-    found = experiment.findings(ray_basics_quick)
-    places = {(row["how"], row["array_bytes"]): row["place"]
-              for row in found["demos"]["placements"]}
-    assert places[("task result", 8)] == "owner's memory"
-    assert places[("task result", 128 << 10)] == "object store"
-    assert places[("ray.put", 8)] == "object store"
-    limit = found["inline_limit"]
-    assert limit["stored_array_bytes"] == limit["inline_array_bytes"] + 1
-    assert limit["inline_object_bytes"] < limit["stored_object_bytes"]
+def test_small_results_are_inlined_and_puts_go_to_the_store(any_found):
+    objects = any_found.objects
+    assert objects.place_of("task result", 8) == "owner's memory"
+    assert objects.place_of("task result", 128 << 10) == "object store"
+    assert objects.place_of("ray.put", 8) == "object store"
+    # What the page says of the smallest and largest result, and of every put.
+    assert objects.place_of("task result", min(experiment.PLACEMENT_SIZES)) == "owner's memory"
+    assert objects.place_of("task result", max(experiment.PLACEMENT_SIZES)) == "object store"
+    assert all(row.place == "object store" for row in objects.placed if row.how == "ray.put")
+    limit = objects.limit
+    assert limit.stored_array_bytes == limit.inline_array_bytes + 1
+    assert limit.inline_object_bytes < limit.stored_object_bytes
 
 
-def test_serialisation_facts(ray_basics_quick):
-    facts = experiment.findings(ray_basics_quick)["serialisation"]
-    assert facts["ray_version"] and facts["cloudpickle_version"]
-    band = facts["out_of_band"]
-    assert band["buffers"] == 1 and band["buffer_bytes"] == band["array_bytes"]
-    assert band["buffer_is_the_array"] and band["restored_equal"]
-    assert band["stream_bytes"] < band["array_bytes"] / 100 < band["in_band_bytes"]
+def test_serialisation_facts(any_found):
+    facts = any_found.serialisation
+    assert facts.ray_version and facts.cloudpickle_version
+    band = facts.out_of_band
+    assert band.buffers == 1 and band.buffer_bytes == band.array_bytes
+    assert band.buffer_is_the_array and band.restored_equal
+    assert band.stream_bytes < band.array_bytes / 100 < band.in_band_bytes
 
 
-def test_anti_patterns_and_fixes_compute_the_same_results(ray_basics_quick):
-    assert experiment.findings(ray_basics_quick)["anti_results_agree"] == {
+def test_anti_patterns_and_fixes_compute_the_same_results(any_found):
+    assert any_found.anti.results_agree == {
         pattern: True for pattern in experiment.ANTI_PATTERN_LABELS}
 
 
-def test_findings_are_positive_and_finite(ray_basics_quick):
-    found = experiment.findings(ray_basics_quick)
-    for mapping in ("call", "call_over_pipe", "put_over_memcpy", "get_over_memcpy",
-                    "value_over_pipe", "anti_gain"):
-        assert all(math.isfinite(v) and v > 0 for v in found[mapping].values()), mapping
-    for key in ("ray_init", "warmup_rate", "get_growth", "memcpy_growth"):
-        assert math.isfinite(found[key]) and found[key] > 0, key
+def test_findings_are_positive_and_finite(any_found):
+    calls, sweep, anti = any_found.calls, any_found.sweep, any_found.anti
+    ratios = [calls.over_pipe(how) for how in calls.seconds]
+    ratios += [sweep.over(how, floor, size) for size in sweep.sizes
+               for how, floor in (("put", "memcpy"), ("get", "memcpy"),
+                                  ("task_value", "os_pipe"), ("task_ref", "os_pipe"))]
+    ratios += [anti.gain(pattern) for pattern in experiment.ANTI_PATTERN_LABELS]
+    ratios += [*calls.seconds.values(), any_found.session.init_s, sweep.warmup_rate,
+               sweep.growth("get"), sweep.growth("memcpy")]
+    assert all(math.isfinite(value) and value > 0 for value in ratios)
 
 
-def test_size_figure_has_a_line_per_case(ray_basics_quick):
+def test_size_figure_has_a_line_per_case(ray_basics_quick, quick_found):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure = experiment.size_figure(experiment.findings(ray_basics_quick))
+    figure = views.size_figure(ray_basics_quick, quick_found)
     assert len(figure.axes[0].lines) == len(experiment.SIZE_LABELS)
     plt.close(figure)
 
@@ -137,3 +160,128 @@ def test_os_pipe_sink_takes_whole_messages(size):
     with os_pipe_sink(size) as send:
         for _ in range(3):
             send(message)
+
+
+# --- each data-dependent sentence, every alternative ----------------------------------------
+
+@pytest.mark.parametrize(("slow", "fast", "expected"), [(2.0, 1.0, "2.0× faster"),
+                                                        (1.0, 1.5, "1.5× slower")])
+def test_faster_or_slower(slow, fast, expected):
+    assert analysis.faster_or_slower(slow, fast) == expected
+
+
+@pytest.mark.parametrize(("task", "start"), [(2.0, "The task took 2.0× as long as the actor"),
+                                             (0.5, "The actor call took 2.0× as long as the")])
+def test_task_actor_sentence(found, task, start):
+    calls = dataclasses.replace(found.calls, seconds={**found.calls.seconds, "task": task,
+                                                      "actor": 1.0})
+    assert analysis.task_actor_sentence(calls).startswith(start)
+
+
+def _sweep(found, cases):
+    """The committed sweep with the medians of some (size, how) cases replaced."""
+    return dataclasses.replace(found.sweep, seconds={**found.sweep.seconds, **cases})
+
+
+def _ref_and_value(sizes, ref_faster_from):
+    """Medians of task_ref and task_value at every size, the ref winning from the size at
+    index ``ref_faster_from`` on (None: at no size)."""
+    start = len(sizes) if ref_faster_from is None else ref_faster_from
+    cases = {}
+    for i, size in enumerate(sizes):
+        cases[(size, "task_value")] = 1.0
+        cases[(size, "task_ref")] = 0.5 if i >= start else 2.0
+    return cases
+
+
+@pytest.mark.parametrize(("ref_faster_from", "start"), [
+    (None, "Passing the put ref never beat"),
+    (0, "A task given the put ref was faster at every size"),
+    (2, "Below 64 KiB, passing the array by value was the faster of the two here; from "
+        "64 KiB up, the put ref won"),
+])
+def test_ref_sentence(found, ref_faster_from, start):
+    sweep = _sweep(found, _ref_and_value(found.sweep.sizes, ref_faster_from))
+    assert analysis.ref_sentence(sweep).startswith(start)
+
+
+def test_ref_sentence_needs_the_ref_to_win_at_every_larger_size(found):
+    cases = _ref_and_value(found.sweep.sizes, 1)
+    cases[(found.sweep.largest, "task_ref")] = 2.0  # the ref loses again at the top
+    assert analysis.ref_sentence(_sweep(found, cases)).startswith("Passing the put ref never")
+
+
+@pytest.mark.parametrize(("get_largest", "expected"), [
+    (2.0, "hardly grows with size."),
+    (1000.0, "grew with size here, though less than a copy did."),
+])
+def test_get_lead(found, get_largest, expected):
+    sweep = found.sweep
+    sweep = _sweep(found, {(sweep.smallest, "get"): 1.0, (sweep.largest, "get"): get_largest,
+                           (sweep.smallest, "memcpy"): 1.0, (sweep.largest, "memcpy"): 100.0})
+    assert analysis.get_lead(sweep) == expected
+
+
+@pytest.mark.parametrize(("value_largest", "value_smallest", "start"), [
+    (0.5, 2.0, "A Ray task given the array by value took 0.50× that time: one copy into"),
+    (2.0, 2.0, "A Ray task given the array by value took 2.0× that time, and at 8 B 2.0×"),
+    (0.5, 0.5, "A Ray task given the array by value took 0.50× that time, and at 8 B"),
+])
+def test_pipe_sentence(found, value_largest, value_smallest, start):
+    sweep = found.sweep
+    sweep = _sweep(found, {(sweep.largest, "os_pipe"): 1.0, (sweep.smallest, "os_pipe"): 1.0,
+                           (sweep.largest, "task_value"): value_largest,
+                           (sweep.smallest, "task_value"): value_smallest})
+    assert analysis.pipe_sentence(sweep).startswith(start)
+
+
+@pytest.mark.parametrize(("stored", "start"), [(102_406, "within a few bytes of the documented"),
+                                               (50_000, "not the documented default")])
+def test_limit_verdict(found, stored, start):
+    limit = dataclasses.replace(found.objects.limit, stored_object_bytes=stored,
+                                documented_bytes=102_400)
+    assert analysis.limit_verdict(limit).startswith(start)
+
+
+@pytest.mark.parametrize(("installed", "expected"), [
+    (False, "is not installed"),
+    (True, "happens to be installed, but Ray's object path does not use it"),
+])
+def test_pyarrow_clause(found, installed, expected):
+    serialisation = dataclasses.replace(found.serialisation, pyarrow_installed=installed)
+    assert analysis.pyarrow_clause(serialisation) == expected
+
+
+@pytest.mark.parametrize(("in_loop", "expected"), [
+    (3.0, "3.0× faster on 2 CPUs"),
+    (1.04, "1.0× faster on 2 CPUs. In this run the fix gained little: with few CPUs, or CPUs "
+           "busy with other work, there is little left to run side by side"),
+])
+def test_get_in_loop_result(found, in_loop, expected):
+    anti = dataclasses.replace(found.anti, seconds={
+        **found.anti.seconds, ("get_in_loop", "get_in_loop"): in_loop,
+        ("get_in_loop", "submit_then_get"): 1.0})
+    assert analysis.get_in_loop_result(anti, workers=2) == expected
+
+
+def test_texts_of_the_committed_result(found):
+    texts = analysis.texts(found)
+    assert texts["rb_ref_sentence"] == analysis.ref_sentence(found.sweep)
+    assert texts["rb_store"] == "1 GiB"
+    assert texts["rb_smallest"] == "8 B"
+    # Other pages quote these with ":d": they must stay integers.
+    assert isinstance(texts["rb_loop_tasks"], int) and isinstance(texts["rb_large_tasks"], int)
+    for how in experiment.CALL_LABELS:
+        assert texts[f"rb_call_{how}"].endswith("s") and texts[f"rb_call_{how}_x"].endswith("×")
+
+
+def test_demo_outputs_show_what_the_run_printed(ray_basics_quick, quick_found):
+    for output_id, lines in (("ray-basics-tasks-demo", quick_found.tasks.lines),
+                             ("ray-basics-wait-demo", quick_found.wait.lines),
+                             ("ray-basics-actor-demo", quick_found.actor.lines),
+                             ("ray-basics-zero-copy-demo", quick_found.zero_copy.lines)):
+        printed = views.OUTPUTS[output_id](ray_basics_quick, quick_found)
+        assert printed.splitlines() == list(lines), output_id
+    placements = views.OUTPUTS["ray-basics-placements"](ray_basics_quick, quick_found)
+    assert len(placements.splitlines()) == len(quick_found.objects.placed)
+    assert all("bytes as stored" in line for line in placements.splitlines())

@@ -1,39 +1,51 @@
-"""The ray-cluster experiment in quick mode, and the two-node cluster's start and stop.
+"""The ray-cluster experiment in quick mode, the two-node cluster's start and stop, and
+each of the chapter's data-dependent sentences, on the committed result
+``tests/results/ray-cluster.json``.
 
-The experiment runs once, through ``python -m parbook run`` in a child process (as the
-page runs it), so Ray and the cluster's token never enter the test process. The cluster's
-start and stop are checked once more through ``python -m parbook.chapters.ray_cluster.workload
-up-and-down``, and from here: no process of either node may be left.
+The experiment runs once per test session, through ``python -m parbook run`` in a child
+process (as the page runs it), so Ray and the cluster's token never enter the test
+process. The cluster's start and stop are checked once more through ``python -m
+parbook.chapters.ray_cluster.workload up-and-down``, and from here: no process of either
+node may be left.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
 
 import pytest
 
-from parbook.bench.results import Result, load
+from parbook.bench.results import load
+from parbook.chapters.ray_cluster import analysis, views
 from parbook.chapters.ray_cluster import experiment as experiment
 from parbook.chapters.ray_cluster import workload as work
 from parbook.shared.child import run_module
-from tests.conftest import run_cli
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.usefixtures("nothing_left_behind", "no_ray_left_behind")
 
-#: Longest the quick experiment may take here before the test fails instead of hanging.
-EXPERIMENT_LIMIT_S = 600
 UP_AND_DOWN_LIMIT_S = 180
+COMMITTED = ROOT / "tests" / "results" / "ray-cluster.json"
 
 
 @pytest.fixture(scope="module")
-def cluster_quick(tmp_path_factory: pytest.TempPathFactory) -> Result:
-    out = tmp_path_factory.mktemp("ray-cluster") / "ray-cluster.json"
-    completed = run_cli("run", "ray-cluster", "--quick", "--out", str(out),
-                        timeout=EXPERIMENT_LIMIT_S)
-    assert completed.returncode == 0, completed.stderr[-4000:]
-    return load(out)
+def cluster_quick(quick_results):
+    return quick_results["ray-cluster"]
+
+
+@pytest.fixture(scope="module")
+def found():
+    """Findings of the committed result, which each verdict test changes to flip it."""
+    return analysis.findings(load(COMMITTED))
+
+
+@pytest.fixture(scope="module", params=["quick", "committed"])
+def any_found(request, cluster_quick, found):
+    """The findings of this session's quick run, then of the committed result."""
+    return analysis.findings(cluster_quick) if request.param == "quick" else found
 
 
 def test_every_case_is_present_with_positive_finite_samples(cluster_quick):
@@ -82,27 +94,44 @@ def test_pinned_work_ran_on_the_worker_node(cluster_quick):
 
 
 def test_failure_demo_produced_the_promised_errors(cluster_quick):
-    found = experiment.findings(cluster_quick)
-    head, worker = found["head_id"], found["worker_id"]
+    failure = analysis.findings(cluster_quick).failure
+    head, worker = failure.head_id, failure.worker_id
     assert head != worker
-    assert found["processes_killed"] > 0
+    assert failure.processes_killed > 0
     # First the actor is unreachable (or already known dead): a RayActorError either way.
-    assert "RayActorError" in found["first_error"]["is_a"]
-    assert found["first_error"]["type"] in ("ActorUnavailableError", "ActorDiedError")
+    assert "RayActorError" in failure.first_error.is_a
+    assert failure.first_error.type in ("ActorUnavailableError", "ActorDiedError")
     # Once the node is declared dead, the actor without restarts is dead for good.
-    assert found["died_error"]["type"] == "ActorDiedError"
-    assert "RayActorError" in found["died_error"]["is_a"]
+    assert failure.died_error.type == "ActorDiedError"
+    assert "RayActorError" in failure.died_error.is_a
     # The retried task, the rebuilt object and the restarted actor all ran on the head.
-    assert found["task_rerun"] == head and found["object_rebuilt"] == head
-    assert found["restarted"] == [1, head]  # state lost: the count starts again
-    assert found["failure"]["before"]["restartable"] == [2, worker]
-    assert found["worker_entry"]["Alive"] is False
+    assert failure.events["running_task"].returned == head
+    assert failure.events["lost_object"].returned == head
+    assert failure.restarted == (1, head)  # state lost: the count starts again
+    assert cluster_quick.values["failure"]["before"]["restartable"] == [2, worker]
+    assert failure.count_before == 2
+    assert failure.worker_alive_after is False
     worker_rows = [n for n in cluster_quick.values["nodes_after_failure"]
                    if n["node_id"] == worker]
     assert worker_rows and not worker_rows[0]["alive"]
     # Every consequence arrived within the bounds the demonstration waits for.
     for name in experiment.FAILURE_LABELS:
-        assert 0 < found["failure"][name]["after_s"] < 2 * work.WAIT_S, name
+        assert 0 < failure.events[name].after_s < 2 * work.WAIT_S, name
+
+
+def test_the_page_claims_hold(any_found):
+    """What the page says of every run, checked on this session's run and the committed one."""
+    cluster, failure, cli = any_found.cluster, any_found.failure, any_found.cli
+    assert cluster.alive_nodes == 2 and cli.returncode == 0 and cli.ray_nodes == 2
+    assert "RayActorError" in failure.first_error.is_a
+    assert failure.died_error.type == "ActorDiedError"
+    assert failure.events["running_task"].returned == failure.head_id
+    assert failure.events["lost_object"].returned == failure.head_id
+    assert failure.restarted == (1, failure.head_id)
+    assert not failure.worker_alive_after
+    assert not cluster.teardown.survivors and cluster.teardown.temp_dir_removed
+    assert any_found.placement.counts["tasks"]["node_affinity"]["head"] == 0
+    assert any_found.placement.counts["tasks"]["custom_resource"]["head"] == 0
 
 
 def test_the_command_line_run_used_the_cluster(cluster_quick):
@@ -124,11 +153,17 @@ def test_teardown_left_no_process_and_removed_the_folder(cluster_quick):
 
 
 def test_findings_are_positive(cluster_quick):
-    found = experiment.findings(cluster_quick)
-    for key in ("gcs_port_open", "driver_connected", "two_nodes_alive", "largest_head",
-                "largest_worker", "empty_head", "empty_worker", "teardown_s", "cli_s"):
-        assert math.isfinite(found[key]) and found[key] > 0, key
-    assert found["largest_mib"] == max(experiment.QUICK.transfer_mib)
+    found = analysis.findings(cluster_quick)
+    cluster, transfer = found.cluster, found.transfer
+    for name, value in (
+            ("gcs_port_open", cluster.gcs_port_open_s),
+            ("driver_connected", cluster.driver_connected_s),
+            ("two_nodes_alive", cluster.two_nodes_alive_s),
+            ("largest_head", transfer.largest.head), ("largest_worker", transfer.largest.worker),
+            ("empty_head", transfer.empty.head), ("empty_worker", transfer.empty.worker),
+            ("teardown_s", cluster.teardown.seconds), ("cli_s", found.cli.seconds)):
+        assert math.isfinite(value) and value > 0, name
+    assert transfer.largest.mib == max(experiment.QUICK.transfer_mib)
 
 
 def test_cluster_starts_with_two_nodes_and_stops_without_a_trace():
@@ -183,5 +218,117 @@ def test_process_labels_and_exception_summaries():
 
     summary = work.exception_summary(Custom("first line\nsecond"))
     assert summary == {"type": "Custom", "is_a": [], "message": "first line"}
-    assert experiment.format_rate(None) == "n/a"
-    assert experiment.format_rate(1e9) == "1,000 MB/s (8.0 Gbit/s)"
+    assert analysis.format_network_rate(None) == "n/a"
+    assert analysis.format_network_rate(1e9) == "1,000 MB/s (8.0 Gbit/s)"
+
+
+# --- each data-dependent sentence, every alternative ----------------------------------------
+
+@pytest.mark.parametrize(("head", "worker", "expected"), [
+    (1, 0, "on the head"),
+    (0, 1, "on the worker node"),
+    (3, 0, "all 3 on the head"),
+    (0, 4, "all 4 on the worker node"),
+    (2, 2, "2 on the head and 2 on the worker node"),
+])
+def test_spread_over(head, worker, expected):
+    assert analysis.spread_over({"head": head, "worker": worker}) == expected
+
+
+@pytest.mark.parametrize(("kind", "counts", "expected"), [
+    ("tasks", {"head": 0, "worker": 4}, "the tasks ran all 4 on the worker node"),
+    ("actors", {"head": 1, "worker": 0}, "the actor ran on the head"),
+])
+def test_placement_clause(kind, counts, expected):
+    assert analysis.placement_clause(kind, counts) == expected
+
+
+@pytest.mark.parametrize(("head", "worker", "expected"), [(0, 1, "one actor"),
+                                                          (1, 1, "2 actors")])
+def test_actors_placed(found, head, worker, expected):
+    counts = {**found.placement.counts,
+              "actors": {"default": {"head": head, "worker": worker}}}
+    placement = dataclasses.replace(found.placement, counts=counts)
+    assert analysis.actors_placed(placement) == expected
+
+
+def _largest(found, head, worker):
+    """The committed transfer with the largest array's medians replaced."""
+    rows = [dataclasses.replace(row, head=head, worker=worker)
+            if row.mib == found.transfer.largest.mib else row for row in found.transfer.rows]
+    return dataclasses.replace(found.transfer, rows=tuple(rows))
+
+
+@pytest.mark.parametrize(("extra_s", "start"), [
+    (1e-6, "every one of these links would be slower"),
+    (0.1, "a 1 Gbit/s link would be slower than Ray's copy"),
+    (1000.0, "every one of these links would carry the bytes faster"),
+])
+def test_wire_verdict(found, extra_s, start):
+    transfer = _largest(found, head=0.001, worker=0.001 + extra_s)
+    assert analysis.wire_verdict(transfer).startswith(start)
+
+
+@pytest.mark.parametrize(("worker", "start"), [(0.002, "cost 2.00 ms against 1.00 ms on the"),
+                                               (0.00105, "took 1.05 ms, against 1.00 ms on")])
+def test_empty_verdict(found, worker, start):
+    rows = [dataclasses.replace(row, head=0.001, worker=worker) if row.mib == 0 else row
+            for row in found.transfer.rows]
+    transfer = dataclasses.replace(found.transfer, rows=tuple(rows))
+    assert analysis.empty_verdict(transfer).startswith(start)
+
+
+@pytest.mark.parametrize(("error_type", "start"), [
+    ("ActorUnavailableError", "its connection to the actor's process failed"),
+    ("ActorDiedError", "by the time the call failed, the cluster had already decided"),
+])
+def test_first_error_meaning(found, error_type, start):
+    event = found.failure.events["plain_actor_first_call"]
+    raised = dataclasses.replace(event.raised, type=error_type)
+    events = {**found.failure.events,
+              "plain_actor_first_call": dataclasses.replace(event, raised=raised)}
+    failure = dataclasses.replace(found.failure, events=events)
+    assert analysis.first_error_meaning(failure).startswith(start)
+
+
+def test_node_name(found):
+    failure = found.failure
+    assert analysis.node_name(failure, failure.head_id) == "the head"
+    assert analysis.node_name(failure, failure.worker_id) == "the worker node"
+    assert analysis.node_name(failure, None) == "an unknown node"
+
+
+def test_what_happened(found):
+    failure = found.failure
+    head = failure.head_id
+    raised = analysis.RaisedError("ActorDiedError", ("ActorDiedError", "RayActorError"),
+                                  "x" * 200)
+    assert analysis.what_happened(failure, analysis.FailureEvent(1.0, raised=raised)) == (
+        "raised ActorDiedError → RayActorError: " + "x" * analysis.MESSAGE_CHARS)
+    assert analysis.what_happened(failure, analysis.FailureEvent(1.0, returned=[1, head])) == (
+        "returned count 1, from the head")
+    assert analysis.what_happened(failure, analysis.FailureEvent(1.0, returned=head)) == (
+        "returned, computed on the head")
+    assert analysis.what_happened(failure, analysis.FailureEvent(1.0)) == (
+        "the driver stopped seeing the node in ray.nodes() as alive")
+
+
+def test_texts_of_the_committed_result(found):
+    texts = analysis.texts(found)
+    # Other pages quote these with ":d" and ":s": the types must stay.
+    assert isinstance(texts["rc_largest_mib"], int)
+    assert isinstance(texts["rc_restarted_count"], str) and texts["rc_restarted_count"] == "1"
+    assert texts["rc_task_rerun_node"] == "the head"
+    assert texts["rc_cli_nodes"] == "2" and texts["rc_cli_cpus"] == "2"
+    assert set(texts) >= {f"rc_wire_{gbit:g}" for gbit in experiment.NETWORK_GBIT_S}
+
+
+def test_outputs_show_the_commands_run(cluster_quick):
+    found = analysis.findings(cluster_quick)
+    commands = views.OUTPUTS["ray-cluster-commands"](cluster_quick, found)
+    headers = [line for line in commands.splitlines() if line.startswith("# the ")]
+    assert headers == ["# the head node", "# the worker node"]
+    starts = [line for line in commands.splitlines() if line.startswith("ray start")]
+    assert len(starts) == 2 and all(line.startswith("ray start --block") for line in starts)
+    printed = views.OUTPUTS["ray-cluster-cli-output"](cluster_quick, found)
+    assert printed.splitlines()[0] == f"$ {found.cli.command}"

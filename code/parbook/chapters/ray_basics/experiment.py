@@ -46,7 +46,7 @@ import numpy as np
 from parbook.bench.measure import Protocol, measure_interleaved
 from parbook.bench.results import Result
 from parbook.chapters.ray_basics.floors import os_pipe_sink
-from parbook.render.formatting import format_seconds, format_size
+from parbook.render.formatting import format_size
 from parbook.shared import roundtrip, run_setup
 from parbook.shared.cpu import calibrate, iterations_for
 from parbook.shared.raysession import describe, ray_session
@@ -355,103 +355,3 @@ def _add_anti(result: Result, pattern: str, params: dict[str, Any],
               samples: dict[str, list[float]]) -> None:
     for how, how_samples in samples.items():
         result.add("anti_pattern", {"pattern": pattern, "how": how, **params}, how_samples)
-
-
-# ---------------------------------------------------------------------------------------
-# Analysis: derived only from a recorded result, so pages and `compare` agree.
-
-
-def size_text(n_bytes: int) -> str:
-    """``8 B``, ``64 KiB``, ``256 MiB``."""
-    return format_size(n_bytes)
-
-
-def findings(result: Result) -> dict[str, Any]:
-    """The figures the chapter's prose quotes, derived from one recorded result."""
-    params = result.parameters
-    call = {c.params["how"]: result.median("call", how=c.params["how"])
-            for c in result.group("call")}
-    sizes_ = params["array_sizes"]
-    times = {(c.params["bytes"], c.params["how"]): result.median("size_sweep", **c.params)
-             for c in result.group("size_sweep")}
-    smallest, largest = min(sizes_), max(sizes_)
-    anti = {(c.params["pattern"], c.params["how"]):
-            result.median("anti_pattern", pattern=c.params["pattern"], how=c.params["how"])
-            for c in result.group("anti_pattern")}
-    anti_params = {c.params["pattern"]: c.params for c in result.group("anti_pattern")}
-    warmup = result.group("store_warmup")[0]
-    demos = result.values["demos"]
-    # The smallest size from which a task on a put ref beats passing the array by value
-    # at every larger size too; None if it never does.
-    ref_wins_from = next(
-        (s for i, s in enumerate(sizes_)
-         if all(times[(t, "task_ref")] < times[(t, "task_value")] for t in sizes_[i:])),
-        None)
-    return {
-        "cpus": params["usable_cpus"],
-        "workers": params["workers"],
-        "ray_address": params["ray_address"],
-        "ray_nodes": params["ray_nodes"],
-        "ray_init": result.median("ray_init"),
-        "call": call,
-        "call_over_pipe": {how: t / call["os_pipe"] for how, t in call.items()},
-        "task_over_actor": call["task"] / call["actor"],
-        "task_batch_gain": call["task"] / call["task_batch"],
-        "actor_batch_gain": call["actor"] / call["actor_batch"],
-        "ray_calls": params["ray_calls"],
-        "batch_calls": params["batch_calls"],
-        "sizes": sizes_,
-        "smallest": smallest,
-        "largest": largest,
-        "times": times,
-        "put_over_memcpy": {s: times[(s, "put")] / times[(s, "memcpy")] for s in sizes_},
-        "get_over_memcpy": {s: times[(s, "get")] / times[(s, "memcpy")] for s in sizes_},
-        "value_over_pipe": {s: times[(s, "task_value")] / times[(s, "os_pipe")]
-                            for s in sizes_},
-        "ref_over_pipe": {s: times[(s, "task_ref")] / times[(s, "os_pipe")] for s in sizes_},
-        "get_growth": times[(largest, "get")] / times[(smallest, "get")],
-        "memcpy_growth": times[(largest, "memcpy")] / times[(smallest, "memcpy")],
-        "size_growth": largest / smallest,
-        "ref_wins_from": ref_wins_from,
-        "warmup_bytes": warmup.params["bytes"],
-        "warmup_s": warmup.samples[0],
-        "warmup_rate": warmup.params["bytes"] / warmup.samples[0],
-        "put_rate_largest": largest / times[(largest, "put")],
-        "anti": anti,
-        "anti_params": anti_params,
-        "anti_gain": {p: anti[(p, PROBLEM[p])] / anti[(p, FIX[p])] for p in PROBLEM},
-        "fine_over_serial": anti[("fine_grained", "one_task_per_item")]
-        / anti[("fine_grained", "serial")],
-        "batched_over_serial": anti[("fine_grained", "batched")]
-        / anti[("fine_grained", "serial")],
-        "anti_results_agree": result.values["anti_pattern_results_agree"],
-        "demos": demos,
-        "serialisation": result.values["serialisation"],
-        "inline_limit": demos["inline_limit"],
-        "documented_inline_limit": demos["documented_inline_limit"],
-        "quick": result.quick,
-    }
-
-
-def size_figure(found: dict[str, Any]) -> Any:
-    """Seconds per operation against array size (log-log), one line per case."""
-    import matplotlib.pyplot as plt
-
-    sizes_ = found["sizes"]
-    figure, axes = plt.subplots(figsize=(7.5, 5.4), layout="constrained")
-    floors = {"memcpy": {"color": "0.35", "linestyle": "--"},
-              "os_pipe": {"color": "0.6", "linestyle": ":"}}
-    for how, label in SIZE_LABELS.items():
-        axes.plot(sizes_, [found["times"][(s, how)] for s in sizes_], marker="o",
-                  label=label, **floors.get(how, {}))
-    axes.set_xscale("log", base=2)
-    axes.set_yscale("log")
-    axes.set_xticks(sizes_, [size_text(s) for s in sizes_], rotation=45, ha="right")
-    axes.minorticks_off()
-    axes.yaxis.set_major_formatter(lambda value, _pos: format_seconds(value))
-    axes.set_xlabel("array size")
-    axes.set_ylabel("time per operation (median)")
-    axes.set_title("Moving a numpy array: Ray's object store against the floors")
-    axes.grid(True, which="major", alpha=0.3)
-    figure.legend(fontsize="small", loc="outside lower center", ncols=3)
-    return figure
