@@ -84,6 +84,9 @@ def test_guard_demo_shows_the_bug_and_the_fix(vector_quick, quick_found):
     assert guard["spawn"].reading_global.main_modules == ("__mp_main__",)
     assert guard["fork"].reading_global.main_modules == ("__main__",)
     assert views.guard_table(vector_quick, quick_found).frame.shape == (len(guard), 2)
+    printed = views.guard_demo(vector_quick, quick_found)
+    assert [line.split(":")[0] for line in printed.splitlines() if line.startswith("---")] == [
+        f"--- {method}" for method in guard]
 
 
 def test_findings_tables_and_figure(vector_quick, quick_found):

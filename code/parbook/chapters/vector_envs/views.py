@@ -131,3 +131,14 @@ TABLES = {
     "vector-envs-guard-table": guard_table,
 }
 FIGURES = {"vector-envs-crossover": crossover_figure}
+
+
+def guard_demo(result: Result, found: Findings) -> str:
+    """What each start method's child interpreter printed in the main-guard demonstration."""
+    return "".join(
+        f"--- {method}: exit code {child['returncode']} after {child['elapsed_s']:.1f} s\n"
+        f"{child['output']}"
+        for method, child in result.values["guard"].items())
+
+
+OUTPUTS = {"vector-envs-guard-demo": guard_demo}
