@@ -1,7 +1,11 @@
-"""The sync experiment in quick mode, and every demonstration under every start method."""
+"""The synchronization chapter: its quick run (every demonstration under every start method,
+every claim of the page held, nothing left behind), the workload's helpers, and each of its
+data-dependent sentences on the committed result ``tests/results/synchronization.json``."""
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import math
 import multiprocessing
 import multiprocessing.synchronize
@@ -9,17 +13,153 @@ import threading
 
 import pytest
 
-from parbook.chapters.synchronization import experiment as experiment
+from parbook.bench.results import load
+from parbook.chapters.synchronization import analysis, experiment, views
 from parbook.chapters.synchronization import workload as work
-from tests.leftovers import left_behind
+from tests.conftest import ROOT
+from tests.leftovers import left_behind, shm_entries
 
 START_METHODS = multiprocessing.get_all_start_methods()
+COMMITTED = ROOT / "tests" / "results" / "synchronization.json"
 
 
 @pytest.fixture(scope="module")
-def sync_quick():
-    # Record the name of every named semaphore this process creates (spawn and forkserver
-    # use named ones), to show that the /dev/shm check below has something to look for.
+def sync_quick(quick_results):
+    return quick_results["synchronization"]
+
+
+@pytest.fixture(scope="module")
+def found(sync_quick):
+    return analysis.findings(sync_quick)
+
+
+@pytest.fixture(scope="module")
+def committed():
+    """Findings of the committed result, which each verdict test changes to flip it."""
+    return analysis.findings(load(COMMITTED))
+
+
+def test_every_case_is_present_with_positive_finite_samples(sync_quick):
+    assert {c.params["case"] for c in sync_quick.group("lock_cost")} == set(
+        experiment.COST_LABELS)
+    assert {c.params["hold_for"] for c in sync_quick.group("shared_file")} == set(
+        experiment.HOLD_LABELS)
+    for case in sync_quick.cases:
+        assert case.samples and all(math.isfinite(s) and s > 0 for s in case.samples)
+
+
+def test_the_experiment_covered_every_start_method(found):
+    assert set(found.start_methods) == set(START_METHODS)
+
+
+@pytest.mark.parametrize("method", START_METHODS)
+def test_every_claim_holds_under_each_start_method(found, method):
+    verdict = found.start_methods[method]
+    assert verdict.torn_with_lock == 0 and verdict.lost_lines == 0, verdict
+    assert 1 <= verdict.most_inside <= verdict.places, verdict
+    assert verdict.cars_on_red == 0, verdict
+    assert verdict.barrier_passed >= 2, verdict
+    assert verdict.barrier_skew_s < verdict.barrier_spread_s, verdict
+    # The failure demonstrations ended by themselves, with the promised outcome.
+    assert verdict.broken_barrier == verdict.broken_started >= 1, verdict
+    assert verdict.dead_holder_timed_out == verdict.dead_holder_attempts == 2, verdict
+    assert verdict.all_exited_cleanly, verdict
+    assert verdict.holds
+    assert experiment.verdicts_hold(dataclasses.asdict(verdict))
+
+
+def test_the_claims_the_page_makes_held_in_the_run(sync_quick, found):
+    """What the page asserted while it was built (the run itself now refuses otherwise)."""
+    assert experiment.failed_claims(sync_quick.values) == []
+    files = found.shared_file.runs
+    for hold in ("write", "work_and_write"):
+        assert files[hold].torn_per_run[-1] == 0, files[hold]
+    for run in files.values():
+        assert run.lines == run.expected_lines and run.malformed_lines == 0, run
+    alive, dead = found.dead_holder.attempts
+    assert not alive.acquired and alive.holder_alive, alive
+    assert not dead.acquired and not dead.holder_alive, dead
+    assert found.semaphore.limited.most_inside <= found.semaphore.places
+    traffic = found.traffic
+    assert traffic.passed_on_red == 0 and traffic.gave_up_on_green == 0, traffic
+    assert traffic.ended_by_itself, traffic
+    complete, missing = found.barriers.complete, found.barriers.missing_party
+    assert complete.outcomes == ["passed"] * complete.parties, complete
+    assert missing.outcomes == ["BrokenBarrierError"] * missing.started, missing
+    assert found.all_hold, found.start_methods
+
+
+def test_failed_claims_names_what_did_not_hold():
+    values = copy.deepcopy(load(COMMITTED).values)
+    assert experiment.failed_claims(values) == []
+    values["shared_file"]["write"]["torn"] = 1
+    first_method = next(iter(values["start_methods"]))
+    values["start_methods"][first_method]["cars_on_red"] = 1
+    failed = experiment.failed_claims(values)
+    assert "a lock around the write kept every record whole" in failed
+    assert any(claim.startswith("every claim held under") for claim in failed)
+
+
+def test_without_a_lock_records_are_torn_and_with_it_none_are(sync_quick, found):
+    files = found.shared_file.runs
+    assert files["nothing"].torn_per_run[-1] > 0  # writers in lock-step: interleaving is certain
+    for hold in ("write", "work_and_write"):
+        assert files[hold].torn_per_run[-1] == 0
+    for run in files.values():
+        assert run.lines == run.expected_lines and run.malformed_lines == 0
+    for info in sync_quick.values["shared_file"].values():
+        assert info["exitcodes"] == [0] * len(info["exitcodes"]) and info["killed"] == 0
+
+
+def test_semaphore_bounds_the_number_inside(found):
+    semaphore = found.semaphore
+    assert semaphore.limited.most_inside <= semaphore.places
+    assert semaphore.unguarded.most_inside > semaphore.places
+    assert semaphore.limited.visits == semaphore.unguarded.visits
+
+
+def test_traffic_light_no_car_on_red_and_everything_ends(found):
+    traffic = found.traffic
+    assert traffic.passed_on_red == 0 and traffic.gave_up_on_green == 0
+    assert traffic.passed >= 1 and traffic.gave_up >= 1
+    assert traffic.ended_by_itself
+    assert len(traffic.trips) == sum(len(trips) for trips in work.CAR_TRIPS.values())
+    assert all(0 <= latency < 1.0 for latency in traffic.waited_for_green)
+
+
+def test_failure_demos_end_within_their_bounds(found, sync_quick):
+    params = sync_quick.parameters
+    broken = found.barriers.missing_party
+    assert broken.outcomes == ["BrokenBarrierError"] * broken.started
+    # Broken after the timeout of the first to arrive, not after the general bound.
+    ended = broken.ended_after
+    assert params["broken_timeout_s"] * 0.9 <= ended < params["broken_timeout_s"] + 2.0
+    for attempt in found.dead_holder.attempts:
+        assert not attempt.acquired
+        assert params["patience_s"] * 0.9 <= attempt.waited_s < params["patience_s"] + 2.0
+    assert found.dead_holder.attempts[1].holder_exitcode == -9
+    assert sync_quick.values["pickled_lock"].startswith("RuntimeError")
+
+
+def test_findings_are_positive_and_the_lock_scope_costs_time(found):
+    for case, value in found.lock_cost.cost.items():
+        assert math.isfinite(value) and value > 0, case
+    # Not a speed claim: serialising sleeps must take longer than overlapping them.
+    assert found.shared_file.work_lock_slowdown > 1
+    assert found.all_hold
+
+
+def test_the_quick_run_left_nothing_behind(sync_quick, shm_before):
+    children, new_shm = left_behind(shm_before)
+    assert not children, children
+    assert not new_shm, sorted(new_shm)
+
+
+def test_named_semaphores_are_unlinked_even_when_their_holder_is_killed(shm_before):
+    # In this process, not through the command line: the patch below records the name of
+    # every named semaphore created here (spawn and forkserver use named ones), to show
+    # that the /dev/shm check has something to look for. The demos that create most of
+    # them, one with a process killed while it holds a lock, are enough for that.
     created: list[str] = []
     original = multiprocessing.synchronize.SemLock.__init__
 
@@ -28,99 +168,21 @@ def sync_quick():
         if self._semlock.name:
             created.append(self._semlock.name.lstrip("/"))
 
+    method = "spawn" if "spawn" in START_METHODS else START_METHODS[0]
+    context = multiprocessing.get_context(method)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(multiprocessing.synchronize.SemLock, "__init__", recording_init)
-        result = experiment.run(quick=True)
-    return {"result": result, "created_semaphores": created}
-
-
-@pytest.fixture(scope="module")
-def found(sync_quick):
-    return experiment.findings(sync_quick["result"])
-
-
-def test_every_case_is_present_with_positive_finite_samples(sync_quick):
-    result = sync_quick["result"]
-    assert {c.params["case"] for c in result.group("lock_cost")} == set(experiment.COST_LABELS)
-    assert {c.params["hold_for"] for c in result.group("shared_file")} == set(
-        experiment.HOLD_LABELS)
-    for case in result.cases:
-        assert case.samples and all(math.isfinite(s) and s > 0 for s in case.samples)
-
-
-def test_the_experiment_covered_every_start_method(found):
-    assert set(found["start_methods"]) == set(START_METHODS)
-
-
-@pytest.mark.parametrize("method", START_METHODS)
-def test_every_claim_holds_under_each_start_method(found, method):
-    verdict = found["start_methods"][method]
-    assert verdict["torn_with_lock"] == 0 and verdict["lost_lines"] == 0, verdict
-    assert 1 <= verdict["most_inside"] <= verdict["places"], verdict
-    assert verdict["cars_on_red"] == 0, verdict
-    assert verdict["barrier_passed"] >= 2, verdict
-    assert verdict["barrier_skew_s"] < verdict["barrier_spread_s"], verdict
-    # The failure demonstrations ended by themselves, with the promised outcome.
-    assert verdict["broken_barrier"] == verdict["broken_started"] >= 1, verdict
-    assert verdict["dead_holder_timed_out"] == verdict["dead_holder_attempts"] == 2, verdict
-    assert verdict["all_exited_cleanly"], verdict
-    assert experiment.verdicts_hold(verdict)
-
-
-def test_without_a_lock_records_are_torn_and_with_it_none_are(found):
-    files = found["shared_file"]
-    assert files["nothing"]["torn"] > 0  # writers in lock-step: interleaving is certain
-    for hold in ("write", "work_and_write"):
-        assert files[hold]["torn"] == 0
-    for info in files.values():
-        assert info["lines"] == info["expected_lines"] and info["malformed_lines"] == 0
-        assert info["exitcodes"] == [0] * len(info["exitcodes"]) and info["killed"] == 0
-
-
-def test_semaphore_bounds_the_number_inside(found):
-    semaphore = found["semaphore"]
-    assert semaphore["limited"]["most_inside"] <= semaphore["limited"]["places"]
-    assert semaphore["none"]["most_inside"] > semaphore["limited"]["places"]
-    assert semaphore["limited"]["visits"] == semaphore["none"]["visits"]
-
-
-def test_traffic_light_no_car_on_red_and_everything_ends(found):
-    traffic = found["traffic"]
-    assert traffic["passed_on_red"] == 0 and traffic["gave_up_on_green"] == 0
-    assert traffic["passed"] >= 1 and traffic["gave_up"] >= 1
-    assert traffic["ended_by_itself"]
-    assert len(traffic["rows"]) == sum(len(trips) for trips in work.CAR_TRIPS.values())
-    assert all(0 <= latency < 1.0 for latency in traffic["waited_for_green"])
-
-
-def test_failure_demos_end_within_their_bounds(found, sync_quick):
-    params = sync_quick["result"].parameters
-    broken = found["broken_barrier"]
-    assert broken["outcomes"] == ["BrokenBarrierError"] * broken["started"]
-    # Broken after the timeout of the first to arrive, not after the general bound.
-    ended = found["broken_last_left"] - found["broken_first_arrival"]
-    assert params["broken_timeout_s"] * 0.9 <= ended < params["broken_timeout_s"] + 2.0
-    for attempt in found["dead_holder"]:
-        assert not attempt["acquired"]
-        assert params["patience_s"] * 0.9 <= attempt["waited_s"] < params["patience_s"] + 2.0
-    assert found["dead_holder"][1]["holder_exitcode"] == -9
-    assert found["pickled_lock"].startswith("RuntimeError")
-
-
-def test_findings_are_positive_and_the_lock_scope_costs_time(found):
-    for case, value in found["cost"].items():
-        assert math.isfinite(value) and value > 0, case
-    # Not a speed claim: serialising sleeps must take longer than overlapping them.
-    assert found["work_lock_slowdown"] > 1
-    assert found["all_hold"]
-
-
-def test_nothing_is_left_behind(sync_quick, shm_before):
-    children, new_shm = left_behind(shm_before)  # semaphores go with their last reference
+        attempts = work.lock_with_a_dead_holder(context, patience_s=0.05)
+        visits = work.semaphore_demo(context, workers=2, visits=1, inside_s=0.01, places=1)
+    assert [attempt["acquired"] for attempt in attempts] == [False, False]
+    assert visits["most_inside"] == 1
+    children, _ = left_behind(shm_before)  # semaphores go with their last reference
     assert not children, children
-    if "spawn" in START_METHODS:   # named semaphores exist only outside fork
-        assert sync_quick["created_semaphores"]
-    assert not new_shm, sorted(new_shm)
+    if method == "spawn":   # named semaphores exist only outside fork
+        assert created
+    # The names recorded here, not every new /dev/shm entry: other processes on the machine
+    # may be creating semaphores of their own meanwhile.
+    assert not set(created) & shm_entries(), sorted(set(created) & shm_entries())
 
 
 def test_check_records_counts_torn_records():
@@ -148,3 +210,86 @@ def test_acquired_gives_up_with_a_timeout():
           work.acquired(lock, timeout_s=0.01)):
         pass
     assert not lock.locked()
+
+
+# --- what the page prints from the recorded run ----------------------------------------------
+
+def test_printed_output_of_the_committed_run(committed):
+    first_lines = committed.shared_file.first_lines().splitlines()
+    assert first_lines[0] == "--- no lock: the first lines of the file"
+    assert "--- lock around the write only: the first lines of the file" in first_lines
+    for hold in analysis.EXCERPT_HOLDS:
+        assert set(committed.shared_file.runs[hold].excerpt) <= set(first_lines)
+    report = committed.dead_holder.report().splitlines()
+    assert len(report) == len(committed.dead_holder.attempts)
+    light = committed.traffic.light_report()
+    assert light.startswith("the light (red from the start): green at ")
+    assert light.endswith("; then its process ended")
+
+
+def test_start_methods_table_marks_the_runs_above(committed):
+    frame = views.start_methods_table(load(COMMITTED), committed).frame
+    assert f"{committed.setup.start_method} (the runs above)" in frame.index
+    assert set(frame["every process exited by itself"]) == {"yes"}
+
+
+# --- each data-dependent sentence, every alternative ----------------------------------------
+
+@pytest.mark.parametrize(("torn", "expected"), [
+    ((0, 0), "no record was torn this time, which proves nothing: the gap between two writes "
+             "is always there"),
+    ((3, 0), "3 of the 24 records were torn in the worst run and none in another, which "
+             "proves nothing: the gap is always there"),
+    ((5,), "5 of the 24 records were torn"),
+    ((4, 4), "4 of the 24 records were torn in every run"),
+    ((2, 5), "2 to 5 of the 24 records were torn in each run"),
+])
+def test_torn_verdict(committed, torn, expected):
+    runs = committed.shared_file.runs
+    unlocked = dataclasses.replace(runs["nothing"], torn_per_run=torn, records=24)
+    shared_file = dataclasses.replace(committed.shared_file, runs={**runs, "nothing": unlocked})
+    assert analysis.torn_verdict(shared_file) == expected
+
+
+@pytest.mark.parametrize(("alive", "exitcode", "expected"), [
+    (True, None, "while (holder alive): acquire returned False after 0.150 s"),
+    (False, -9, "while (holder dead, exit code -9): acquire returned False after 0.150 s"),
+])
+def test_attempt_line(alive, exitcode, expected):
+    attempt = analysis.LockAttempt(when="while", acquired=False, waited_s=0.15,
+                                   holder_alive=alive, holder_exitcode=exitcode)
+    assert analysis.attempt_line(attempt) == expected
+
+
+@pytest.mark.parametrize(("outcome", "expected"), [
+    ("gave up", "9.00 s, when car C gave up, its patience spent"),
+    ("passed", "9.00 s, when car C passed"),
+])
+def test_last_event_text(committed, outcome, expected):
+    last = dataclasses.replace(committed.traffic.trips[0], car="car C", at=9.0,
+                               outcome=outcome)
+    traffic = dataclasses.replace(committed.traffic, trips=(*committed.traffic.trips, last))
+    assert analysis.last_event_text(traffic) == expected
+
+
+@pytest.mark.parametrize(("process_lock", "expected"), [
+    (1.2, "no dearer than a lock between threads"),
+    (3.0, "dearer than a lock between threads, but of the same order"),
+    (12.0, "many times dearer than a lock between threads"),
+])
+def test_uncontended_verdict(committed, process_lock, expected):
+    cost = {**committed.lock_cost.cost, "thread_lock": 1.0, "process_lock": process_lock}
+    assert analysis.uncontended_verdict(analysis.LockCost(cost=cost)) == expected
+
+
+def test_texts_of_the_committed_result(committed):
+    texts = analysis.texts(committed)
+    # book/rules.md quotes these with :s, so they must be strings.
+    for key in ("sync_dead_waited_dead", "sync_broken_after", "sync_work_lock_slowdown",
+                "sync_cost_handoff", "sync_cost_process_lock"):
+        assert isinstance(texts[key], str), key
+    assert texts["sync_torn_verdict"] == analysis.torn_verdict(committed.shared_file)
+    assert texts["sync_uncontended_verdict"] == analysis.uncontended_verdict(committed.lock_cost)
+    assert texts["sync_last_event"] == analysis.last_event_text(committed.traffic)
+    assert texts["sync_cpus"] == str(committed.setup.cpus)
+    assert texts["sync_methods"] == ", ".join(committed.setup.start_methods)

@@ -29,7 +29,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from parbook import sources
 from parbook.bench.measure import Protocol, measure_interleaved
 from parbook.bench.results import Result
 from parbook.chapters.queues_and_pipes import workload as work
@@ -61,8 +60,6 @@ DEMO_LABELS = {
     "child_both_ends": "child gets both ends and closes the sending one",
     "duplex": "duplex Pipe: poll(timeout), then ask and answer",
 }
-#: Article 003's claim as a range of Queue time / Pipe time.
-CLAIM_LOW, CLAIM_HIGH = (sources.PIPE_VS_QUEUE_CLAIM.lookup(bound=b) for b in ("low", "high"))
 DEMO_TIME_LIMIT_S = 120.0
 
 
@@ -96,8 +93,6 @@ def round_trips_for(size: int, sizes_: Sizes) -> int:
     """Round trips per sample at one message size: about the same bytes at every size."""
     wanted = round(sizes_.bytes_per_sample / size)
     return max(sizes_.min_round_trips, min(sizes_.max_round_trips, wanted))
-
-
 
 
 def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> Result:
@@ -196,164 +191,3 @@ def _repeat(call: Callable[[], Any], n: int) -> Callable[[Any], None]:
         for _ in range(n):
             call()
     return case
-
-
-# ---------------------------------------------------------------------------------------
-# Analysis: derived only from a recorded result, so pages and `compare` agree.
-
-
-def demo_checks(demos: dict[str, Any], method: str) -> dict[str, bool]:
-    """Every outcome the chapter promises for one start method's demos: name -> held."""
-    patience = demos["patience_s"]
-    basics = demos["basics"]
-    checks = {
-        "basics": (basics["full_error"] == "queue.Full" and basics["empty_error"] == "queue.Empty"
-                   and basics["got"] == ["apple", "pear", "plum"]),
-        "no_sentinel": (demos["no_sentinel"]["terminated"] == ["consumer-1"]
-                        and demos["no_sentinel"]["taken"] == 4),
-        "too_few_sentinels": (len(demos["too_few_sentinels"]["finished"]) == 2
-                              and len(demos["too_few_sentinels"]["terminated"]) == 1),
-        "sentinel_each": (len(demos["sentinel_each"]["finished"]) == 3
-                          and not demos["sentinel_each"]["terminated"]),
-        "join_first_small": not demos["join_first_small"]["alive_after_join"],
-        "join_first_large": (demos["join_first_large"]["alive_after_join"]
-                             and demos["join_first_large"]["exit_code"] == 0),
-        "drain_first_large": (not demos["drain_first_large"]["alive_after_join"]
-                              and demos["drain_first_large"]["exit_code"] == 0),
-        "pipe_keep_copy": demos["pipe_keep_copy"]["eof_after_s"] >= patience,
-        "pipe_close_copy": demos["pipe_close_copy"]["eof_after_last_s"] < patience,
-        # Under fork the child inherits every descriptor, the parent's sending end too.
-        "child_one_end": demos["child_one_end"]["saw_eof"] == (method != "fork"),
-        "child_both_ends": demos["child_both_ends"]["saw_eof"],
-        "duplex": (demos["duplex"]["answers"] == [30, 3] and not demos["duplex"]["idle_poll"]
-                   and demos["duplex"]["exit_code"] == 0),
-        "nothing_left": demos["threads_left"] == 0 and demos["children_left"] == 0,
-    }
-    return checks
-
-
-def outcome_text(name: str, demo: dict[str, Any]) -> str:
-    """A table cell saying how one demonstration ended."""
-    took = f" ({demo['elapsed_s'] * 1000:.0f} ms)"
-    if name == "basics":
-        return f"{demo['full_error']}, then {demo['empty_error']}"
-    if name in ("no_sentinel", "too_few_sentinels", "sentinel_each"):
-        finished, stuck = len(demo["finished"]), len(demo["terminated"])
-        text = f"{finished} finished" if finished else "none finished"
-        return text + (f", {stuck} still blocked: terminated" if stuck else "") + took
-    if name.startswith(("join_first", "drain_first")):
-        if demo["alive_after_join"]:
-            return f"join timed out after {demo['joined_after_s'] * 1000:.0f} ms: child alive"
-        return f"child exited; join returned in {demo['joined_after_s'] * 1000:.1f} ms"
-    if name.startswith("pipe_"):
-        return (f"EOFError {demo['eof_after_last_s'] * 1000:.0f} ms after the last message, "
-                f"{demo['eof_after_s'] * 1000:.0f} ms after start()")
-    if name.startswith("child_"):
-        return ("child saw EOFError, exited" if demo["saw_eof"]
-                else "child never saw EOF: terminated")
-    if name == "duplex":
-        return f"answers {demo['answers']}, idle poll {demo['idle_poll']}"
-    raise KeyError(name)
-
-
-def claim_verdict(ratio: float) -> str:
-    """Where a measured Queue/Pipe ratio falls against article 003's 1.5-2x.
-
-    The ratio is compared as the tables show it, to two significant digits, the precision
-    of the claim itself.
-    """
-    ratio = float(f"{ratio:.2g}")
-    if ratio < 1:
-        return "no: the Queue was faster"
-    if ratio < CLAIM_LOW:
-        return "no: the Pipe was faster, by less"
-    if ratio <= CLAIM_HIGH:
-        return "yes"
-    return "no: the Pipe was faster, by more"
-
-
-def findings(result: Result) -> dict[str, Any]:
-    """The figures the chapter's prose quotes, derived from one recorded result."""
-    params = result.parameters
-    method = params["start_method"]
-    demos = result.values["demos"]
-    message_sizes = params["message_sizes"]
-    times = {(c.params["size"], c.params["backend"]): result.median("size_sweep", **c.params)
-             for c in result.group("size_sweep")}
-    rates = {key: 2 * key[0] / seconds for key, seconds in times.items()}
-    queue_over_pipe = {s: times[(s, "queue")] / times[(s, "pipe")] for s in message_sizes}
-    queue_over_bytes = {s: times[(s, "queue")] / times[(s, "pipe_bytes")] for s in message_sizes}
-    verdicts = {s: claim_verdict(r) for s, r in queue_over_pipe.items()}
-    fastest = {s: min(BACKEND_LABELS, key=lambda b, s=s: times[(s, b)]) for s in message_sizes}
-    smallest, largest = min(message_sizes), max(message_sizes)
-    return {
-        "cpus": params["usable_cpus"],
-        "start_method": method,
-        "start_methods": params["start_methods"],
-        "patience_s": params["patience_s"],
-        "short_timeout_s": params["short_timeout_s"],
-        "idle_limit_s": params["idle_limit_s"],
-        "placement": params["placement"],
-        "demos": demos[method],
-        "all_demos": demos,
-        "checks": {m: demo_checks(demos[m], m) for m in demos},
-        "buffers": result.values["buffers"],
-        "sizes": message_sizes,
-        "smallest": smallest,
-        "largest": largest,
-        "times": times,
-        "rates": rates,
-        "queue_over_pipe": queue_over_pipe,
-        "queue_over_bytes": queue_over_bytes,
-        "pipe_over_bytes": {s: times[(s, "pipe")] / times[(s, "pipe_bytes")]
-                            for s in message_sizes},
-        "verdicts": verdicts,
-        "claim_holds": [s for s, v in verdicts.items() if v == "yes"],
-        "queue_slowest_everywhere": all(
-            times[(s, "queue")] >= max(times[(s, b)] for b in BACKEND_LABELS)
-            for s in message_sizes),
-        "fastest": fastest,
-        "bytes_fastest_pipe_everywhere": all(
-            times[(s, "pipe_bytes")] <= times[(s, "pipe")] for s in message_sizes),
-        "os_pipe_beaten_large": times[(largest, "os_pipe")] > min(
-            times[(largest, b)] for b in ("pipe", "pipe_bytes")),
-    }
-
-
-def size_figure(found: dict[str, Any]) -> Any:
-    """Round-trip time against message size (log-log), and Queue/Pipe per size."""
-    import matplotlib.pyplot as plt
-
-    sizes_ = found["sizes"]
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained")
-    for backend, label in BACKEND_LABELS.items():
-        left.plot(sizes_, [found["times"][(s, backend)] for s in sizes_], marker="o", label=label)
-    left.set_xscale("log", base=2)
-    left.set_yscale("log")
-    left.set_xlabel("message size (bytes)")
-    left.set_ylabel("round trip (seconds, median)")
-    left.set_title("One round trip, by message size")
-    left.grid(True, which="major", alpha=0.3)
-    left.legend(fontsize="small")
-    ticks = [format_size(s) for s in sizes_]
-    left.set_xticks(sizes_, ticks)
-    left.minorticks_off()
-
-    right.axhspan(CLAIM_LOW, CLAIM_HIGH, color="0.85",
-                  label=f"article 003's claim: {CLAIM_LOW:g}–{CLAIM_HIGH:g}× (machine not stated)")
-    right.axhline(1.0, color="0.3", linestyle=":", linewidth=1, label="equal (1×)")
-    right.plot(sizes_, [found["queue_over_pipe"][s] for s in sizes_], marker="o",
-               label="Queue / Pipe send (this build)")
-    right.plot(sizes_, [found["queue_over_bytes"][s] for s in sizes_], marker="s",
-               label="Queue / Pipe send_bytes (this build)")
-    right.set_xscale("log", base=2)
-    right.set_xticks(sizes_, ticks)
-    right.minorticks_off()
-    right.set_ylim(bottom=0)
-    right.yaxis.set_major_formatter(lambda value, _pos: f"{value:g}×")
-    right.set_xlabel("message size (bytes)")
-    right.set_ylabel("Queue time / Pipe time")
-    right.set_title("How much slower a Queue is")
-    right.grid(True, which="major", alpha=0.3)
-    right.legend(fontsize="small")
-    return figure

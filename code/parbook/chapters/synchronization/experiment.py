@@ -66,15 +66,6 @@ HOLD_LABELS = {
     "write": "lock around the write only",
     "work_and_write": "lock around the work and the write",
 }
-CHECK_LABELS = {
-    "torn_without_lock": "torn records, no lock",
-    "torn_with_lock": "torn records, with lock",
-    "most_inside": "most inside at once (limit)",
-    "cars_on_red": "cars passed on red",
-    "barrier_skew": "barrier: leave skew / arrival spread",
-    "broken_barrier": "missing party: BrokenBarrierError",
-    "dead_holder": "dead holder: acquire timed out",
-}
 SHARING_PROCESSES = 2
 
 
@@ -175,6 +166,10 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> R
                 other, size.check.writers, size.check.plan, hold) for hold in ("nothing", "write")}
             verdicts[method] = check_verdicts(values, size.check)
     result.values["start_methods"] = verdicts
+    failed = failed_claims(result.values)
+    if failed:
+        raise RuntimeError(f"claims of the chapter did not hold: {'; '.join(failed)}\n"
+                           f"verdicts per start method: {verdicts}")
     return result
 
 
@@ -254,7 +249,8 @@ def _lock_cost(result: Result, size: Sizes, context: Any, say: Callable[[str], N
 
 
 # ---------------------------------------------------------------------------------------
-# Analysis: derived only from recorded values, so pages, tests and `compare` agree.
+# Verdicts: derived only from recorded values, during the run (for each start method)
+# and again by the analysis, so pages, tests and `compare` agree.
 
 
 def traffic_checks(traffic: dict[str, Any]) -> dict[str, Any]:
@@ -330,61 +326,36 @@ def verdicts_hold(verdict: dict[str, Any]) -> bool:
             and verdict["all_exited_cleanly"])
 
 
-def findings(result: Result) -> dict[str, Any]:
-    """The figures the chapter's prose quotes, derived from one recorded result."""
-    values = result.values
+def failed_claims(values: dict[str, Any]) -> list[str]:
+    """The page's claims that the recorded demonstrations contradict (none, normally).
 
-    def cost(case: str) -> float:
-        return result.median("lock_cost", case=case)
-
-    def file_time(hold: str) -> float:
-        return result.median("shared_file", hold_for=hold)
-
-    baseline = cost(COST_BASELINE)
+    The page says every claim held under every start method and that the build fails if
+    one does not: :func:`run` raises when this list is not empty.
+    """
+    files, semaphore = values["shared_file"], values["semaphore"]
+    alive, dead = values["dead_holder"]
     traffic = traffic_checks(values["traffic"])
     barrier, broken = values["barrier"], values["broken_barrier"]
-    semaphore = values["semaphore"]
-    return {
-        "cpus": result.parameters["usable_cpus"],
-        "start_method": result.parameters["start_method"],
-        "cost": {case: cost(case) for case in COST_LABELS},
-        "cost_ratio": {case: cost(case) / baseline for case in COST_LABELS},
-        "file_time": {hold: file_time(hold) for hold in work.HOLD_CHOICES},
-        "work_lock_slowdown": file_time("work_and_write") / file_time("write"),
-        "write_lock_slowdown": file_time("write") / file_time("nothing"),
-        "shared_file": values["shared_file"],
-        "dead_holder": values["dead_holder"],
-        "pickled_lock": values["pickled_lock"],
-        "semaphore": semaphore,
-        "traffic": traffic,
-        "barrier": barrier,
-        "broken_barrier": broken,
-        "barrier_skew_share": barrier["leave_skew_s"] / barrier["arrival_spread_s"],
-        "broken_first_arrival": min(w["arrived"] for w in broken["workers"]),
-        "broken_last_left": max(w["left"] for w in broken["workers"]),
-        "start_methods": values["start_methods"],
-        "all_hold": all(verdicts_hold(v) for v in values["start_methods"].values()),
+    claims = {
+        "a lock around the write kept every record whole":
+            all(files[hold]["torn"] == 0 for hold in ("write", "work_and_write")),
+        "no line was lost or cut in half":
+            all(info["lines"] == info["expected_lines"] and info["malformed_lines"] == 0
+                for info in files.values()),
+        "acquire(timeout=...) timed out while the holder ran":
+            not alive["acquired"] and alive["holder_alive"],
+        "acquire(timeout=...) timed out after the holder died":
+            not dead["acquired"] and not dead["holder_alive"],
+        "the semaphore let no more in than its places":
+            semaphore["limited"]["most_inside"] <= semaphore["limited"]["places"],
+        "no car passed on red and none gave up on green":
+            traffic["passed_on_red"] == 0 and traffic["gave_up_on_green"] == 0,
+        "the traffic light and its cars ended by themselves": traffic["ended_by_itself"],
+        "every party passed the complete barrier":
+            barrier["outcomes"] == ["passed"] * barrier["parties"],
+        "every started party of the broken barrier raised BrokenBarrierError":
+            broken["outcomes"] == ["BrokenBarrierError"] * broken["started"],
     }
-
-
-def occupancy_figure(found: dict[str, Any]) -> Any:
-    """How many processes were inside, over time, without and with the semaphore."""
-    import matplotlib.pyplot as plt
-
-    semaphore = found["semaphore"]
-    places = semaphore["limited"]["places"]
-    figure, axes = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained", sharey=True)
-    panels = (("none", "no semaphore"), ("limited", f"Semaphore({places})"))
-    for ax, (key, title) in zip(axes, panels, strict=True):
-        steps = semaphore[key]["occupancy"]
-        ax.step([moment * 1000 for moment, _ in steps], [inside for _, inside in steps],
-                where="post", linewidth=1.5)
-        ax.axhline(places, color="0.4", linestyle="--", linewidth=1,
-                   label=f"the semaphore's limit ({places})")
-        ax.set_title(f"{title}: at most {semaphore[key]['most_inside']} inside")
-        ax.set_xlabel("milliseconds since the common start")
-        ax.grid(True, alpha=0.3)
-        ax.legend(fontsize="small", loc="lower center")
-    axes[0].set_ylabel("processes inside")
-    axes[0].set_ylim(0, semaphore["none"]["workers"] + 0.5)
-    return figure
+    claims.update({f"every claim held under {method}": verdicts_hold(verdict)
+                   for method, verdict in values["start_methods"].items()})
+    return [claim for claim, held in claims.items() if not held]

@@ -1,0 +1,463 @@
+"""What the queues-and-pipes chapter concludes from one result: findings per section, what
+each demonstration printed and whether it ended as promised, and the texts (every sentence
+and number the page glues)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from parbook import sources
+from parbook.bench.results import Result
+from parbook.chapters.queues_and_pipes.experiment import BACKEND_LABELS, DEMO_LABELS
+from parbook.render.formatting import (
+    format_rate,
+    format_ratio,
+    format_seconds,
+    format_size,
+    spoken_list,
+)
+
+#: Article 003's claim as a range of Queue time / Pipe time.
+CLAIM_LOW, CLAIM_HIGH = (sources.PIPE_VS_QUEUE_CLAIM.lookup(bound=b) for b in ("low", "high"))
+#: What the page says where the claim did not hold, by the verdict of :func:`claim_verdict`.
+CLAIM_MISSES = {
+    "no: the Queue was faster": "the Queue was the faster of the two",
+    "no: the Pipe was faster, by less": "the Pipe was faster by less than the claim",
+    "no: the Pipe was faster, by more": "the Pipe was faster by more than the claim",
+}
+#: The line the page prints above a demonstration's own lines, for those it heads.
+HEADINGS = {
+    "join_first_small": lambda demo: f"--- {format_size(demo['size'])} item, join() first",
+    "join_first_large": lambda demo: f"--- {format_size(demo['size'])} item, join() first",
+    "drain_first_large": lambda demo: f"--- {format_size(demo['size'])} item, get() first",
+    "pipe_keep_copy": lambda demo: "--- parent keeps its copy of the child's end",
+    "pipe_close_copy": lambda demo: "--- parent closes its copy of the child's end",
+}
+
+
+@dataclass(frozen=True)
+class Setup:
+    """The machine, the start methods and the bounds every demonstration used."""
+
+    cpus: int
+    start_method: str
+    start_methods: tuple[str, ...]
+    patience_s: float
+    short_timeout_s: float
+    idle_limit_s: float
+
+
+@dataclass(frozen=True)
+class Demos:
+    """What every demonstration recorded, under each start method (plain data from the
+    fresh interpreter that ran it); the page prints the default method's."""
+
+    start_method: str
+    recorded: dict[str, dict[str, Any]]   # start method -> demo name -> what it recorded
+
+    @property
+    def shown(self) -> dict[str, Any]:
+        """The demonstrations under the default start method, which the text describes."""
+        return self.recorded[self.start_method]
+
+    def printed(self, *names: str) -> str:
+        """What the named demonstrations printed under the default start method, each
+        under its heading where the page gives it one."""
+        lines = []
+        for name in names:
+            demo = self.shown[name]
+            if name in HEADINGS:
+                lines.append(HEADINGS[name](demo))
+            lines.extend(demo["lines"])
+        return "\n".join(lines)
+
+    def printed_under_every_method(self, *names: str) -> str:
+        """What the named demonstrations printed under each start method, headed by both."""
+        return "\n".join(
+            line
+            for method, outcome in self.recorded.items()
+            for name in names
+            for line in (f"--- {method}: {DEMO_LABELS[name]}", *outcome[name]["lines"])
+        )
+
+    def checks(self, method: str) -> dict[str, bool]:
+        """Every outcome the chapter promises for one start method: name -> held."""
+        return demo_checks(self.recorded[method], method)
+
+
+@dataclass(frozen=True)
+class QueueBasics:
+    """A bounded Queue's two timeouts, and what ``empty()`` says right after ``put()``."""
+
+    full_wait_s: float
+    empty_wait_s: float
+    hint_trials: int
+    said_empty: int        # times empty() answered True right after a put
+    said_one: int          # times qsize() answered 1 right after a put
+
+
+@dataclass(frozen=True)
+class Consumers:
+    """Consumers with no sentinel, too few sentinels (one per producer), one each."""
+
+    no_sentinel_exit_code: int
+    too_few_stuck: tuple[str, ...]
+    too_few_finished: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class JoinOrder:
+    """Joining a child that put one item before and after draining the queue."""
+
+    small_size: int
+    large_size: int
+    small_join_first_s: float
+    large_join_first_s: float
+    large_drain_first_s: float
+
+
+@dataclass(frozen=True)
+class PipeEnds:
+    """When ``EOFError`` came on a one-way pipe, and what ``poll`` waited on a duplex one."""
+
+    keep_copy_eof_s: float            # after start(), the parent keeping its copy
+    keep_copy_after_last_s: float     # after the last message, the parent keeping its copy
+    close_copy_after_last_s: float    # after the last message, the parent closing its copy
+    idle_poll_wait_s: float
+    fork_measured: bool               # whether fork, where inherited ends stay open, ran
+
+
+@dataclass(frozen=True)
+class Buffers:
+    """Bytes an OS pipe and a duplex Pipe's socket hold (None where the OS does not say)."""
+
+    os_pipe: int | None
+    socket: int | None
+
+
+@dataclass(frozen=True)
+class SizeSweep:
+    """Median seconds per round trip of one message, per (size, backend)."""
+
+    sizes: tuple[int, ...]
+    times: dict[tuple[int, str], float]
+    round_trips: tuple[int, ...]      # per sample, over every case
+    placement: str
+
+    @property
+    def smallest(self) -> int:
+        return min(self.sizes)
+
+    @property
+    def largest(self) -> int:
+        return max(self.sizes)
+
+    def rate(self, size: int, backend: str) -> float:
+        """Bytes carried per second: the message there and back, per round trip."""
+        return 2 * size / self.times[(size, backend)]
+
+    def ratio(self, size: int, slower: str, faster: str) -> float:
+        """One backend's time over another's at one size."""
+        return self.times[(size, slower)] / self.times[(size, faster)]
+
+    def queue_over_pipe(self, size: int) -> float:
+        return self.ratio(size, "queue", "pipe")
+
+    def queue_over_bytes(self, size: int) -> float:
+        return self.ratio(size, "queue", "pipe_bytes")
+
+    def pipe_over_bytes(self, size: int) -> float:
+        return self.ratio(size, "pipe", "pipe_bytes")
+
+    @property
+    def verdicts(self) -> dict[int, str]:
+        """Size -> where its Queue/Pipe ratio falls against article 003's claim."""
+        return {size: claim_verdict(self.queue_over_pipe(size)) for size in self.sizes}
+
+    @property
+    def claim_holds(self) -> list[int]:
+        return [size for size, verdict in self.verdicts.items() if verdict == "yes"]
+
+    @property
+    def bytes_faster_everywhere(self) -> bool:
+        """Whether send_bytes beat send at every size."""
+        return all(self.times[(s, "pipe_bytes")] <= self.times[(s, "pipe")] for s in self.sizes)
+
+    @property
+    def os_pipe_beaten_large(self) -> bool:
+        """Whether a Pipe beat the raw os.pipe at the largest size."""
+        return self.times[(self.largest, "os_pipe")] > self.fastest_pipe(self.largest)
+
+    def fastest_pipe(self, size: int) -> float:
+        return min(self.times[(size, "pipe")], self.times[(size, "pipe_bytes")])
+
+
+@dataclass(frozen=True)
+class Findings:
+    """Everything the queues-and-pipes page concludes, one part per section."""
+
+    setup: Setup
+    demos: Demos
+    queue: QueueBasics
+    consumers: Consumers
+    join_order: JoinOrder
+    pipes: PipeEnds
+    buffers: Buffers
+    sweep: SizeSweep
+
+
+def findings(result: Result) -> Findings:
+    """The chapter's findings, derived from one recorded result."""
+    params, values = result.parameters, result.values
+    method = params["start_method"]
+    demos = Demos(start_method=method, recorded=values["demos"])
+    shown = demos.shown
+    too_few = shown["too_few_sentinels"]
+    return Findings(
+        setup=Setup(cpus=params["usable_cpus"], start_method=method,
+                    start_methods=tuple(params["start_methods"]),
+                    patience_s=params["patience_s"], short_timeout_s=params["short_timeout_s"],
+                    idle_limit_s=params["idle_limit_s"]),
+        demos=demos,
+        queue=QueueBasics(full_wait_s=shown["basics"]["full_wait_s"],
+                          empty_wait_s=shown["basics"]["empty_wait_s"],
+                          hint_trials=shown["hints"]["trials"],
+                          said_empty=shown["hints"]["said_empty"],
+                          said_one=shown["hints"]["said_one"]),
+        consumers=Consumers(no_sentinel_exit_code=shown["no_sentinel"]["exit_codes"]["consumer-1"],
+                            too_few_stuck=tuple(too_few["terminated"]),
+                            too_few_finished=tuple(too_few["finished"])),
+        join_order=JoinOrder(small_size=shown["join_first_small"]["size"],
+                             large_size=shown["join_first_large"]["size"],
+                             small_join_first_s=shown["join_first_small"]["joined_after_s"],
+                             large_join_first_s=shown["join_first_large"]["joined_after_s"],
+                             large_drain_first_s=shown["drain_first_large"]["joined_after_s"]),
+        pipes=PipeEnds(keep_copy_eof_s=shown["pipe_keep_copy"]["eof_after_s"],
+                       keep_copy_after_last_s=shown["pipe_keep_copy"]["eof_after_last_s"],
+                       close_copy_after_last_s=shown["pipe_close_copy"]["eof_after_last_s"],
+                       idle_poll_wait_s=shown["duplex"]["idle_wait_s"],
+                       fork_measured="fork" in demos.recorded),
+        buffers=Buffers(os_pipe=values["buffers"]["os_pipe"], socket=values["buffers"]["socket"]),
+        sweep=SizeSweep(
+            sizes=tuple(params["message_sizes"]),
+            times={(c.params["size"], c.params["backend"]): c.summary.median
+                   for c in result.group("size_sweep")},
+            round_trips=tuple(c.params["round_trips"] for c in result.group("size_sweep")),
+            placement=params["placement"]),
+    )
+
+
+def demo_checks(demos: dict[str, Any], method: str) -> dict[str, bool]:
+    """Every outcome the chapter promises for one start method's demos: name -> held."""
+    patience = demos["patience_s"]
+    basics = demos["basics"]
+    return {
+        "basics": (basics["full_error"] == "queue.Full" and basics["empty_error"] == "queue.Empty"
+                   and basics["got"] == ["apple", "pear", "plum"]),
+        "no_sentinel": (demos["no_sentinel"]["terminated"] == ["consumer-1"]
+                        and demos["no_sentinel"]["taken"] == 4),
+        "too_few_sentinels": (len(demos["too_few_sentinels"]["finished"]) == 2
+                              and len(demos["too_few_sentinels"]["terminated"]) == 1),
+        "sentinel_each": (len(demos["sentinel_each"]["finished"]) == 3
+                          and not demos["sentinel_each"]["terminated"]),
+        "join_first_small": not demos["join_first_small"]["alive_after_join"],
+        "join_first_large": (demos["join_first_large"]["alive_after_join"]
+                             and demos["join_first_large"]["exit_code"] == 0),
+        "drain_first_large": (not demos["drain_first_large"]["alive_after_join"]
+                              and demos["drain_first_large"]["exit_code"] == 0),
+        "pipe_keep_copy": demos["pipe_keep_copy"]["eof_after_s"] >= patience,
+        "pipe_close_copy": demos["pipe_close_copy"]["eof_after_last_s"] < patience,
+        # Under fork the child inherits every descriptor, the parent's sending end too.
+        "child_one_end": demos["child_one_end"]["saw_eof"] == (method != "fork"),
+        "child_both_ends": demos["child_both_ends"]["saw_eof"],
+        "duplex": (demos["duplex"]["answers"] == [30, 3] and not demos["duplex"]["idle_poll"]
+                   and demos["duplex"]["exit_code"] == 0),
+        "nothing_left": demos["threads_left"] == 0 and demos["children_left"] == 0,
+    }
+
+
+# --- the sentences and cells that depend on the data -------------------------------------
+
+
+def outcome_text(name: str, demo: dict[str, Any]) -> str:
+    """A table cell saying how one demonstration ended."""
+    took = f" ({demo['elapsed_s'] * 1000:.0f} ms)"
+    if name == "basics":
+        return f"{demo['full_error']}, then {demo['empty_error']}"
+    if name in ("no_sentinel", "too_few_sentinels", "sentinel_each"):
+        finished, stuck = len(demo["finished"]), len(demo["terminated"])
+        text = f"{finished} finished" if finished else "none finished"
+        return text + (f", {stuck} still blocked: terminated" if stuck else "") + took
+    if name.startswith(("join_first", "drain_first")):
+        if demo["alive_after_join"]:
+            return f"join timed out after {demo['joined_after_s'] * 1000:.0f} ms: child alive"
+        return f"child exited; join returned in {demo['joined_after_s'] * 1000:.1f} ms"
+    if name.startswith("pipe_"):
+        return (f"EOFError {demo['eof_after_last_s'] * 1000:.0f} ms after the last message, "
+                f"{demo['eof_after_s'] * 1000:.0f} ms after start()")
+    if name.startswith("child_"):
+        return ("child saw EOFError, exited" if demo["saw_eof"]
+                else "child never saw EOF: terminated")
+    if name == "duplex":
+        return f"answers {demo['answers']}, idle poll {demo['idle_poll']}"
+    raise KeyError(name)
+
+
+def claim_verdict(ratio: float) -> str:
+    """Where a measured Queue/Pipe ratio falls against article 003's 1.5-2x.
+
+    The ratio is compared as the tables show it, to two significant digits, the precision
+    of the claim itself.
+    """
+    ratio = float(f"{ratio:.2g}")
+    if ratio < 1:
+        return "no: the Queue was faster"
+    if ratio < CLAIM_LOW:
+        return "no: the Pipe was faster, by less"
+    if ratio <= CLAIM_HIGH:
+        return "yes"
+    return "no: the Pipe was faster, by more"
+
+
+def hint_sentence(queue: QueueBasics) -> str:
+    """What empty() answered right after put(), against qsize()."""
+    if queue.said_empty:
+        return (f"empty() answered True in {queue.said_empty} of them, although qsize() "
+                f"answered 1 in {queue.said_one}")
+    return ("empty() happened to answer False every time; nothing guarantees that, and other "
+            "runs of the same code do see True")
+
+
+def fork_child_sentence(pipes: PipeEnds) -> str:
+    """Whether fork's inherited sending end kept a child from seeing EOFError."""
+    if pipes.fork_measured:
+        return ("Under fork, the child that was given only its reading end never saw EOFError "
+                "and had to be terminated; under the other start methods it saw EOFError and "
+                "exited")
+    return ("Fork is not available on this platform, so every start method measured here gave "
+            "the child only the ends passed to it, and it saw EOFError")
+
+
+def buffer_text(size: int | None) -> str:
+    """A buffer's size, or "unknown" where the OS does not say."""
+    return format_size(size) if size else "unknown"
+
+
+def placement_sentence(sweep: SizeSweep) -> str:
+    """Where the size sweep's two processes ran, and what that means for its times."""
+    if sweep.placement == "same_cpu":
+        return ("Both processes were pinned to the same CPU, so the table shows the work each "
+                "channel does, without the cost of waking a process on another CPU, which "
+                "depends on the machine and on what else runs on it (the overhead chapter "
+                "measures it for small messages).")
+    return ("This platform cannot pin processes to CPUs, so the OS placed them; each time "
+            "includes whatever waking the other process cost.")
+
+
+def claim_sentence(sweep: SizeSweep) -> str:
+    """At which sizes article 003's claim held."""
+    holds = sweep.claim_holds
+    if not holds:
+        return "held at none of the sizes measured"
+    every = "" if len(holds) < len(sweep.sizes) else ", that is, at every size measured"
+    return f"held at {spoken_list(format_size(s) for s in holds)}{every}"
+
+
+def claim_others(sweep: SizeSweep) -> str:
+    """How the claim missed at the sizes where it did not hold."""
+    by_phrase: dict[str, list[str]] = {}
+    for size, verdict in sweep.verdicts.items():
+        if verdict != "yes":
+            by_phrase.setdefault(CLAIM_MISSES[verdict], []).append(format_size(size))
+    if not by_phrase:
+        return "nowhere did it fall outside that range"
+    return "; ".join(f"at {spoken_list(sizes)} {phrase}" for phrase, sizes in by_phrase.items())
+
+
+def small_verdict(sweep: SizeSweep) -> str:
+    """How a Queue compared with a Pipe for the smallest message."""
+    ratio = sweep.queue_over_pipe(sweep.smallest)
+    if ratio >= 1:
+        return f"the Queue took {format_ratio(ratio)} as long"
+    return (f"the Queue was faster ({format_ratio(ratio)} the Pipe's time), although it does "
+            "more work per message: something else, such as the scheduler, weighed more in "
+            "this run (see the spread table below)")
+
+
+def bytes_sentence(sweep: SizeSweep) -> str:
+    """Whether skipping pickling (send_bytes) showed at every size."""
+    if sweep.bytes_faster_everywhere:
+        return "Pickling showed: send_bytes was faster than send at every size"
+    ratios = ", ".join(f"{format_ratio(sweep.pipe_over_bytes(s))} ({format_size(s)})"
+                       for s in sweep.sizes)
+    return (f"Pickling did not show at every size: send took {ratios} as long as send_bytes; "
+            "where that is near or below 1×, the copies pickling adds were smaller than the "
+            "variation between runs (see the spread table)")
+
+
+def large_floor_sentence(sweep: SizeSweep) -> str:
+    """Whether the raw os.pipe was still the fastest channel for the largest message."""
+    large = sweep.largest
+    os_pipe = format_seconds(sweep.times[(large, "os_pipe")])
+    if sweep.os_pipe_beaten_large:
+        return (f"At {format_size(large)} the raw os.pipe, which does no pickling at all, was "
+                f"slower than a Pipe ({os_pipe} against "
+                f"{format_seconds(sweep.fastest_pipe(large))}): the copies were no longer what "
+                "decided, the channel underneath was")
+    return (f"At {format_size(large)} the raw os.pipe, which does no pickling, was still the "
+            f"fastest ({os_pipe}): fewer copies still beat a bigger buffer")
+
+
+def texts(found: Findings) -> dict[str, Any]:
+    """Every sentence and number the page (and the rules page) glues, by glue key."""
+    seconds, ratio = format_seconds, format_ratio
+    setup, queue, consumers = found.setup, found.queue, found.consumers
+    join, pipes, sweep = found.join_order, found.pipes, found.sweep
+    glued: dict[str, Any] = {
+        "qp_cpus": setup.cpus,
+        "qp_start_method": setup.start_method,
+        "qp_methods": spoken_list(setup.start_methods),
+        "qp_patience": seconds(setup.patience_s),
+        "qp_short_timeout": seconds(setup.short_timeout_s),
+        "qp_idle_limit": seconds(setup.idle_limit_s),
+        "qp_full_wait": seconds(queue.full_wait_s),
+        "qp_empty_wait": seconds(queue.empty_wait_s),
+        "qp_hint_trials": str(queue.hint_trials),
+        "qp_hint_sentence": hint_sentence(queue),
+        "qp_no_sentinel_code": str(consumers.no_sentinel_exit_code),
+        "qp_too_few_stuck": spoken_list(consumers.too_few_stuck),
+        "qp_too_few_finished": spoken_list(consumers.too_few_finished),
+        "qp_join_small_size": format_size(join.small_size),
+        "qp_join_large_size": format_size(join.large_size),
+        "qp_join_small_wait": seconds(join.small_join_first_s),
+        "qp_join_large_wait": seconds(join.large_join_first_s),
+        "qp_drain_first_wait": seconds(join.large_drain_first_s),
+        "qp_keep_copy_eof": seconds(pipes.keep_copy_eof_s),
+        "qp_keep_copy_after_last": seconds(pipes.keep_copy_after_last_s),
+        "qp_close_copy_eof": seconds(pipes.close_copy_after_last_s),
+        "qp_idle_poll_wait": seconds(pipes.idle_poll_wait_s),
+        "qp_fork_child_sentence": fork_child_sentence(pipes),
+        "qp_os_pipe_buffer": buffer_text(found.buffers.os_pipe),
+        "qp_socket_buffer": buffer_text(found.buffers.socket),
+        "qp_most_round_trips": f"{max(sweep.round_trips):,}",
+        "qp_fewest_round_trips": f"{min(sweep.round_trips):,}",
+        "qp_placement_sentence": placement_sentence(sweep),
+        "qp_claim_low": ratio(CLAIM_LOW),
+        "qp_claim_high": ratio(CLAIM_HIGH),
+        "qp_claim_machine": sources.PIPE_VS_QUEUE_CLAIM.machine,
+        "qp_claim_sentence": claim_sentence(sweep),
+        "qp_claim_others": claim_others(sweep),
+        "qp_small_verdict": small_verdict(sweep),
+        "qp_bytes_sentence": bytes_sentence(sweep),
+        "qp_large_floor_sentence": large_floor_sentence(sweep),
+    }
+    for name, size in (("small", sweep.smallest), ("large", sweep.largest)):
+        glued[f"qp_{name}"] = format_size(size)
+        for backend in BACKEND_LABELS:
+            glued[f"qp_{name}_{backend}"] = seconds(sweep.times[(size, backend)])
+            glued[f"qp_{name}_{backend}_rate"] = format_rate(sweep.rate(size, backend))
+        glued[f"qp_{name}_queue_over_pipe"] = ratio(sweep.queue_over_pipe(size))
+        glued[f"qp_{name}_queue_over_bytes"] = ratio(sweep.queue_over_bytes(size))
+        glued[f"qp_{name}_pipe_over_bytes"] = ratio(sweep.pipe_over_bytes(size))
+    return glued
