@@ -16,6 +16,7 @@ from parbook.chapters.actor_learner import agent as agent
 from parbook.chapters.actor_learner import analysis, views
 from parbook.chapters.actor_learner import experiment as experiment
 from parbook.chapters.actor_learner import workload as work
+from parbook.render import formatting
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.usefixtures("nothing_left_behind", "no_ray_left_behind")
@@ -360,5 +361,5 @@ def test_texts_of_the_committed_result(found):
 
 @pytest.mark.parametrize(("n_bytes", "expected"), [(40, "40 bytes"), (1_000, "1 kB"),
                                                    (16_000_000, "16 MB"), (1_500, "1.5 kB")])
-def test_size_text(n_bytes, expected):
-    assert analysis.size_text(n_bytes) == expected
+def test_format_decimal_size(n_bytes, expected):
+    assert formatting.format_decimal_size(n_bytes) == expected

@@ -22,6 +22,7 @@ from parbook.bench.results import load
 from parbook.chapters.ray_cluster import analysis, views
 from parbook.chapters.ray_cluster import experiment as experiment
 from parbook.chapters.ray_cluster import workload as work
+from parbook.render import formatting
 from parbook.shared.child import run_module
 from tests.conftest import ROOT
 
@@ -218,8 +219,8 @@ def test_process_labels_and_exception_summaries():
 
     summary = work.exception_summary(Custom("first line\nsecond"))
     assert summary == {"type": "Custom", "is_a": [], "message": "first line"}
-    assert analysis.format_network_rate(None) == "n/a"
-    assert analysis.format_network_rate(1e9) == "1,000 MB/s (8.0 Gbit/s)"
+    assert formatting.format_network_rate(None) == "n/a"
+    assert formatting.format_network_rate(1e9) == "1,000 MB/s (8.0 Gbit/s)"
 
 
 # --- each data-dependent sentence, every alternative ----------------------------------------

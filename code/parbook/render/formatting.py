@@ -56,6 +56,21 @@ def format_rate(bytes_per_s: float) -> str:
     return f"{megabytes:.2g} MB/s"
 
 
+def format_decimal_size(n_bytes: int) -> str:
+    """A size in decimal units, as model weights are quoted: ``"40 bytes"``, ``"16 MB"``."""
+    for unit, scale in (("MB", 1e6), ("kB", 1e3)):
+        if n_bytes >= scale:
+            return f"{n_bytes / scale:g} {unit}"
+    return f"{n_bytes} bytes"
+
+
+def format_network_rate(bytes_per_s: float | None) -> str:
+    """A transfer rate in the units networks are sold in: ``"450 MB/s (3.6 Gbit/s)"``."""
+    if bytes_per_s is None:
+        return "n/a"
+    return f"{bytes_per_s / 1e6:,.0f} MB/s ({bytes_per_s * 8 / 1e9:,.1f} Gbit/s)"
+
+
 def format_percent(share: float) -> str:
     """A share as a whole percentage: ``0.374`` -> ``"37%"``."""
     return f"{share:.0%}"

@@ -17,6 +17,7 @@ from parbook.chapters.actor_learner.experiment import (
 )
 from parbook.render.formatting import (
     format_count,
+    format_decimal_size,
     format_percent,
     format_ratio,
     format_seconds,
@@ -341,14 +342,6 @@ def learned(learning: Learning, margin: float = LEARNED_MARGIN) -> dict[str, boo
 # How the page writes the chapter's own quantities.
 
 
-def size_text(n_bytes: int) -> str:  # TO MOVE: render.formatting
-    """A size in decimal units as the page writes weights: ``"40 bytes"``, ``"16 MB"``."""
-    for unit, scale in (("MB", 1e6), ("kB", 1e3)):
-        if n_bytes >= scale:
-            return f"{n_bytes / scale:g} {unit}"
-    return f"{n_bytes} bytes"
-
-
 def return_text(value: float) -> str:
     """A return (of an episode, a policy, or the target) as a whole number: ``"250"``."""
     return f"{value:.0f}"
@@ -597,8 +590,8 @@ def texts(found: Findings) -> dict[str, Any]:
         "al_lock_round_in_steps": format_count(rounds.lock_round_in_steps),
         "al_break_even": break_even_text(rounds),
         # Weights.
-        "al_bc_small": size_text(broadcast.small),
-        "al_bc_large": size_text(broadcast.large),
+        "al_bc_small": format_decimal_size(broadcast.small),
+        "al_bc_large": format_decimal_size(broadcast.large),
         "al_bc_large_ratio": ratio(broadcast.large_value_over_ref),
         "al_bc_small_verdict": small_broadcast_verdict(broadcast),
         "al_bc_shared_vs_ref": ratio(broadcast.small_ref_over_shared),

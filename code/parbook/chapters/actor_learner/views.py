@@ -13,7 +13,6 @@ from parbook.chapters.actor_learner.analysis import (
     return_text,
     rounds_rate,
     runs_of,
-    size_text,
     smoothed_curve,
     staleness_text,
     updates_text,
@@ -24,7 +23,13 @@ from parbook.chapters.actor_learner.experiment import (
     SMOOTHING_STEPS,
     WAY_LABELS,
 )
-from parbook.render.formatting import format_count, format_percent, format_ratio, format_seconds
+from parbook.render.formatting import (
+    format_count,
+    format_decimal_size,
+    format_percent,
+    format_ratio,
+    format_seconds,
+)
 from parbook.render.tables import UNSTABLE_MARK, Table, pivot_table, spread_table
 
 #: Which runs stand for each way in the figures and the main table.
@@ -114,7 +119,7 @@ def weights_table(result: Result, found: Findings) -> Table:
     frame = pivot_table(
         result, "broadcast", rows=("how",), column="bytes",
         row_labels={"how": BROADCAST_LABELS.get},
-        column_labels={size: size_text(size) for size in found.broadcast.sizes},
+        column_labels={size: format_decimal_size(size) for size in found.broadcast.sizes},
     )
     return Table(frame, caption=(
         f"Time to hand one set of weights to {found.setup.samplers_ray} Ray actors (first "
@@ -124,7 +129,7 @@ def weights_table(result: Result, found: Findings) -> Table:
 def weights_spread(result: Result, found: Findings) -> Table:
     """Every broadcast case: N runs, interquartile range and min-max."""
     frame = spread_table(result, "broadcast", labels={"how": BROADCAST_LABELS.get,
-                                                      "bytes": size_text})
+                                                      "bytes": format_decimal_size})
     return Table(frame, index=False, caption="Every broadcast case (seconds): N runs, IQR, "
                                              "min-max.")
 

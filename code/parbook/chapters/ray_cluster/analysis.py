@@ -9,7 +9,7 @@ from typing import Any
 from parbook import sources
 from parbook.bench.results import Result
 from parbook.chapters.ray_cluster.experiment import MIB, NETWORK_GBIT_S
-from parbook.render.formatting import format_ratio, format_seconds
+from parbook.render.formatting import format_network_rate, format_ratio, format_seconds
 
 #: The task on the other node "cost" more than one on the head only above this ratio of
 #: their times (with no array to move); below it the extra hop is lost in the noise.
@@ -19,14 +19,6 @@ EXTRA_HOP_VISIBLE_ABOVE = 1.1
 UNDECIDED_ERROR = "ActorUnavailableError"
 #: How long an error message in the failure table may be before it is cut.
 MESSAGE_CHARS = 110
-
-
-# TO MOVE: render.formatting
-def format_network_rate(bytes_per_s: float | None) -> str:
-    """A transfer rate in the units networks are sold in: ``"450 MB/s (3.6 Gbit/s)"``."""
-    if bytes_per_s is None:
-        return "n/a"
-    return f"{bytes_per_s / 1e6:,.0f} MB/s ({bytes_per_s * 8 / 1e9:,.1f} Gbit/s)"
 
 
 @dataclass(frozen=True)
