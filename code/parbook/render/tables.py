@@ -150,3 +150,13 @@ def commit_html(commit: dict[str, Any] | None) -> str:
         label = f'<a href="{html.escape(commit["url"])}">{label}</a>'
     suffix = " with uncommitted changes" if commit.get("dirty") else ""
     return f"commit {label}{suffix}"
+
+
+def spread_view(group: str, labels: dict[str, Callable[[Any], str]] | None = None,
+                caption: str = "Spread of every case above: N runs, interquartile range "
+                               "and min-max.") -> Callable[[Result, Any], Table]:
+    """A chapter view (``result, findings -> Table``) of the spread table of ``group``."""
+    def view(result: Result, found: Any) -> Table:
+        return Table(spread_table(result, group, labels=labels), caption=caption, index=False)
+    return view
+

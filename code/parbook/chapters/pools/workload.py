@@ -30,7 +30,6 @@ from parbook.shared.cpu import BLAS_VARIABLES, burn, one_blas_thread
 
 #: Upper bound on any single wait, so a broken demo fails instead of hanging.
 WAIT_S = 30.0
-#: The variables that set the size of the BLAS thread pool: OpenMP builds, OpenBLAS, MKL.
 
 Context = multiprocessing.context.BaseContext
 
@@ -418,8 +417,6 @@ def blas_threads(_: object = None) -> dict[str, Any]:
 
 
 # [start:blas-env]
-
-
 def workers_blas_threads(context: Context, workers: int) -> list[dict[str, Any]]:
     """Create a pool with the variables set around its creation; ask each worker."""
     with one_blas_thread(), context.Pool(processes=workers) as pool:

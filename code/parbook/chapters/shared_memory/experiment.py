@@ -214,7 +214,6 @@ def _manager(result: Result, size: Sizes, env: run_setup.RunSetup) -> None:
                        how_samples)
 
 
-
 def _handoff(result: Result, size: Sizes, env: run_setup.RunSetup) -> None:
     largest = max(size.handoff_mib)
     for mib in size.handoff_mib:
@@ -226,7 +225,6 @@ def _handoff(result: Result, size: Sizes, env: run_setup.RunSetup) -> None:
             for index, touch in enumerate(TOUCH_LABELS):
                 result.add("first_touch", {"mib": mib, "touch": touch},
                            [pair[index] for pair in touches])
-
 
 
 def _handoff_one_size(mib: int, size: Sizes, env: run_setup.RunSetup, touch: bool
@@ -258,115 +256,3 @@ def _handoff_one_size(mib: int, size: Sizes, env: run_setup.RunSetup, touch: boo
                 touches = [work.first_touch_in_worker(conn, born_shared)
                            for _ in range(size.touch_repeats)]
     return samples, touches
-
-
-# ---------------------------------------------------------------------------------------
-# Analysis: derived only from a recorded result, so pages and `compare` agree.
-
-
-def _warned(child: dict[str, Any]) -> bool:
-    return "leaked shared_memory objects" in child["errors"] + child["output"]
-
-
-def demo_findings(result: Result) -> dict[str, Any]:
-    """What the demonstrations showed under each start method, and in other programs."""
-    methods = result.parameters["methods"]
-    demos, children = result.values["demos"], result.values["children"]
-    other, untracked = children["other-program"], children["other-program-untracked"]
-    return {
-        "demos_quiet": all(children[f"demos-{m}"]["errors"] == ""
-                           and not children[f"demos-{m}"]["killed"] for m in methods),
-        "owner_clean": all(not demos[m]["owner"]["exists_after"]
-                           and demos[m]["owner"]["total"] == demos[m]["expected_total"]
-                           for m in methods),
-        "manager_clean": all(not demos[m]["shared_memory_manager"]["exists_after"]
-                             and demos[m]["shared_memory_manager"]["total"]
-                             == demos[m]["expected_total"] for m in methods),
-        "no_segments_left": all(not demos[m]["new_segments_at_end"] for m in methods),
-        "exchange_all_received": all(
-            count == demos[m]["exchange"]["expected"]
-            for m in methods for count in demos[m]["exchange"]["received"].values()),
-        "handoff_all_correct": all(all(demos[m]["handoff"].values()) for m in methods),
-        "queue_share_ok": all(demos[m]["queue_share"]["all_doubled"]
-                              and demos[m]["queue_share"]["worker_pid"]
-                              != demos[m]["queue_share"]["owner_pid"] for m in methods),
-        "worker_first_destroyed": {m: "is GONE" in children[f"worker-first-{m}"]["output"]
-                                   for m in methods},
-        "worker_first_warned": {m: _warned(children[f"worker-first-{m}"]) for m in methods},
-        "other_destroyed": "exited: False" in other["output"],
-        "other_warned": "leaked shared_memory objects" in other["output"],
-        "untracked_survived": "exited: True" in untracked["output"],
-        "untracked_quiet": not _warned(untracked),
-    }
-
-
-def findings(result: Result) -> dict[str, Any]:
-    """The figures the chapter's prose quotes, derived from one recorded result."""
-    params = result.parameters
-    methods = params["methods"]
-    demos = result.values["demos"]
-    counter = {m: demos[m]["counter"] for m in methods}
-    lost = {m: counter[m]["no_lock"]["expected"] - counter[m]["no_lock"]["counted"]
-            for m in methods}
-    exact = all(counter[m]["get_lock"]["counted"] == counter[m]["get_lock"]["expected"]
-                for m in methods)
-
-    def cost(how: str) -> float:
-        return result.median("counter_cost", how=how)
-
-    def op(name: str) -> float:
-        return result.median("manager_ops", op=name)
-
-    def exchange(how: str) -> float:
-        return result.median("exchange", how=how)
-
-    largest = max(params["handoff_mib"])
-    handoff = {(mib, how): result.median("handoff", mib=mib, how=how)
-               for mib in params["handoff_mib"] for how in HANDOFF_LABELS}
-    multiple = {key: value / handoff[(key[0], "memcpy")] for key, value in handoff.items()}
-    best_shared = min(SHARED_HANDOFFS, key=lambda how: multiple[(largest, how)])
-    first = result.median("first_touch", touch="first")
-    second = result.median("first_touch", touch="second")
-    return {
-        "methods": methods,
-        "start_method": params["start_method"],
-        "cpus": params["cpus"],
-        "python": params["python"],
-        "has_track_parameter": params["has_track_parameter"],
-        "counter_workers": params["counter_workers"],
-        "counter_n": params["counter_n"],
-        "counter_expected": params["counter_workers"] * params["counter_n"],
-        "counter": counter,
-        "lost": lost,
-        "lost_min": min(lost.values()),
-        "lost_max": max(lost.values()),
-        "locked_exact": exact,
-        "contended": {(m, how): result.median("counter_contended", method=m, how=how)
-                      for m in methods for how in COUNTER_LABELS},
-        "cost_value": cost("value"),
-        "cost_get_lock": cost("value_get_lock"),
-        "cost_raw": cost("raw_value"),
-        "ops": {name: op(name) for name in OP_LABELS},
-        "proxy_over_local": op("proxy_set") / op("local_set"),
-        "proxy_over_value": op("proxy_set") / op("value_set"),
-        "exchange": {how: exchange(how) for how in EXCHANGE_LABELS},
-        "exchange_workers": params["exchange_workers"],
-        "exchange_n": params["exchange_n"],
-        "manager_over_queue_each": exchange("manager_each") / exchange("queue_each"),
-        "manager_over_queue_batch": exchange("manager_batch") / exchange("queue_batch"),
-        "each_over_batch_queue": exchange("queue_each") / exchange("queue_batch"),
-        "each_over_batch_manager": exchange("manager_each") / exchange("manager_batch"),
-        "handoff_mib": params["handoff_mib"],
-        "largest_mib": largest,
-        "handoff": handoff,
-        "multiple": multiple,
-        "best_shared": best_shared,
-        "best_shared_multiple": multiple[(largest, best_shared)],
-        "by_name_multiple": multiple[(largest, "by_name")],
-        "first_touch": first,
-        "second_touch": second,
-        "fault_share_of_by_name": (first - second) / handoff[(largest, "by_name")],
-        "demos": demos,
-        "children": result.values["children"],
-        **demo_findings(result),
-    }

@@ -51,8 +51,6 @@ LIFECYCLE_WORKERS = 2
 QUEUE_SHARE_ELEMENTS = 1_000_000
 
 
-
-
 def psm_segments() -> set[str]:
     """Names of the blocks ``shared_memory`` created that exist now (empty off Linux)."""
     if not SHM_DIR.is_dir():
@@ -241,8 +239,6 @@ def collect(reporters: Reporters, how: str, n: int) -> dict[tuple[int, int], int
 # shared_memory: named blocks that any process can map.
 
 
-
-
 def two_sums(array: Any) -> tuple[float, float]:
     """Seconds for two passes over ``array``: on a fresh mapping, the first pays page faults."""
     began = time.perf_counter()
@@ -333,8 +329,6 @@ def hand_over_kept(conn: Any, shared: SharedArray) -> float:
     conn.send(("kept", shared.block.name))
     return answer(conn)
 # [end:handoff]
-
-
 
 
 def local_sum(array: Any) -> float:

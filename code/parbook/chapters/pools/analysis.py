@@ -1,0 +1,566 @@
+"""What the pools chapter concludes from one result: findings per section, and the texts
+(every sentence and number the page glues, and the demonstrations' printouts it shows)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from parbook.bench.results import Result
+from parbook.chapters.pools import workload as work
+from parbook.render.formatting import (
+    format_count,
+    format_ratio,
+    format_seconds,
+    spoken_list,
+)
+from parbook.shared.child import shorten_paths
+from parbook.sources import POOL_DEMO_ARTICLE
+
+#: A pool that runs at least this many times as many small tasks per second as the plain
+#: loop "ran N× as many"; within this factor either way it "only about matched the loop".
+CHUNK_GAIN_FROM = 1.2
+#: A pool larger than the usable CPUs must beat one worker per CPU by more than this
+#: factor before the page says a larger pool did better.
+WORKERS_GAIN_FROM = 1.2
+#: The default BLAS threads "were N× slower" from this ratio over one thread each ...
+BLAS_MUCH_SLOWER_FROM = 1.5
+#: ... "somewhat slower" from this one, and made "a small difference" below it.
+BLAS_SLOWER_FROM = 1.1
+#: The ways of starting workers whose BLAS threads the page describes in a sentence each.
+PROBED = ("fork", "spawn", "forkserver", "child_one")
+
+
+@dataclass(frozen=True)
+class Machine:
+    """The CPUs and start methods of the machine that ran the chapter."""
+
+    cpus: int
+    start_method: str
+    start_methods: list[str]
+    os_cpu_count: int | None
+    affinity: int | None
+
+
+@dataclass(frozen=True)
+class SyncAsync:
+    """Article 001's experiment: sleeping tasks sent with apply, apply_async and map."""
+
+    tasks: int
+    workers: int
+    task_s: float
+    synchronous: float
+    asynchronous: float
+    one_map: float
+    article_tasks: int
+    article_workers: int
+    article_task_s: float
+
+    @property
+    def rounds(self) -> int:
+        """How many times the pool must fill up to run every task."""
+        return math.ceil(self.tasks / self.workers)
+
+    @property
+    def sync_expected(self) -> float:
+        return self.tasks * self.task_s
+
+    @property
+    def async_expected(self) -> float:
+        return self.rounds * self.task_s
+
+    @property
+    def sync_over_async(self) -> float:
+        return self.synchronous / self.asynchronous
+
+    @property
+    def article_sync_expected(self) -> float:
+        return self.article_tasks * self.article_task_s
+
+    @property
+    def article_async_expected(self) -> float:
+        return math.ceil(self.article_tasks / self.article_workers) * self.article_task_s
+
+
+@dataclass(frozen=True)
+class Chunksize:
+    """Many small tasks through Pool.map at several chunksizes, and in one process."""
+
+    tasks: int
+    default: int
+    times: dict[str, float]  # "1", "10", ..., "default", "one_process" -> median seconds
+
+    @property
+    def rates(self) -> dict[str, float]:
+        """Tasks per second, by the same keys as ``times``."""
+        return {key: self.tasks / seconds for key, seconds in self.times.items()}
+
+    @property
+    def best(self) -> str:
+        """The key of the fastest pool."""
+        pooled = {key: seconds for key, seconds in self.times.items() if key != "one_process"}
+        return min(pooled, key=pooled.get)
+
+    @property
+    def one_call(self) -> float:
+        """Seconds of one small task in the plain loop."""
+        return self.times["one_process"] / self.tasks
+
+    @property
+    def default_over_1(self) -> float:
+        return self.times["1"] / self.times["default"]
+
+    @property
+    def best_over_loop(self) -> float:
+        """Tasks per second of the fastest pool over those of the plain loop."""
+        rates = self.rates
+        return rates[self.best] / rates["one_process"]
+
+
+@dataclass(frozen=True)
+class ExecutorMap:
+    """The small tasks through ProcessPoolExecutor.map, beside Pool.map."""
+
+    tasks: int
+    chunksize: int
+    times: dict[str, float]  # "pool_map" | "executor_default" | "executor_chunked"
+
+    @property
+    def rates(self) -> dict[str, float]:
+        return {how: self.tasks / seconds for how, seconds in self.times.items()}
+
+    @property
+    def chunked_over_default(self) -> float:
+        return self.times["executor_default"] / self.times["executor_chunked"]
+
+
+@dataclass(frozen=True)
+class Initializer:
+    """A lookup table built in every task, or once per worker in an initializer."""
+
+    vocabulary: int
+    setup: float
+    lookups: int
+    workers: int
+    per_task: float
+    initializer: float
+    correct: bool
+
+    @property
+    def per_task_expected(self) -> float:
+        """The set-up time alone, for one build per lookup spread over the workers."""
+        return self.lookups * self.setup / self.workers
+
+    @property
+    def ratio(self) -> float:
+        return self.per_task / self.initializer
+
+
+@dataclass(frozen=True)
+class Workers:
+    """CPU-bound tasks in one process and on pools of 1 to 2x the usable CPUs."""
+
+    cpus: int
+    tasks: int
+    task_s: float
+    speedups: dict[int, float]  # pool size -> speed-up over one process
+
+    @property
+    def best_n(self) -> int:
+        return max(self.speedups, key=self.speedups.get)
+
+    @property
+    def best(self) -> float:
+        return self.speedups[self.best_n]
+
+    @property
+    def most(self) -> int:
+        return max(self.speedups)
+
+    @property
+    def at_cpus(self) -> float:
+        """The speed-up with one worker per usable CPU (NaN if that size did not run)."""
+        return self.speedups.get(self.cpus, float("nan"))
+
+    @property
+    def beyond_cpus(self) -> dict[int, float]:
+        """The speed-ups of pools larger than the usable CPUs."""
+        return {n: speedup for n, speedup in self.speedups.items() if n > self.cpus}
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What the workers of one way of starting them saw of the BLAS variables."""
+
+    limited: bool
+    threads: int
+
+
+@dataclass(frozen=True)
+class Blas:
+    """Matrix products on one worker per CPU, BLAS threads at the default or at one."""
+
+    cpus: int
+    size: int
+    products: int
+    tasks: int
+    default: float
+    one: float
+    default_threads: int
+    one_threads: int
+    parent_threads: int
+    probe: dict[str, Probe]  # start method, "child_default" or "child_one" -> what it saw
+
+    @property
+    def ratio(self) -> float:
+        return self.default / self.one
+
+    @property
+    def default_total_threads(self) -> int:
+        return self.default_threads * self.cpus
+
+
+@dataclass(frozen=True)
+class Demos:
+    """What the demonstrations returned under each start method."""
+
+    default_method: str
+    by_method: dict[str, dict[str, Any]]
+    #: What each demonstration showed (row label -> start method -> cell).
+    outcomes: dict[str, dict[str, str]]
+
+    @property
+    def shown(self) -> dict[str, Any]:
+        """The demonstrations under the default start method, whose output the page shows."""
+        return self.by_method[self.default_method]
+
+    @property
+    def agree(self) -> bool:
+        """Whether every demonstration showed the same outcome under every method."""
+        return all(len(set(cells.values())) == 1 for cells in self.outcomes.values())
+
+
+@dataclass(frozen=True)
+class Findings:
+    """Everything the pools page concludes from one result, by section."""
+
+    machine: Machine
+    sync_async: SyncAsync
+    chunksize: Chunksize
+    executor: ExecutorMap
+    initializer: Initializer
+    workers: Workers
+    blas: Blas
+    demos: Demos
+
+
+def _medians(result: Result, group: str, key: str) -> dict[str, float]:
+    return {case.params[key]: case.summary.median for case in result.group(group)}
+
+
+def _threads_per_worker(answers: list[dict[str, Any]]) -> int:
+    return max(answer["threads"] for answer in answers)
+
+
+def _probe(answers: list[dict[str, Any]]) -> Probe:
+    return Probe(limited=all(answer["limited"] for answer in answers),
+                 threads=_threads_per_worker(answers))
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def outcome_rows(by_method: dict[str, dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """What each demonstration showed: one row per behaviour, one cell per start method."""
+    rows: dict[str, dict[str, str]] = {}
+    for method, seen in by_method.items():
+        naps, apply, arguments = seen["map_naps"], seen["apply"], seen["arguments"]
+        same = arguments["tuple"] == arguments["starmap"] == arguments["partial"]
+        early, closed, inside = seen["with_early"], seen["close_join"], seen["with_collect"]
+        column = {
+            "apply / apply_async + get": f"{apply['apply']} / {apply['get']}",
+            "get(timeout) shorter than the task": apply.get("short_get", "returned"),
+            "map and imap: input order": _yes(seen["map"]["map"] == seen["map"]["imap"] == naps),
+            "imap_unordered: finishing order": _yes(seen["map"]["imap_unordered"]
+                                                    == sorted(naps)),
+            "tuple / starmap / partial agree": _yes(same) + f" {arguments['tuple']}",
+            "map(lambda ...)": seen["lambda"].split(":", 1)[0],
+            "with block left early: tasks finished": f"{early['finished']} of {early['tasks']}",
+            "get(timeout) after that": early["late_get"],
+            "close() + join(): tasks finished": f"{closed['finished']} of {closed['tasks']}",
+            "get inside the with block: tasks finished":
+                f"{inside['finished']} of {inside['tasks']}",
+            "ProcessPoolExecutor: result() re-raised": seen["executor"]["error"].split(":", 1)[0],
+        }
+        for label, cell in column.items():
+            rows.setdefault(label, {})[method] = cell
+    return rows
+
+
+def findings(result: Result) -> Findings:
+    """The chapter's findings, derived from one recorded result."""
+    p, values = result.parameters, result.values
+    counts = values["cpu_counts"]
+    article = {row["what"]: row["value"] for row in POOL_DEMO_ARTICLE.rows}
+    one_process = result.median("workers", how="one_process")
+    blas_workers, probe = values["blas_workers"], values["blas_probe"]
+    probed = {method: probe[method] for method in p["start_methods"] if method in probe}
+    probed.update(child_default=blas_workers["default"], child_one=blas_workers["one"])
+    return Findings(
+        machine=Machine(cpus=p["cpus"], start_method=p["start_method"],
+                        start_methods=p["start_methods"], os_cpu_count=counts["os_cpu_count"],
+                        affinity=counts["affinity"]),
+        sync_async=SyncAsync(
+            tasks=p["sync_tasks"], workers=p["sync_workers"], task_s=p["sync_task_s"],
+            synchronous=result.median("sync_async", how="sync"),
+            asynchronous=result.median("sync_async", how="async"),
+            one_map=result.median("sync_async", how="map"),
+            article_tasks=article["tasks"], article_workers=article["workers"],
+            article_task_s=article["task_s"],
+        ),
+        chunksize=Chunksize(tasks=p["chunk_tasks"], default=p["chunk_default"],
+                            times=_medians(result, "chunksize", "chunksize")),
+        executor=ExecutorMap(tasks=p["executor_tasks"], chunksize=p["executor_chunksize"],
+                             times=_medians(result, "executor_map", "how")),
+        initializer=Initializer(
+            vocabulary=p["vocabulary"], setup=result.median("setup_alone"),
+            lookups=p["lookups"], workers=p["cpus"],
+            per_task=result.median("initializer", how="per_task"),
+            initializer=result.median("initializer", how="initializer"),
+            correct=all(values["initializer_correct"].values()),
+        ),
+        workers=Workers(
+            cpus=p["cpus"], tasks=p["burn_tasks"], task_s=p["burn_task_s"],
+            speedups={case.params["workers"]: one_process / case.summary.median
+                      for case in result.group("workers") if case.params["how"] == "pool"},
+        ),
+        blas=Blas(
+            cpus=p["cpus"], size=p["blas_size"], products=p["blas_products"],
+            tasks=p["blas_tasks"], default=result.median("blas", threads="default"),
+            one=result.median("blas", threads="one"),
+            default_threads=_threads_per_worker(blas_workers["default"]),
+            one_threads=_threads_per_worker(blas_workers["one"]),
+            parent_threads=probe["parent"]["threads"],
+            probe={key: _probe(answers) for key, answers in probed.items()},
+        ),
+        demos=Demos(default_method=p["start_method"], by_method=values["demos"],
+                    outcomes=outcome_rows(values["demos"])),
+    )
+
+
+# --- data-dependent sentences ---------------------------------------------------------------
+
+def chunk_label(key: str, default: int) -> str:
+    """How a chunksize case reads in tables: ``"1,000"``, ``"default (250)"``."""
+    if key == "one_process":
+        return "one process, no pool"
+    if key == "default":
+        return f"default ({default:,})"
+    return f"{int(key):,}"
+
+
+def chunk_verdict(chunks: Chunksize) -> str:
+    """How the fastest pool compared with the same small tasks in a plain loop."""
+    best = (f"the default chunksize ({chunks.default:,})" if chunks.best == "default"
+            else f"chunksize {int(chunks.best):,}")
+    gain = chunks.best_over_loop
+    if gain >= CHUNK_GAIN_FROM:
+        return (f"the fastest pool ({best}) ran {format_ratio(gain)} as many tasks per second "
+                "as the loop")
+    if gain >= 1 / CHUNK_GAIN_FROM:
+        return (f"the fastest pool ({best}) only about matched the loop "
+                f"({format_ratio(gain)}): with tasks this short, even batched messages cost "
+                "most of what the extra CPUs give")
+    return (f"even the fastest pool ({best}) was slower than the loop ({format_ratio(gain)}): "
+            "tasks this short are not worth sending to another process, however they are "
+            "batched")
+
+
+def workers_peak(workers: Workers) -> str:
+    """Where the speed-up of the CPU-bound tasks peaked."""
+    if workers.best_n == workers.cpus:
+        return (f"The speed-up peaked at {format_ratio(workers.best)} with one worker per "
+                f"usable CPU ({workers.cpus})")
+    return (f"The speed-up peaked at {format_ratio(workers.best)} with {workers.best_n} "
+            f"workers; with one worker per usable CPU ({workers.cpus}) it was "
+            f"{format_ratio(workers.at_cpus)}")
+
+
+def workers_verdict(workers: Workers) -> str:
+    """Whether pools larger than the usable CPUs gained anything."""
+    beyond = workers.beyond_cpus
+    at_cpus = format_ratio(workers.at_cpus)
+    if not beyond:
+        return "no pool larger than the usable CPUs was measured"
+    top = max(beyond, key=beyond.get)
+    if beyond[top] <= workers.at_cpus * WORKERS_GAIN_FROM:
+        return ("more workers than CPUs gained nothing worth having: the best of the larger "
+                f"pools reached {format_ratio(beyond[top])}, against {at_cpus} with "
+                f"{workers.cpus}")
+    return (f"a larger pool did better here ({format_ratio(beyond[top])} with {top} workers, "
+            f"against {at_cpus} with {workers.cpus}); on a machine shared with other work, "
+            "extra workers can win back CPU time from other programs, so read the spread "
+            "table before drawing more from it")
+
+
+def blas_verdict(blas: Blas) -> str:
+    """What the BLAS library's default threads cost the pool."""
+    if blas.default_threads <= 1:
+        return ("the BLAS library started no extra threads on this machine, so there was "
+                "nothing to oversubscribe and the two cases did the same work the same way")
+    ratio, threads = format_ratio(blas.ratio), blas.default_total_threads
+    if blas.ratio >= BLAS_MUCH_SLOWER_FROM:
+        return (f"the default was {ratio} slower: {threads} BLAS threads took turns on "
+                f"{blas.cpus} CPUs")
+    if blas.ratio >= BLAS_SLOWER_FROM:
+        return (f"the default was somewhat slower ({ratio}): {threads} BLAS threads shared "
+                f"{blas.cpus} CPUs")
+    return (f"the difference was small here ({ratio}), even with {threads} BLAS threads on "
+            f"{blas.cpus} CPUs")
+
+
+def probe_phrase(blas: Blas, key: str) -> str:
+    """What the workers started one way (``key``) saw of the variables set around the pool."""
+    if key not in blas.probe:
+        return "this platform does not offer it"
+    seen = blas.probe[key]
+    saw = "saw the variables" if seen.limited else "did not see the variables"
+    plural = "s" if seen.threads != 1 else ""
+    return f"here the workers {saw} and ran {seen.threads} thread{plural} each"
+
+
+def methods_verdict(demos: Demos) -> str:
+    """Whether the start methods changed any demonstration's outcome."""
+    if demos.agree:
+        return "every demonstration showed the same outcome under each of them"
+    return "some outcomes differed between methods; the table shows which"
+
+
+# --- the demonstrations' printouts, as the page shows them -----------------------------------
+
+def _lines(*lines: str) -> str:
+    return "\n".join(lines)
+
+
+def arguments_output(seen: dict[str, Any]) -> str:
+    """The three ways of passing several arguments, and what each returned."""
+    return _lines(*(f"{how:8} -> {values}" for how, values in seen["arguments"].items()))
+
+
+#: The three ways of ending a pool with outstanding work, as the printout names them.
+SHUTDOWN_LABELS = {"with_early": "with block left early", "close_join": "close() + join()",
+                   "with_collect": "get() inside the with block"}
+
+
+def shutdown_output(seen: dict[str, Any]) -> str:
+    """How long each way of ending the pool took and how many of its tasks finished."""
+    lines = []
+    for key, label in SHUTDOWN_LABELS.items():
+        ended = seen[key]
+        line = (f"{label:28} left after {ended['left_after_s']:.3f} s; "
+                f"{ended['finished']} of {ended['tasks']} tasks finished")
+        if "late_get" in ended:
+            line += f"; a later get(timeout=...) raised {ended['late_get']}"
+        lines.append(line)
+    return _lines(*lines)
+
+
+def executor_output(seen: dict[str, Any]) -> str:
+    """What the executor demonstration returned, with the worker's traceback shortened."""
+    executor = seen["executor"]
+    return _lines(
+        f"as_completed: {executor['as_completed']}",
+        f"map(power, [2, 3, 4], [2, 2, 2]): {executor['map']}",
+        f"result() raised {executor['error']}",
+        "its __cause__, the worker's traceback (file paths shortened):",
+        shorten_paths(executor["remote_traceback"]).strip().strip('"').strip(),
+    )
+
+
+def outputs(demos: Demos) -> dict[str, str]:
+    """The printout of each demonstration under the default start method, by output id."""
+    seen = demos.shown
+    return {
+        "pools-apply": _lines(*work.describe_apply(seen["apply"])),
+        "pools-map-family": _lines(*work.describe_map_family(seen["map_naps"],
+                                                                    seen["map"])),
+        "pools-arguments": arguments_output(seen),
+        "pools-lambda": seen["lambda"],
+        "pools-shutdown": shutdown_output(seen),
+        "pools-executor": executor_output(seen),
+    }
+
+
+def texts(found: Findings) -> dict[str, Any]:
+    """Every sentence and number the page glues, by glue key."""
+    seconds = format_seconds
+    machine, sync, chunks, executor = (found.machine, found.sync_async, found.chunksize,
+                                       found.executor)
+    init, workers, blas = found.initializer, found.workers, found.blas
+    chunk_rates, executor_rates = chunks.rates, executor.rates
+    glued: dict[str, Any] = {
+        "pools_cpus": machine.cpus,
+        "pools_start_method": machine.start_method,
+        "pools_methods": spoken_list(machine.start_methods),
+        "pools_os_cpu_count": (machine.os_cpu_count if machine.os_cpu_count is not None
+                               else "n/a"),
+        "pools_affinity": machine.affinity if machine.affinity is not None else "n/a",
+        # The article's experiment.
+        "pools_sync_tasks": sync.tasks,
+        "pools_sync_workers": sync.workers,
+        "pools_sync_rounds": sync.rounds,
+        "pools_sync_task_s": seconds(sync.task_s),
+        "pools_sync": seconds(sync.synchronous),
+        "pools_async": seconds(sync.asynchronous),
+        "pools_map": seconds(sync.one_map),
+        "pools_sync_expected": seconds(sync.sync_expected),
+        "pools_async_expected": seconds(sync.async_expected),
+        "pools_sync_over_async": format_ratio(sync.sync_over_async),
+        "pools_article_task_s": seconds(sync.article_task_s),
+        "pools_article_sync_expected": seconds(sync.article_sync_expected),
+        "pools_article_async_expected": seconds(sync.article_async_expected),
+        # chunksize and the executor's map.
+        "pools_chunk_tasks": f"{chunks.tasks:,}",
+        "pools_chunk_one_call": seconds(chunks.one_call),
+        "pools_chunk_default": f"{chunks.default:,}",
+        "pools_chunk_rate_1": format_count(chunk_rates["1"]),
+        "pools_chunk_rate_default": format_count(chunk_rates["default"]),
+        "pools_chunk_rate_one_process": format_count(chunk_rates["one_process"]),
+        "pools_chunk_default_over_1": format_ratio(chunks.default_over_1),
+        "pools_chunk_verdict": chunk_verdict(chunks),
+        "pools_exec_tasks": f"{executor.tasks:,}",
+        "pools_exec_chunksize": f"{executor.chunksize:,}",
+        "pools_exec_rate_default": format_count(executor_rates["executor_default"]),
+        "pools_exec_rate_chunked": format_count(executor_rates["executor_chunked"]),
+        "pools_exec_rate_pool": format_count(executor_rates["pool_map"]),
+        "pools_exec_chunked_over_default": format_ratio(executor.chunked_over_default),
+        # initializer
+        "pools_init_vocabulary": f"{init.vocabulary:,}",
+        "pools_init_setup": seconds(init.setup),
+        "pools_init_lookups": init.lookups,
+        "pools_init_per_task": seconds(init.per_task),
+        "pools_init_initializer": seconds(init.initializer),
+        "pools_init_per_task_expected": seconds(init.per_task_expected),
+        "pools_init_ratio": format_ratio(init.ratio),
+        # workers
+        "pools_burn_tasks": workers.tasks,
+        "pools_burn_task_s": seconds(workers.task_s),
+        "pools_workers_most": workers.most,
+        "pools_workers_peak": workers_peak(workers),
+        "pools_workers_verdict": workers_verdict(workers),
+        # BLAS
+        "pools_blas_size": blas.size,
+        "pools_blas_products": blas.products,
+        "pools_blas_tasks": blas.tasks,
+        "pools_blas_default": seconds(blas.default),
+        "pools_blas_one": seconds(blas.one),
+        "pools_blas_default_threads": blas.default_threads,
+        "pools_blas_parent_threads": blas.parent_threads,
+        "pools_blas_verdict": blas_verdict(blas),
+        **{f"pools_blas_probe_{key}": probe_phrase(blas, key) for key in PROBED},
+        # the demonstrations under every start method
+        "pools_methods_verdict": methods_verdict(found.demos),
+    }
+    return glued

@@ -1,0 +1,541 @@
+"""What the shared-memory chapter concludes from one result: findings per section, and the
+texts (every sentence and number the page glues, and the demonstrations' printouts it
+shows)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from parbook.bench.results import Result
+from parbook.chapters.shared_memory.experiment import (
+    COUNTER_LABELS,
+    EXCHANGE_LABELS,
+    HANDOFF_LABELS,
+    OP_LABELS,
+    SHARED_HANDOFFS,
+)
+from parbook.render.formatting import (
+    format_count,
+    format_percent,
+    format_ratio,
+    format_seconds,
+    spoken_list,
+)
+from parbook.shared.child import shorten_paths
+
+#: How the page names each shared-memory hand-off in its list: (a) to (d).
+HANDOFF_LETTERS = {"by_value": "(a)", "by_copy": "(b)", "by_name": "(c)", "kept": "(d)"}
+#: The best shared-memory hand-off is "within twice the cost" of a memcpy up to this
+#: multiple, and "less than copying the data once" below 1.
+BEST_WITHIN = 2.0
+#: What the resource tracker prints when it cleans up blocks nobody unlinked.
+LEAK_WARNING = "leaked shared_memory objects"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The interpreter and machine that ran the chapter."""
+
+    python: str
+    cpus: int
+    start_method: str
+    methods: list[str]
+    has_track_parameter: bool
+
+
+@dataclass(frozen=True)
+class Counter:
+    """Processes adding one to a shared Value, without and with its lock held."""
+
+    workers: int
+    n: int
+    #: start method -> {"no_lock" | "get_lock" -> {"expected", "counted", "seconds"}}
+    by_method: dict[str, dict[str, dict[str, Any]]]
+    #: (start method, "no_lock" | "get_lock") -> each worker's median seconds per update
+    contended: dict[tuple[str, str], float]
+
+    @property
+    def expected(self) -> int:
+        return self.workers * self.n
+
+    @property
+    def lost(self) -> dict[str, int]:
+        """Updates lost without the lock, by start method."""
+        return {method: counts["no_lock"]["expected"] - counts["no_lock"]["counted"]
+                for method, counts in self.by_method.items()}
+
+    @property
+    def locked_exact(self) -> bool:
+        """Whether the count was exact with the lock held, under every start method."""
+        return all(counts["get_lock"]["counted"] == counts["get_lock"]["expected"]
+                   for counts in self.by_method.values())
+
+
+@dataclass(frozen=True)
+class CounterCost:
+    """Seconds per update of a shared counter in one process."""
+
+    value: float
+    value_get_lock: float
+    raw_value: float
+
+
+@dataclass(frozen=True)
+class ManagerOps:
+    """Seconds per operation on a Manager dict proxy and its local equivalents."""
+
+    ops: dict[str, float]  # the keys of OP_LABELS
+
+    @property
+    def proxy_over_local(self) -> float:
+        return self.ops["proxy_set"] / self.ops["local_set"]
+
+    @property
+    def proxy_over_value(self) -> float:
+        return self.ops["proxy_set"] / self.ops["value_set"]
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """Running workers reporting results through a Queue or a Manager dict."""
+
+    workers: int
+    n: int
+    times: dict[str, float]  # the keys of EXCHANGE_LABELS
+
+    @property
+    def total(self) -> int:
+        """Results the parent collects in each case."""
+        return self.workers * self.n
+
+    @property
+    def manager_over_queue_each(self) -> float:
+        return self.times["manager_each"] / self.times["queue_each"]
+
+    @property
+    def manager_over_queue_batch(self) -> float:
+        return self.times["manager_batch"] / self.times["queue_batch"]
+
+    @property
+    def each_over_batch_queue(self) -> float:
+        return self.times["queue_each"] / self.times["queue_batch"]
+
+    @property
+    def each_over_batch_manager(self) -> float:
+        return self.times["manager_each"] / self.times["manager_batch"]
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """Handing arrays of each size to a running worker, beside a memcpy of them."""
+
+    sizes_mib: list[int]
+    times: dict[tuple[int, str], float]  # (MiB, the keys of HANDOFF_LABELS) -> median
+    first_touch: float
+    second_touch: float
+
+    @property
+    def largest(self) -> int:
+        return max(self.sizes_mib)
+
+    @property
+    def multiple(self) -> dict[tuple[int, str], float]:
+        """Each time as a multiple of the memcpy of the same array."""
+        return {key: seconds / self.times[(key[0], "memcpy")]
+                for key, seconds in self.times.items()}
+
+    def at_largest(self, how: str) -> float:
+        return self.times[(self.largest, how)]
+
+    def multiple_at_largest(self, how: str) -> float:
+        return self.multiple[(self.largest, how)]
+
+    @property
+    def best_shared(self) -> str:
+        """The cheapest shared-memory hand-off at the largest size."""
+        return min(SHARED_HANDOFFS, key=self.multiple_at_largest)
+
+    @property
+    def best_shared_multiple(self) -> float:
+        return self.multiple_at_largest(self.best_shared)
+
+    @property
+    def fault_share_of_by_name(self) -> float:
+        """The first touch's page faults as a share of hand-off (c)."""
+        return (self.first_touch - self.second_touch) / self.at_largest("by_name")
+
+
+@dataclass(frozen=True)
+class Demos:
+    """The demonstrations under each start method and the child interpreters' output."""
+
+    methods: list[str]
+    by_method: dict[str, dict[str, Any]]
+    #: "demos-METHOD", "worker-first-METHOD", "other-program", "other-program-untracked"
+    #: -> what that child interpreter printed and how it ended
+    children: dict[str, dict[str, Any]]
+
+    @property
+    def demos_quiet(self) -> bool:
+        """Whether every demonstration interpreter ended in time and printed no error."""
+        return all(self.children[f"demos-{m}"]["errors"] == ""
+                   and not self.children[f"demos-{m}"]["killed"] for m in self.methods)
+
+    def _summed_and_gone(self, key: str) -> bool:
+        return all(not self.by_method[m][key]["exists_after"]
+                   and self.by_method[m][key]["total"] == self.by_method[m]["expected_total"]
+                   for m in self.methods)
+
+    @property
+    def owner_clean(self) -> bool:
+        """The owner's workers summed the block right, and the owner removed it."""
+        return self._summed_and_gone("owner")
+
+    @property
+    def manager_clean(self) -> bool:
+        """The same, with a SharedMemoryManager owning the block."""
+        return self._summed_and_gone("shared_memory_manager")
+
+    @property
+    def segments_left(self) -> int:
+        """Blocks the demonstrations left in /dev/shm, under every start method together."""
+        return sum(len(self.by_method[m]["new_segments_at_end"]) for m in self.methods)
+
+    @property
+    def exchange_all_received(self) -> bool:
+        return all(count == self.by_method[m]["exchange"]["expected"]
+                   for m in self.methods
+                   for count in self.by_method[m]["exchange"]["received"].values())
+
+    @property
+    def handoff_all_correct(self) -> bool:
+        return all(all(self.by_method[m]["handoff"].values()) for m in self.methods)
+
+    @property
+    def queue_share_ok(self) -> bool:
+        """Another process doubled the owner's array in place, under every method."""
+        return all(self.by_method[m]["queue_share"]["all_doubled"]
+                   and self.by_method[m]["queue_share"]["worker_pid"]
+                   != self.by_method[m]["queue_share"]["owner_pid"] for m in self.methods)
+
+    @property
+    def worker_first_destroyed(self) -> dict[str, bool]:
+        """Whether the block was gone after a worker started before it had exited."""
+        return {m: "is GONE" in self.children[f"worker-first-{m}"]["output"]
+                for m in self.methods}
+
+    @property
+    def worker_first_warned(self) -> dict[str, bool]:
+        return {m: _warned(self.children[f"worker-first-{m}"]) for m in self.methods}
+
+    @property
+    def other_destroyed(self) -> bool:
+        """Whether a separate program's tracker unlinked the block it only read."""
+        return "exited: False" in self.children["other-program"]["output"]
+
+    @property
+    def other_warned(self) -> bool:
+        return LEAK_WARNING in self.children["other-program"]["output"]
+
+    @property
+    def untracked_survived(self) -> bool:
+        """Whether the block survived a reader that attached it untracked."""
+        return "exited: True" in self.children["other-program-untracked"]["output"]
+
+    @property
+    def untracked_quiet(self) -> bool:
+        return not _warned(self.children["other-program-untracked"])
+
+
+def _warned(child: dict[str, Any]) -> bool:
+    return LEAK_WARNING in child["errors"] + child["output"]
+
+
+@dataclass(frozen=True)
+class Findings:
+    """Everything the shared-memory page concludes from one result, by section."""
+
+    setting: Setting
+    counter: Counter
+    counter_cost: CounterCost
+    manager: ManagerOps
+    exchange: Exchange
+    handoff: Handoff
+    demos: Demos
+
+
+def findings(result: Result) -> Findings:
+    """The chapter's findings, derived from one recorded result."""
+    params, values = result.parameters, result.values
+    methods, demos = params["methods"], values["demos"]
+    return Findings(
+        setting=Setting(python=params["python"], cpus=params["cpus"],
+                        start_method=params["start_method"], methods=methods,
+                        has_track_parameter=params["has_track_parameter"]),
+        counter=Counter(
+            workers=params["counter_workers"], n=params["counter_n"],
+            by_method={m: demos[m]["counter"] for m in methods},
+            contended={(m, how): result.median("counter_contended", method=m, how=how)
+                       for m in methods for how in COUNTER_LABELS},
+        ),
+        counter_cost=CounterCost(
+            value=result.median("counter_cost", how="value"),
+            value_get_lock=result.median("counter_cost", how="value_get_lock"),
+            raw_value=result.median("counter_cost", how="raw_value"),
+        ),
+        manager=ManagerOps(ops={op: result.median("manager_ops", op=op) for op in OP_LABELS}),
+        exchange=Exchange(workers=params["exchange_workers"], n=params["exchange_n"],
+                          times={how: result.median("exchange", how=how)
+                                 for how in EXCHANGE_LABELS}),
+        handoff=Handoff(
+            sizes_mib=params["handoff_mib"],
+            times={(mib, how): result.median("handoff", mib=mib, how=how)
+                   for mib in params["handoff_mib"] for how in HANDOFF_LABELS},
+            first_touch=result.median("first_touch", touch="first"),
+            second_touch=result.median("first_touch", touch="second"),
+        ),
+        demos=Demos(methods=methods, by_method=demos, children=values["children"]),
+    )
+
+
+# --- data-dependent sentences ---------------------------------------------------------------
+
+
+def lost_text(counter: Counter) -> str:
+    """How many updates the bare ``v.value += 1`` lost, across the start methods."""
+    lost = counter.lost.values()
+    fewest, most = min(lost), max(lost)
+    if most == 0:
+        return ("none of the updates, under any start method: the processes never happened "
+                "to interleave between a read and a write on this machine in this run")
+    if fewest == most:
+        return f"{format_count(fewest)} of them under every start method"
+    return (f"between {format_count(fewest)} and {format_count(most)} of them, depending on "
+            "how often the processes' reads and writes happened to interleave")
+
+
+def locked_verdict(counter: Counter) -> str:
+    """Whether the count was right with the lock held across the update."""
+    if counter.locked_exact:
+        return "exactly right under every start method"
+    return "still wrong, which should not happen: see the table"
+
+
+def exchange_each_verdict(exchange: Exchange) -> str:
+    """Which channel was cheaper for results reported one at a time."""
+    each = exchange.manager_over_queue_each
+    if each > 1:
+        return ("the queue was the cheaper of the two: the Manager dict took "
+                f"{format_ratio(each)} as long")
+    return (f"the Manager dict was the cheaper of the two, at {format_ratio(each)} the time "
+            "of the queue")
+
+
+def advice_verdict(exchange: Exchange) -> str:
+    """Whether article 000's advice (a Manager rather than a Queue) held here."""
+    if exchange.manager_over_queue_each > 1:
+        return "does not hold here for reporting results: a queue was cheaper"
+    return "holds here even for reporting results one by one"
+
+
+def best_verdict(handoff: Handoff) -> str:
+    """How the best shared-memory hand-off compares with copying the data once."""
+    best = handoff.best_shared_multiple
+    if best < 1:
+        return "less than copying the data once in the parent"
+    if best <= BEST_WITHIN:
+        return "within twice the cost of copying the data once"
+    return ("more than twice the cost of copying the data once, on this machine "
+            "(see the spread table for how noisy the case was)")
+
+
+def worker_first_text(demos: Demos) -> str:
+    """Under which start methods a worker started before the first block destroyed it."""
+    destroyed = [m for m, gone in demos.worker_first_destroyed.items() if gone]
+    kept = [m for m in demos.methods if m not in destroyed]
+    if destroyed and kept:
+        return (f"under {spoken_list(destroyed)} the block was gone within half a second of "
+                f"the worker's exit and the tracker warned; under {spoken_list(kept)} it was "
+                "still there and nothing was printed")
+    if destroyed:
+        return (f"under every start method ({spoken_list(destroyed)}) the block was gone "
+                "within half a second of the worker's exit")
+    return ("under every start method the block was still there after the worker exited: "
+            "this Python shares the tracker with fork children too")
+
+
+def track_text(setting: Setting) -> str:
+    """Which branch of ``attach_from_another_program`` this build's Python took."""
+    if setting.has_track_parameter:
+        return (f"This build runs Python {setting.python}, so the reader took the first "
+                "branch and attached with track=False.")
+    return (f"This build runs Python {setting.python}, whose SharedMemory has no track "
+            "parameter, so the reader took the other branch: it attached normally and then "
+            "unregistered the block from its own tracker.")
+
+
+def other_destroyed_text(demos: Demos) -> str:
+    """What became of the block after another program read it."""
+    return "gone" if demos.other_destroyed else "still there"
+
+
+def untracked_survived_text(demos: Demos) -> str:
+    """What became of the block after an untracked reader exited."""
+    if demos.untracked_survived:
+        return "still there, and the owner unlinked it itself"
+    return "gone all the same"
+
+
+def other_program_rule_text(demos: Demos) -> str:
+    """What the other program's tracker did to the block, for the rules page."""
+    return "unlinked it" if demos.other_destroyed else "left it alone"
+
+
+# --- the demonstrations' printouts, as the page shows them -----------------------------------
+
+def short_paths(text: str) -> str:
+    """Tracebacks and warnings with file names instead of this machine's paths."""
+    return re.sub(r"(?:/[^\s:'\"]+)+/([\w.]+\.py)", r"\1", shorten_paths(text))
+
+
+def lifecycle_output(demos: Demos) -> str:
+    """What ``owner_total`` did under each start method, and how its interpreter ended."""
+    lines = []
+    for method in demos.methods:
+        demo = demos.by_method[method]
+        owner, child = demo["owner"], demos.children[f"demos-{method}"]
+        lines += [
+            f"--- start method {method}",
+            f"psm_ blocks before: {owner['before']}",
+            f"the owner created {owner['name']} ({demo['block_mib']:.1f} MiB); "
+            f"{owner['workers']} workers attached it by name and summed a slice each: total "
+            f"{owner['total']:.0f} (expected {demo['expected_total']:.0f})",
+            f"new psm_ blocks after: {owner['new_after']}",
+            f"the child interpreter exited with code {child['returncode']}; "
+            f"its standard error: {child['errors'] or '(nothing)'}",
+        ]
+    return "\n".join(lines)
+
+
+def manager_output(demos: Demos) -> str:
+    """What ``manager_total`` returned under each start method."""
+    return "\n".join(
+        f"{method:>10}: total {managed['total']:.0f}; {managed['name']} exists after the "
+        f"manager shut down: {managed['exists_after']}"
+        for method, managed in ((m, demos.by_method[m]["shared_memory_manager"])
+                                for m in demos.methods))
+
+
+def owner_and_reader_output(child: dict[str, Any]) -> str:
+    """What an owner that ran another program as its reader printed, paths shortened."""
+    errors = short_paths(child["errors"]) or "(nothing)"
+    return (short_paths(child["output"]) + "--- owner's standard error:\n" + errors).rstrip("\n")
+
+
+def worker_first_output(demos: Demos) -> str:
+    """What ``worker_started_first`` printed under each start method."""
+    parts = []
+    for method in demos.methods:
+        child = demos.children[f"worker-first-{method}"]
+        errors = short_paths(child["errors"]).strip() or "(nothing)"
+        parts.append(f"--- start method {method}: exit code {child['returncode']}\n"
+                     f"{child['output']}standard error: {errors}")
+    return "\n".join(parts)
+
+
+def queue_share_output(demos: Demos) -> str:
+    """What ``share_through_queue`` found under each start method."""
+    return "\n".join(
+        f"{method:>10}: the message was {shared['message_bytes']:,} bytes for an array of "
+        f"{shared['array_bytes']:,} bytes; worker {shared['worker_pid']} doubled it in place; "
+        f"the owner ({shared['owner_pid']}) now reads {shared['first_values']} ...; "
+        f"all doubled: {shared['all_doubled']}"
+        for method, shared in ((m, demos.by_method[m]["queue_share"]) for m in demos.methods))
+
+
+def outputs(demos: Demos) -> dict[str, str]:
+    """Each demonstration's printout, by output id."""
+    return {
+        "shared-memory-lifecycle": lifecycle_output(demos),
+        "shared-memory-manager": manager_output(demos),
+        "shared-memory-other-program": owner_and_reader_output(demos.children["other-program"]),
+        "shared-memory-worker-first": worker_first_output(demos),
+        "shared-memory-untracked": owner_and_reader_output(
+            demos.children["other-program-untracked"]),
+        "shared-memory-queue-share": queue_share_output(demos),
+    }
+
+
+def texts(found: Findings) -> dict[str, Any]:
+    """Every sentence and number the page (and the rules page) glues, by glue key."""
+    seconds, ratio = format_seconds, format_ratio
+    setting, counter, cost = found.setting, found.counter, found.counter_cost
+    manager, exchange, handoff, demos = found.manager, found.exchange, found.handoff, found.demos
+    largest, ops, times = handoff.largest, manager.ops, exchange.times
+    glued: dict[str, Any] = {
+        "sm_python": setting.python,
+        "sm_cpus": str(setting.cpus),
+        "sm_start_method": setting.start_method,
+        "sm_methods": ", ".join(setting.methods),
+        # Value and Array.
+        "sm_counter_workers": str(counter.workers),
+        "sm_counter_n": format_count(counter.n),
+        "sm_counter_expected": format_count(counter.expected),
+        "sm_lost_text": lost_text(counter),
+        "sm_locked_verdict": locked_verdict(counter),
+        **{f"sm_contended_{how}": seconds(counter.contended[(setting.start_method, how)])
+           for how in COUNTER_LABELS},
+        "sm_cost_value": seconds(cost.value),
+        "sm_cost_get_lock": seconds(cost.value_get_lock),
+        "sm_cost_raw": seconds(cost.raw_value),
+        # Manager.
+        **{f"sm_op_{name}": seconds(value) for name, value in ops.items()},
+        "sm_proxy_over_local": ratio(manager.proxy_over_local),
+        "sm_proxy_over_value": ratio(manager.proxy_over_value),
+        **{f"sm_exchange_{how}": seconds(value) for how, value in times.items()},
+        "sm_exchange_workers": str(exchange.workers),
+        "sm_exchange_n": format_count(exchange.n),
+        "sm_exchange_total": format_count(exchange.total),
+        "sm_exchange_each_verdict": exchange_each_verdict(exchange),
+        "sm_exchange_batch_ratio": ratio(exchange.manager_over_queue_batch),
+        "sm_each_over_batch_queue": ratio(exchange.each_over_batch_queue),
+        "sm_each_over_batch_manager": ratio(exchange.each_over_batch_manager),
+        "sm_advice_verdict": advice_verdict(exchange),
+        # shared_memory hand-off.
+        "sm_largest_mib": str(largest),
+        "sm_sizes": ", ".join(f"{mib} MiB" for mib in handoff.sizes_mib),
+        "sm_best_label": HANDOFF_LETTERS[handoff.best_shared],
+        "sm_best_x": ratio(handoff.best_shared_multiple),
+        "sm_best_verdict": best_verdict(handoff),
+        "sm_first_touch": seconds(handoff.first_touch),
+        "sm_second_touch": seconds(handoff.second_touch),
+        "sm_fault_share": format_percent(handoff.fault_share_of_by_name),
+        # Lifetime and the resource tracker.
+        "sm_worker_first_text": worker_first_text(demos),
+        "sm_track_text": track_text(setting),
+        "sm_other_destroyed": other_destroyed_text(demos),
+        "sm_untracked_survived": untracked_survived_text(demos),
+        "sm_queue_message_bytes": format_count(
+            demos.by_method[setting.start_method]["queue_share"]["message_bytes"]),
+        "sm_queue_array_bytes": format_count(
+            demos.by_method[setting.start_method]["queue_share"]["array_bytes"]),
+        # Quoted by the rules page.
+        "sm_rule_by_value": f"{seconds(handoff.at_largest('by_value'))} "
+                            f"({ratio(handoff.multiple_at_largest('by_value'))} a memcpy)",
+        "sm_rule_kept": f"{seconds(handoff.at_largest('kept'))} "
+                        f"({ratio(handoff.multiple_at_largest('kept'))} a memcpy)",
+        "sm_rule_size": f"{largest} MiB",
+        "sm_rule_other_program": other_program_rule_text(demos),
+        "sm_rule_left": str(demos.segments_left),
+        "sm_rule_proxy_set": f"{seconds(ops['proxy_set'])} "
+                             f"({ratio(manager.proxy_over_local)} a store into a local dict)",
+        "sm_rule_results": format_count(exchange.total),
+        "sm_rule_manager_each": seconds(times["manager_each"]),
+        "sm_rule_queue_each": seconds(times["queue_each"]),
+    }
+    for how in HANDOFF_LABELS:
+        glued[f"sm_handoff_{how}"] = seconds(handoff.at_largest(how))
+        glued[f"sm_handoff_{how}_x"] = ratio(handoff.multiple_at_largest(how))
+    return glued
