@@ -29,21 +29,16 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import re
 import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
-
 from parbook.bench.results import Result
-from parbook.bench.stats import summarize
 from parbook.chapters.processes import workload as work
-from parbook.render.tables import time_cell
 from parbook.shared import run_setup
-from parbook.shared.child import run_command, run_module, shorten_paths
+from parbook.shared.child import run_command, run_module
 
 NAME = "processes"
 MODULE = "parbook.chapters.processes.workload"
@@ -62,13 +57,8 @@ DAEMON_LABELS = {"daemon": "daemon=True", "non-daemon": "daemon=False (the defau
                  "parent-killed": "daemon=True, then the program killed itself (SIGKILL)"}
 SCRIPT_LABELS = {"unguarded": "without the guard", "guarded": "with the guard"}
 SCRIPTS = {"unguarded": work.UNGUARDED_SCRIPT, "guarded": work.GUARDED_SCRIPT}
-#: The message multiprocessing gives a child that starts processes while importing main.
-BOOTSTRAP_ERROR = ("An attempt has been made to start a new process before the current "
-                   "process has finished its bootstrapping phase.")
 #: How long the napping child of the daemon demo sleeps.
 NAP_S = 0.4
-#: The first line of an exception as a traceback ends with it: ``ValueError: ...``.
-ERROR_LINE = re.compile(r"^\w+(Error|Exception)\b")
 JOIN_PATIENCE_S = 0.05
 JOIN_WORK_S = 0.2
 FINISH_PATIENCE_S = 0.3
@@ -185,203 +175,3 @@ def _guard(result: Result, size: Sizes, say: Callable[[str], None]) -> None:
                 runs[script].setdefault(method, child.as_dict())
             result.add("guard", {"script": script, "method": method}, samples)
     result.values["guard"] = runs
-
-
-# ---------------------------------------------------------------------------------------
-# Analysis: derived only from a recorded result, so pages and `compare` agree.
-
-
-def error_summary(stderr: str) -> str | None:
-    """The last exception a traceback in ``stderr`` ended with, on one line (None if none)."""
-    lines = stderr.splitlines()
-    starts = [index for index, line in enumerate(lines) if ERROR_LINE.match(line)]
-    if not starts:
-        return None
-    first = starts[-1]
-    text = " ".join(line.strip() for line in lines[first:])
-    name, _, message = text.partition(":")
-    message = " ".join(message.split())
-    if BOOTSTRAP_ERROR in message:
-        message = BOOTSTRAP_ERROR
-    return f"{name}: {message}" if message else name
-
-
-def first_traceback(stderr: str) -> str:
-    """The first child traceback in ``stderr``, from its ``Process NAME:`` line to the error."""
-    lines = shorten_paths(stderr).splitlines()
-    begin = next((i for i, line in enumerate(lines) if line.startswith("Process ")), None)
-    if begin is None:
-        return ""
-    end = next((i for i in range(begin + 1, len(lines))
-                if ERROR_LINE.match(lines[i])), len(lines) - 1)
-    return "\n".join(lines[begin:end + 1])
-
-
-def script_lines(child: dict[str, Any]) -> list[str]:
-    """What a guard-demo script printed, with the error it met summarised on one line."""
-    lines = child["output"].splitlines()
-    error = error_summary(child["errors"])
-    if error:
-        lines.append(f"(on stderr, from the child) {error}")
-    return lines
-
-
-def method_list(methods: list[str]) -> str:
-    """Start-method names as prose: ``["fork", "spawn"]`` -> ``"fork and spawn"``."""
-    if not methods:
-        return "none"
-    if len(methods) == 1:
-        return methods[0]
-    return ", ".join(methods[:-1]) + " and " + methods[-1]
-
-
-def findings(result: Result) -> dict[str, Any]:
-    """The figures the chapter's prose quotes, derived from one recorded result."""
-    methods = result.parameters["start_methods"]
-    default = result.parameters["start_method"]
-    codes = result.values["exit_codes"]
-    seen = {ending: sorted({code for method in methods for code in codes[method][ending]})
-            for ending in work.ENDINGS}
-    exit_as_expected = all(seen[ending] == [EXPECTED_EXIT_CODES[ending]]
-                           for ending in work.ENDINGS)
-    join = {(ending, method): result.median("exit", ending=ending, method=method)
-            for ending in work.ENDINGS for method in methods}
-    rounds = result.parameters["exit_repeats"] + result.parameters["exit_warmup"]
-    tracebacks = {method: result.values["exit_errors"][method].count("Traceback (most recent")
-                  for method in methods}
-
-    children = result.values["children"]
-    finished = {kind: children[kind]["output"].count(": finished at ") for kind in DAEMON_LABELS}
-
-    guard = result.values["guard"]
-    unguarded_errors = {method: error_summary(guard["unguarded"][method]["errors"])
-                        for method in methods}
-    bootstrap_failed = [method for method in methods
-                        if unguarded_errors[method] == f"RuntimeError: {BOOTSTRAP_ERROR}"]
-    child_exitcode = {
-        (script, method): _reported_exitcode(guard[script][method]["output"])
-        for script in SCRIPTS for method in methods
-    }
-    top_level_runs = {
-        (script, method): guard[script][method]["output"].count("top level of the script runs")
-        for script in SCRIPTS for method in methods
-    }
-    family = result.values["family"]
-    ppid_is_parent = {method: all(child["getppid"] == family[method]["parent"]["pid"]
-                                  for child in family[method]["children"])
-                      for method in methods}
-    parent_process_is_parent = {
-        method: all(child["parent_pid"] == family[method]["parent"]["pid"]
-                    for child in family[method]["children"])
-        for method in methods}
-    return {
-        "cpus": result.parameters["cpus"],
-        "start_method": default,
-        "methods": methods,
-        "exit_codes_seen": seen,
-        "exit_as_expected": exit_as_expected,
-        "join": join,
-        "exit_rounds": rounds,
-        "tracebacks": tracebacks,
-        "first_traceback": first_traceback(result.values["exit_errors"][default]),
-        "nap_s": result.parameters["nap_s"],
-        "daemon_exit": result.median("daemon_exit", kind="daemon"),
-        "non_daemon_exit": result.median("daemon_exit", kind="non-daemon"),
-        "parent_killed_exit": result.median("daemon_exit", kind="parent-killed"),
-        "finished_lines": finished,
-        "children": children,
-        "demos": result.values["demos"],
-        "daemon_children_error": result.values["demos"]["daemon_children"],
-        "guard": guard,
-        "unguarded_errors": unguarded_errors,
-        "bootstrap_failed": bootstrap_failed,
-        "fork_available": "fork" in methods,
-        "child_exitcode": child_exitcode,
-        "top_level_runs": top_level_runs,
-        "guard_time": {(script, method): result.median("guard", script=script, method=method)
-                       for script in SCRIPTS for method in methods},
-        "family": family,
-        "ppid_is_parent": ppid_is_parent,
-        "parent_process_is_parent": parent_process_is_parent,
-    }
-
-
-def _reported_exitcode(output: str) -> int | None:
-    """The child's exitcode as a guard-demo script printed it (None if it never did)."""
-    match = re.search(r"the child ended with exitcode (-?\d+)", output)
-    return int(match.group(1)) if match else None
-
-
-# ---------------------------------------------------------------------------------------
-# Tables the chapter shows, built from a recorded result.
-
-
-def exit_code_text(codes: list[int]) -> str:
-    """The exit code(s) seen, with the signal's name for negative ones: ``-15 (-SIGTERM)``."""
-    texts = []
-    for code in codes:
-        if code < 0:
-            try:
-                texts.append(f"{code} (-{signal.Signals(-code).name})")
-            except ValueError:
-                texts.append(str(code))
-        else:
-            texts.append(str(code))
-    return " / ".join(texts)
-
-
-def exit_table(result: Result) -> pd.DataFrame:
-    """One row per ending: the exitcode the parent saw, and the join wait per start method."""
-    found = findings(result)
-    rows = []
-    for ending in work.ENDINGS:
-        row = {"how the child ended": ENDING_LABELS[ending],
-               "exitcode": exit_code_text(found["exit_codes_seen"][ending])}
-        for method in found["methods"]:
-            case = result.case("exit", ending=ending, method=method)
-            row[f"join wait, {method}"] = time_cell(summarize(case.samples))
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def guard_table(result: Result) -> pd.DataFrame:
-    """One row per script and start method: what happened, and the script's wall time."""
-    found = findings(result)
-    rows = []
-    for script in SCRIPTS:
-        for method in found["methods"]:
-            child = found["guard"][script][method]
-            error = error_summary(child["errors"])
-            case = result.case("guard", script=script, method=method)
-            rows.append({
-                "script": SCRIPT_LABELS[script],
-                "start method": method,
-                "top level ran": f"{found['top_level_runs'][(script, method)]}×",
-                "child's exitcode": found["child_exitcode"][(script, method)],
-                "error in the child": error.split(":")[0] if error else "none",
-                "script's exit code": child["returncode"],
-                "wall time": time_cell(summarize(case.samples)),
-            })
-    return pd.DataFrame(rows)
-
-
-def family_table(result: Result) -> pd.DataFrame:
-    """One row per start method: the children's names and who they said their parent was."""
-    found = findings(result)
-    rows = []
-    for method in found["methods"]:
-        family = found["family"][method]
-        named, unnamed = family["children"]
-        rows.append({
-            "start method": method,
-            "name given with name=": named["name"],
-            "name left to default": unnamed["name"],
-            "os.getppid() is the parent's PID": _yes_no(found["ppid_is_parent"][method]),
-            "parent_process().pid is the parent's PID":
-                _yes_no(found["parent_process_is_parent"][method]),
-        })
-    return pd.DataFrame(rows)
-
-
-def _yes_no(flag: bool) -> str:
-    return "yes" if flag else "no"

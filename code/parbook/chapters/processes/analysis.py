@@ -1,0 +1,483 @@
+"""What the processes chapter concludes from one result: findings per section, and the
+texts (every sentence, number and demo output the page glues).
+
+The demonstrations ran inside the experiment or in child interpreters; what they printed
+was recorded complete in the result, so every verdict here reads facts from that record
+(exit codes, PIDs, counts of lines), never the shortened text the page displays.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+from dataclasses import dataclass
+from typing import Any
+
+from parbook.bench.results import Result
+from parbook.chapters.processes.experiment import (
+    DAEMON_LABELS,
+    EXPECTED_EXIT_CODES,
+    SCRIPT_LABELS,
+    SCRIPTS,
+)
+from parbook.chapters.processes.workload import ENDINGS
+from parbook.render.formatting import format_seconds, spoken_list
+from parbook.shared.child import shorten_paths
+
+#: The message multiprocessing gives a child that starts processes while importing main.
+BOOTSTRAP_ERROR = ("An attempt has been made to start a new process before the current "
+                   "process has finished its bootstrapping phase.")
+#: The first line of an exception as a traceback ends with it: ``ValueError: ...``.
+ERROR_LINE = re.compile(r"^\w+(Error|Exception)\b")
+#: How much longer than the fastest method spawn's "return" join must wait before the page
+#: explains the difference by spawn's interpreter shutdown.
+SPAWN_SLOWER_FROM = 2.0
+#: The endings the child chooses itself (the others are the parent's signals).
+CHILD_ENDINGS = ("return", "exit3", "exception")
+#: A line the guard-demo scripts print at their top level, and the one the parent prints
+#: after joining its child.
+TOP_LEVEL_LINE = "top level of the script runs"
+CHILD_EXITCODE_LINE = re.compile(r"the child ended with exitcode (-?\d+)")
+#: The line the napping child of the daemon demo prints if it is allowed to finish.
+FINISHED_LINE = ": finished at "
+
+
+# ---------------------------------------------------------------------------------------
+# Reading what a child printed.
+
+
+def error_summary(stderr: str) -> str | None:
+    """The last exception a traceback in ``stderr`` ended with, on one line (None if none)."""
+    lines = stderr.splitlines()
+    starts = [index for index, line in enumerate(lines) if ERROR_LINE.match(line)]
+    if not starts:
+        return None
+    text = " ".join(line.strip() for line in lines[starts[-1]:])
+    name, _, message = text.partition(":")
+    message = " ".join(message.split())
+    if BOOTSTRAP_ERROR in message:
+        message = BOOTSTRAP_ERROR
+    return f"{name}: {message}" if message else name
+
+
+def met_bootstrap_error(stderr: str) -> bool:
+    """Whether ``stderr`` holds multiprocessing's bootstrapping error, wherever it falls
+    and however its lines were wrapped."""
+    return BOOTSTRAP_ERROR in " ".join(stderr.split())
+
+
+def first_traceback(stderr: str) -> str:
+    """The first child traceback in ``stderr``, from its ``Process NAME:`` line to the error."""
+    lines = shorten_paths(stderr).splitlines()
+    begin = next((i for i, line in enumerate(lines) if line.startswith("Process ")), None)
+    if begin is None:
+        return ""
+    end = next((i for i in range(begin + 1, len(lines))
+                if ERROR_LINE.match(lines[i])), len(lines) - 1)
+    return "\n".join(lines[begin:end + 1])
+
+
+def reported_exitcode(output: str) -> int | None:
+    """The child's exitcode as a guard-demo script printed it (None if it never did)."""
+    match = CHILD_EXITCODE_LINE.search(output)
+    return int(match.group(1)) if match else None
+
+
+def exit_code_text(codes: list[int]) -> str:
+    """The exit code(s) seen, with the signal's name for negative ones: ``-15 (-SIGTERM)``."""
+    texts = []
+    for code in codes:
+        if code < 0:
+            try:
+                texts.append(f"{code} (-{signal.Signals(-code).name})")
+                continue
+            except ValueError:  # a signal number this platform has no name for
+                pass
+        texts.append(str(code))
+    return " / ".join(texts)
+
+
+# ---------------------------------------------------------------------------------------
+# Findings, one small dataclass per section of the page.
+
+
+@dataclass(frozen=True)
+class Setup:
+    """The machine's start methods; the in-process demos used the default one."""
+
+    cpus: int
+    start_method: str
+    methods: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Demos:
+    """What the smaller demonstrations returned or printed (default start method)."""
+
+    function: tuple[str, ...]
+    subclass: tuple[str, ...]
+    memory: tuple[str, ...]
+    join: tuple[str, ...]
+    finish: str
+    daemon_children: str
+    join_work_s: float
+    join_patience_s: float
+    finish_patience_s: float
+
+
+@dataclass(frozen=True)
+class Endings:
+    """Children that ended five ways, under every start method: exit codes and join waits."""
+
+    methods: tuple[str, ...]
+    default: str
+    codes: dict[str, dict[str, tuple[int, ...]]]  # method -> ending -> every round
+    join: dict[tuple[str, str], float]  # (ending, method) -> median seconds
+    rounds: int
+    tracebacks: dict[str, int]  # method -> tracebacks the sweep's children printed
+    first_traceback: str
+
+    def seen(self, ending: str) -> list[int]:
+        """Every exit code seen for ``ending``, over all methods and rounds, sorted."""
+        return sorted({code for method in self.methods for code in self.codes[method][ending]})
+
+    @property
+    def as_expected(self) -> bool:
+        """Whether every ending gave exactly the POSIX exit code the page explains."""
+        return all(self.seen(ending) == [EXPECTED_EXIT_CODES[ending]] for ending in ENDINGS)
+
+    @property
+    def return_slowest(self) -> str:
+        """The start method whose returning child took longest to be joined."""
+        return max(self.methods, key=lambda method: self.join[("return", method)])
+
+    @property
+    def return_fastest(self) -> str:
+        """The start method whose returning child was joined soonest."""
+        return min(self.methods, key=lambda method: self.join[("return", method)])
+
+    @property
+    def exception_slowest(self) -> bool:
+        """Whether the exception cost the longest wait of the endings the child chose."""
+        others = [ending for ending in CHILD_ENDINGS if ending != "exception"]
+        return all(self.join[("exception", method)]
+                   >= max(self.join[(ending, method)] for ending in others)
+                   for method in self.methods)
+
+
+@dataclass(frozen=True)
+class DaemonExit:
+    """A program that ended while a child slept: wall times, and what each run printed."""
+
+    nap_s: float
+    daemon_s: float
+    non_daemon_s: float
+    parent_killed_s: float
+    runs: dict[str, dict[str, Any]]  # kind -> the first child interpreter's record
+
+    @property
+    def finished(self) -> dict[str, int]:
+        """How many times the napping child said it finished, per kind of run."""
+        return {kind: run["output"].count(FINISHED_LINE) for kind, run in self.runs.items()}
+
+
+@dataclass(frozen=True)
+class ScriptRun:
+    """One guard-demo script run by path under one start method."""
+
+    output: str
+    errors: str
+    returncode: int | None
+    killed: bool
+    wall_s: float
+
+    @property
+    def child_exitcode(self) -> int | None:
+        return reported_exitcode(self.output)
+
+    @property
+    def top_level_runs(self) -> int:
+        """How many processes ran the script's top level (the script and re-importers)."""
+        return self.output.count(TOP_LEVEL_LINE)
+
+    @property
+    def bootstrap_failed(self) -> bool:
+        return met_bootstrap_error(self.errors)
+
+    @property
+    def error(self) -> str | None:
+        return error_summary(self.errors)
+
+
+@dataclass(frozen=True)
+class Guard:
+    """The scripts without and with the ``__main__`` guard, under every start method."""
+
+    methods: tuple[str, ...]
+    runs: dict[tuple[str, str], ScriptRun]  # (script, method)
+    runs_per_case: int
+
+    @property
+    def failed(self) -> list[str]:
+        """The methods under which the unguarded script's child met the bootstrap error."""
+        return [method for method in self.methods
+                if self.runs[("unguarded", method)].bootstrap_failed]
+
+    @property
+    def fork_available(self) -> bool:
+        return "fork" in self.methods
+
+
+@dataclass(frozen=True)
+class ChildFacts:
+    """What one child said about itself."""
+
+    name: str
+    pid: int
+    getppid: int
+    parent_name: str | None
+    parent_pid: int | None
+
+
+@dataclass(frozen=True)
+class Family:
+    """A named and an unnamed child started under one method, and their parent."""
+
+    parent_name: str
+    parent_pid: int
+    parent_process: str
+    named: ChildFacts
+    unnamed: ChildFacts
+
+    @property
+    def ppid_is_parent(self) -> bool:
+        """Whether ``os.getppid()`` in every child was the starting program's PID."""
+        return all(child.getppid == self.parent_pid for child in (self.named, self.unnamed))
+
+    @property
+    def parent_process_is_parent(self) -> bool:
+        """Whether ``parent_process().pid`` in every child was the starting program's PID."""
+        return all(child.parent_pid == self.parent_pid for child in (self.named, self.unnamed))
+
+
+@dataclass(frozen=True)
+class Findings:
+    setup: Setup
+    demos: Demos
+    endings: Endings
+    daemon: DaemonExit
+    guard: Guard
+    families: dict[str, Family]  # method -> family
+
+
+def findings(result: Result) -> Findings:
+    """The chapter's findings, derived from one recorded result."""
+    parameters, values = result.parameters, result.values
+    methods = tuple(parameters["start_methods"])
+    default = parameters["start_method"]
+    demos, children = values["demos"], values["children"]
+    return Findings(
+        setup=Setup(cpus=parameters["cpus"], start_method=default, methods=methods),
+        demos=Demos(
+            function=tuple(demos["function"]),
+            subclass=tuple(children["subclass"]["output"].splitlines()),
+            memory=tuple(demos["memory"]), join=tuple(demos["join"]),
+            finish=demos["finish"], daemon_children=demos["daemon_children"],
+            join_work_s=parameters["join_work_s"],
+            join_patience_s=parameters["join_patience_s"],
+            finish_patience_s=parameters["finish_patience_s"],
+        ),
+        endings=Endings(
+            methods=methods, default=default,
+            codes={method: {ending: tuple(codes) for ending, codes in by_ending.items()}
+                   for method, by_ending in values["exit_codes"].items()},
+            join={(ending, method): result.median("exit", ending=ending, method=method)
+                  for ending in ENDINGS for method in methods},
+            rounds=parameters["exit_repeats"] + parameters["exit_warmup"],
+            tracebacks={method: values["exit_errors"][method].count("Traceback (most recent")
+                        for method in methods},
+            first_traceback=first_traceback(values["exit_errors"][default]),
+        ),
+        daemon=DaemonExit(
+            nap_s=parameters["nap_s"],
+            daemon_s=result.median("daemon_exit", kind="daemon"),
+            non_daemon_s=result.median("daemon_exit", kind="non-daemon"),
+            parent_killed_s=result.median("daemon_exit", kind="parent-killed"),
+            runs={kind: children[kind] for kind in DAEMON_LABELS},
+        ),
+        guard=Guard(
+            methods=methods,
+            runs={(script, method): _script_run(result, script, method)
+                  for script in SCRIPTS for method in methods},
+            runs_per_case=parameters["guard_runs"],
+        ),
+        families={method: _family(values["family"][method]) for method in methods},
+    )
+
+
+def _script_run(result: Result, script: str, method: str) -> ScriptRun:
+    run = result.values["guard"][script][method]
+    return ScriptRun(output=run["output"], errors=run["errors"], returncode=run["returncode"],
+                     killed=run["killed"],
+                     wall_s=result.median("guard", script=script, method=method))
+
+
+def _family(record: dict[str, Any]) -> Family:
+    named, unnamed = (ChildFacts(**child) for child in record["children"])
+    parent = record["parent"]
+    return Family(parent_name=parent["name"], parent_pid=parent["pid"],
+                  parent_process=parent["parent_process"], named=named, unnamed=unnamed)
+
+
+# ---------------------------------------------------------------------------------------
+# Sentences chosen by the data.
+
+
+def return_verdict(endings: Endings) -> str:
+    """Whether spawn's returning child took clearly longer to join, and why."""
+    slowest, fastest = endings.return_slowest, endings.return_fastest
+    if (slowest == "spawn" and endings.join[("return", slowest)]
+            > SPAWN_SLOWER_FROM * endings.join[("return", fastest)]):
+        return ("A child started by spawn is a whole interpreter, which shuts down the usual "
+                "way when its target returns (exit handlers, module clean-up); one started by "
+                "fork or forkserver leaves with os._exit as soon as its target is done.")
+    return "The methods differed less than that explanation would predict here."
+
+
+def exception_verdict(endings: Endings) -> str:
+    """Whether the uncaught exception was the slowest ending the child chose itself."""
+    if endings.exception_slowest:
+        return ("the longest wait of the three endings the child chose itself, under every "
+                "start method")
+    return "not always the longest wait of the endings the child chose itself in this run"
+
+
+def guard_fork_verdict(guard: Guard) -> str:
+    """What the unguarded script did under fork, if the platform offers it."""
+    if guard.fork_available:
+        return ("Under fork the same script ran without complaint: the child is a copy "
+                "of the parent and never imports the script again.")
+    return "This platform offers no fork start method, so no method spared it."
+
+
+def ppid_verdict(families: dict[str, Family]) -> str:
+    """Whether ``os.getppid()`` named the starting program under every method."""
+    forked_by_server = [method for method, family in families.items()
+                        if not family.ppid_is_parent]
+    if forked_by_server:
+        return (f"Under {spoken_list(forked_by_server)}, os.getppid() in the child was not "
+                "the PID of the program that started it: the child was forked by the fork "
+                "server, so that is its operating-system parent. parent_process() still "
+                "named the program that created it.")
+    return ("Under every method here, os.getppid() in the child was the PID of the program "
+            "that started it.")
+
+
+# ---------------------------------------------------------------------------------------
+# What the demos printed, as the page shows it.
+
+
+def daemon_output(daemon: DaemonExit) -> str:
+    """The daemon and non-daemon runs: a header each, then what the program printed."""
+    lines = []
+    for kind in ("daemon", "non-daemon"):
+        run = daemon.runs[kind]
+        lines.append(f"--- child started with {DAEMON_LABELS[kind]}: the program exited with "
+                     f"code {run['returncode']} after {run['elapsed_s']:.2f} s")
+        lines += run["output"].splitlines()
+    return "\n".join(lines)
+
+
+def orphan_output(daemon: DaemonExit) -> str:
+    """The run that killed itself, leaving its daemon child as an orphan."""
+    run = daemon.runs["parent-killed"]
+    return "\n".join([f"--- {DAEMON_LABELS['parent-killed']}: the program ended with code "
+                      f"{run['returncode']}; its output closed after {run['elapsed_s']:.2f} s",
+                      *run["output"].splitlines()])
+
+
+def script_lines(run: ScriptRun) -> list[str]:
+    """What a guard-demo script printed, with the error it met summarised on one line."""
+    lines = run.output.splitlines()
+    if run.error:
+        lines.append(f"(on stderr, from the child) {run.error}")
+    return lines
+
+
+def guard_output(guard: Guard) -> str:
+    """Both scripts under every method: a header each, then what the script printed."""
+    lines = []
+    for script, label in SCRIPT_LABELS.items():
+        for method in guard.methods:
+            run = guard.runs[(script, method)]
+            lines.append(f"--- {label}, {method}: the script exited with code {run.returncode}")
+            lines += script_lines(run)
+    return "\n".join(lines)
+
+
+def _joined(values: list[Any] | set[Any], unit: str = "") -> str:
+    """Distinct values, sorted, as ``1 / 2`` (``n/a`` when there are none)."""
+    return " / ".join(f"{value}{unit}" for value in sorted(values)) or "n/a"
+
+
+def texts(found: Findings) -> dict[str, str | int | float]:
+    """Every sentence, number and demo output the page glues, by glue key."""
+    seconds = format_seconds
+    setup, demos, endings, daemon, guard = (found.setup, found.demos, found.endings,
+                                            found.daemon, found.guard)
+    default, failed = setup.start_method, guard.failed
+    slowest, fastest = endings.return_slowest, endings.return_fastest
+    glued: dict[str, str | int | float] = {
+        "processes_start_method": default,
+        "processes_methods": spoken_list(setup.methods),
+        "processes_exit_rounds": str(endings.rounds),
+        "processes_nap": seconds(daemon.nap_s),
+        "processes_daemon_exit": seconds(daemon.daemon_s),
+        "processes_non_daemon_exit": seconds(daemon.non_daemon_s),
+        "processes_parent_killed_exit": seconds(daemon.parent_killed_s),
+        "processes_join_patience": seconds(demos.join_patience_s),
+        "processes_join_work": seconds(demos.join_work_s),
+        "processes_finish_patience": seconds(demos.finish_patience_s),
+        "processes_guard_failed": spoken_list(failed),
+        "processes_guard_child_exitcode": _joined(
+            {guard.runs[("unguarded", method)].child_exitcode for method in failed}),
+        "processes_guard_script_returncode": _joined(
+            {guard.runs[("unguarded", method)].returncode for method in guard.methods}),
+        "processes_guarded_top_level_runs": _joined(
+            {guard.runs[("guarded", method)].top_level_runs for method in failed}, "×"),
+        "processes_guard_fork_verdict": guard_fork_verdict(guard),
+        "processes_return_slowest_method": slowest,
+        "processes_return_slowest": seconds(endings.join[("return", slowest)]),
+        "processes_return_fastest_method": fastest,
+        "processes_return_fastest": seconds(endings.join[("return", fastest)]),
+        "processes_return_verdict": return_verdict(endings),
+        "processes_exception_verdict": exception_verdict(endings),
+        "processes_ppid_verdict": ppid_verdict(found.families),
+    }
+    for ending in ENDINGS:
+        glued[f"processes_exit_{ending}_code"] = exit_code_text(endings.seen(ending))
+        glued[f"processes_{ending}_join"] = seconds(endings.join[(ending, default)])
+    return glued
+
+
+#: The demonstrations' printouts the page shows (see :func:`outputs`).
+OUTPUT_IDS = tuple(f"processes-{demo}" for demo in (
+    "function", "subclass", "memory", "join", "traceback", "finish", "daemon", "orphan",
+    "daemon-children", "guard"))
+
+
+def outputs(found: Findings) -> dict[str, str]:
+    """What each demonstration printed when the experiment ran, by output id."""
+    demos, endings, daemon, guard = found.demos, found.endings, found.daemon, found.guard
+    return {
+        "processes-function": "\n".join(demos.function),
+        "processes-subclass": "\n".join(demos.subclass),
+        "processes-memory": "\n".join(demos.memory),
+        "processes-join": "\n".join(demos.join),
+        "processes-traceback": endings.first_traceback,
+        "processes-finish": demos.finish,
+        "processes-daemon": daemon_output(daemon),
+        "processes-orphan": orphan_output(daemon),
+        "processes-daemon-children": demos.daemon_children,
+        "processes-guard": guard_output(guard),
+    }

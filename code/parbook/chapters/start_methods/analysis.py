@@ -1,0 +1,477 @@
+"""What the start-methods chapter concludes from one result: findings per section, and the
+texts (every sentence, number and demo output the page glues).
+
+The demonstrations ran as scripts in child interpreters; the facts they printed (who saw
+the settings, which PIDs ran ``setup()``, whether the child was stuck on the lock) were
+parsed from their complete output while the experiment ran and recorded beside it, and
+the verdicts here read those recorded facts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from parbook import sources
+from parbook.bench.results import Result
+from parbook.chapters.start_methods.experiment import CONFIG_SCRIPTS, SCRIPTS
+from parbook.render.formatting import format_ratio, format_seconds, spoken_list
+
+#: The article's one-process figure counts as "about as much" as ours between these ratios.
+ARTICLE_NEAR = (0.5, 2.0)
+#: forkserver's extra children are "cheaper" than spawn's below this fraction of their cost.
+FORKSERVER_CHEAPER_BELOW = 0.8
+#: A re-importing method "paid the imports again" when one child from the heavy script
+#: cost at least this fraction of the time the imports took in the script itself.
+PAID_IMPORTS_FROM = 0.5
+#: The first Python that warns when a multi-threaded process forks.
+FORK_WARNING_SINCE = (3, 12)
+#: The start methods whose children import the main script again.
+RE_IMPORTING = ("spawn", "forkserver")
+#: Article 000 timed this many processes; the comparison keeps its rows.
+ARTICLE_COUNTS = (1, 5, 10)
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    """The interpreter and machine that ran the chapter."""
+
+    python: str
+    start_methods: tuple[str, ...]  # as get_all_start_methods() answered: default first
+    default_method: str
+    cpus: int
+    methods: tuple[str, ...]  # the methods the chapter ran, in the book's order
+
+    @property
+    def version(self) -> tuple[int, int]:
+        major, minor = (int(part) for part in self.python.split(".")[:2])
+        return major, minor
+
+
+@dataclass(frozen=True)
+class Startup:
+    """Start-up timed from inside a light and a heavy script (medians, seconds)."""
+
+    methods: tuple[str, ...]
+    counts: dict[str, tuple[int, ...]]  # main -> process counts timed
+    startup: dict[tuple[str, str, int], float]  # (main, method, processes)
+    first: dict[tuple[str, str], float]  # (main, method): the script's first process
+    heavy_import: float  # the heavy script's top-level imports, in its own process
+    modules_loaded: dict[str, int]  # main -> modules the script had loaded
+
+    def per_extra(self, main: str, method: str) -> float:
+        """Seconds each extra process added: the slope from the fewest to the most."""
+        counts = sorted(n for (m, meth, n) in self.startup if m == main and meth == method)
+        low, high = counts[0], counts[-1]
+        if high == low:
+            return self.startup[(main, method, low)]
+        return ((self.startup[(main, method, high)] - self.startup[(main, method, low)])
+                / (high - low))
+
+    @property
+    def spawn_heavy_over_light(self) -> float:
+        """One spawned process from the heavy script over one from the light script."""
+        return self.startup[("heavy", "spawn", 1)] / self.startup[("light", "spawn", 1)]
+
+    @property
+    def forkserver_server(self) -> float:
+        """What forkserver's first process cost beyond a later one: starting the server."""
+        return max(0.0, self.first[("light", "forkserver")]
+                   - self.startup[("light", "forkserver", 1)])
+
+
+@dataclass(frozen=True)
+class ArticleRow:
+    """Article 000's time for N processes beside this build's spawn medians (None: not run)."""
+
+    processes: int
+    article: float
+    light: float | None
+    heavy: float | None
+
+
+@dataclass(frozen=True)
+class ArticleComparison:
+    """Article 000's Process column (macOS, spawn) beside this build's spawn timings."""
+
+    machine: str
+    rows: tuple[ArticleRow, ...]
+
+    @property
+    def one(self) -> ArticleRow:
+        """The one-process row, the only one both scripts ran."""
+        return self.rows[0]
+
+
+@dataclass(frozen=True)
+class Report:
+    """What one process of a settings demo printed about itself."""
+
+    who: str
+    pid: int
+    main: str
+    id: str
+    settings: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ConfigRun:
+    """One settings script run by path under one start method."""
+
+    output: str
+    errors: str
+    returncode: int | None
+    killed: bool
+    parent: Report | None
+    children: tuple[Report, ...]
+    setup_pids: tuple[int, ...]
+    children_saw_settings: int
+    setup_in_children: int
+
+
+@dataclass(frozen=True)
+class Config:
+    """Article 004's experiment: settings under the guard, at module level, or passed."""
+
+    methods: tuple[str, ...]
+    runs: dict[str, dict[str, ConfigRun]]  # placement -> method -> run
+
+    def started(self, placement: str, method: str) -> int:
+        return len(self.runs[placement][method].children)
+
+    def saw(self, placement: str, method: str) -> int:
+        return self.runs[placement][method].children_saw_settings
+
+    @property
+    def re_importers(self) -> list[str]:
+        return [method for method in self.methods if method != "fork"]
+
+    @property
+    def guard_re_importer_children(self) -> int:
+        """Children started by re-importing methods from the script with a guarded setup."""
+        return sum(self.started("guard", method) for method in self.re_importers)
+
+    @property
+    def guard_blind_children(self) -> int:
+        """Of those, the children that did not see the settings."""
+        return sum(self.started("guard", method) - self.saw("guard", method)
+                   for method in self.re_importers)
+
+    @property
+    def pattern_expected(self) -> bool:
+        """Passed and module-level settings reached every child; guarded ones fork's only."""
+        return all(
+            self.saw("passed", m) == self.started("passed", m)
+            and self.saw("module", m) == self.started("module", m)
+            and self.saw("guard", m) == (self.started("guard", m) if m == "fork" else 0)
+            for m in self.methods)
+
+    @property
+    def main_names_expected(self) -> bool:
+        """Every child's main module was ``__main__`` under fork, ``__mp_main__`` otherwise."""
+        return all(child.main == ("__main__" if method == "fork" else "__mp_main__")
+                   for runs in self.runs.values() for method, run in runs.items()
+                   for child in run.children)
+
+    @property
+    def passed_setup_once(self) -> bool:
+        """With the settings passed, ``setup()`` ran in the parent only."""
+        return all(run.parent is not None and run.setup_pids == (run.parent.pid,)
+                   for run in self.runs["passed"].values())
+
+    @property
+    def fork_shares_address(self) -> bool:
+        """Fork's children saw the parent's settings object at the parent's address."""
+        run = self.runs["guard"].get("fork")
+        return run is None or all(run.parent is not None and child.id == run.parent.id
+                                  for child in run.children)
+
+
+@dataclass(frozen=True)
+class LockRun:
+    """The fork-while-a-lock-is-held demo under one start method."""
+
+    output: str
+    errors: str
+    returncode: int | None
+    killed: bool
+    elapsed_s: float
+    parent_threads: int | None
+    child_threads: int | None
+    child_saw_lock_held: bool | None
+    child_finished: bool
+    killed_after_patience: bool
+    child_exit_code: int | None
+    warning: str | None
+
+    @property
+    def stuck(self) -> bool:
+        """The child saw the lock taken, never got it, and was killed after the patience."""
+        return (self.killed_after_patience and not self.child_finished
+                and self.child_saw_lock_held is True)
+
+    @property
+    def finished_cleanly(self) -> bool:
+        """The child found a free lock, took it and exited with 0."""
+        return (self.child_finished and self.child_exit_code == 0
+                and self.child_saw_lock_held is False)
+
+
+@dataclass(frozen=True)
+class ForkLock:
+    """A child started while another thread of its parent held a lock."""
+
+    hold_s: float
+    patience_s: float
+    runs: dict[str, LockRun]  # method -> run
+
+    @property
+    def as_expected(self) -> bool:
+        """Stuck under fork, finished under every other method."""
+        return all(run.stuck if method == "fork" else run.finished_cleanly
+                   for method, run in self.runs.items())
+
+
+@dataclass(frozen=True)
+class ReadingProcess:
+    """The process that turned the result into the page's texts: when the book is built,
+    the notebook kernel, whose threads the page names."""
+
+    threads: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Findings:
+    interpreter: Interpreter
+    startup: Startup
+    article: ArticleComparison
+    config: Config
+    fork_lock: ForkLock
+    reader: ReadingProcess
+
+
+def findings(result: Result) -> Findings:
+    """The chapter's findings, derived from one recorded result (and, for ``reader``, from
+    the process that reads it)."""
+    parameters, values = result.parameters, result.values
+    methods = tuple(parameters["methods"])
+    startup = {(c.params["main"], c.params["method"], c.params["processes"]): c.summary.median
+               for c in result.group("startup")}
+    return Findings(
+        interpreter=Interpreter(
+            python=parameters["python"], start_methods=tuple(parameters["start_methods"]),
+            default_method=parameters["start_method"], cpus=parameters["usable_cpus"],
+            methods=methods,
+        ),
+        startup=Startup(
+            methods=methods,
+            counts={main: tuple(counts) for main, counts in parameters["counts"].items()},
+            startup=startup,
+            first={(c.params["main"], c.params["method"]): c.summary.median
+                   for c in result.group("first_start")},
+            heavy_import=result.median("heavy_import"),
+            modules_loaded=dict(values["modules_loaded"]),
+        ),
+        article=ArticleComparison(
+            machine=sources.OVERHEAD_TABLE.machine,
+            rows=tuple(ArticleRow(
+                processes=count,
+                article=sources.OVERHEAD_TABLE.lookup(body="return", workers=count,
+                                                      backend="processes"),
+                light=startup.get(("light", "spawn", count)),
+                heavy=startup.get(("heavy", "spawn", count)),
+            ) for count in ARTICLE_COUNTS),
+        ),
+        config=Config(methods=methods, runs={
+            placement: {method: _config_run(run) for method, run in runs.items()}
+            for placement, runs in values["config"].items()}),
+        fork_lock=ForkLock(
+            hold_s=parameters["hold_s"], patience_s=parameters["patience_s"],
+            runs={method: _lock_run(run) for method, run in values["fork_lock"].items()},
+        ),
+        reader=ReadingProcess(threads=tuple(thread.name for thread in threading.enumerate())),
+    )
+
+
+def _report(record: dict[str, Any] | None) -> Report | None:
+    return None if record is None else Report(**record)
+
+
+def _lock_run(run: dict[str, Any]) -> LockRun:
+    return LockRun(**{field.name: run[field.name] for field in dataclasses.fields(LockRun)})
+
+
+def _config_run(run: dict[str, Any]) -> ConfigRun:
+    return ConfigRun(
+        output=run["output"], errors=run["errors"], returncode=run["returncode"],
+        killed=run["killed"], parent=_report(run["parent"]),
+        children=tuple(Report(**child) for child in run["children"]),
+        setup_pids=tuple(run["setup_pids"]),
+        children_saw_settings=run["children_saw_settings"],
+        setup_in_children=run["setup_in_children"],
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Sentences chosen by the data.
+
+
+def heavy_verdict(startup: Startup) -> str:
+    """Which re-importing methods paid the heavy imports again in their one child."""
+    paid = [method for method in RE_IMPORTING if method in startup.methods
+            and startup.startup[("heavy", method, 1)] >= PAID_IMPORTS_FROM * startup.heavy_import]
+    if len(paid) == 2:
+        return "both paid the imports again in every child"
+    if paid == ["spawn"]:
+        return ("spawn paid the imports again in every child, while forkserver's children "
+                "inherited them from its server")
+    if paid:
+        return f"{paid[0]} paid the imports again in every child"
+    return "neither paid the imports in full again here"
+
+
+def forkserver_vs_spawn_sentence(startup: Startup) -> str:
+    """Whether forkserver's later children were cheaper than spawn's."""
+    if not {"forkserver", "spawn"} <= set(startup.methods):
+        return "this platform does not offer both forkserver and spawn to compare"
+    forked = startup.per_extra("light", "forkserver")
+    spawned = startup.per_extra("light", "spawn")
+    if forked < FORKSERVER_CHEAPER_BELOW * spawned:
+        return ("after that, each child, a fork of that small server, cost less than a "
+                "whole new interpreter did under spawn")
+    return ("after that, its children cost about as much as spawned ones here, so the "
+            "server saved little on this machine")
+
+
+def article_verdict(article: ArticleComparison) -> str:
+    """Whether the article's one-process figure matches what spawn costs here."""
+    row = article.one
+    low, high = ARTICLE_NEAR
+
+    def near(ours: float | None) -> bool:
+        return ours is not None and low <= ours / row.article <= high
+
+    if near(row.light):
+        return ("Yes: even a script with a light main module paid about as much for one "
+                "spawned process here")
+    if near(row.heavy):
+        return ("Only with a heavy main module: a light script's spawned process cost a "
+                "fraction of it here, while the script that imports numpy and "
+                "matplotlib.pyplot at the top paid about as much as the article reports, "
+                "because every spawned child imports the main module's imports again")
+    if row.heavy is not None and row.heavy < row.article:
+        return ("Not on this machine: even the script with a heavy main module paid less "
+                "for one spawned process than the article reports; its machine, its Python "
+                "and what its script imported (Ray) all differ")
+    return ("Not on this machine: a light script paid less and the heavy one more than "
+            "the article reports; what the main module imports decides the cost")
+
+
+def forkserver_setup_sentence(config: Config) -> str:
+    """Where a module-level ``setup()`` ran again under forkserver."""
+    run = config.runs["module"].get("forkserver")
+    if run is None:
+        return "is not available on this platform"
+    child_pids = {child.pid for child in run.children}
+    parent_pid = run.parent.pid if run.parent else None
+    if child_pids and child_pids <= set(run.setup_pids):
+        return ("ran again in every child too: each child imported the script after the "
+                "server forked it")
+    if any(pid not in child_pids and pid != parent_pid for pid in run.setup_pids):
+        return "ran once more, in the server, and its forks inherited the result"
+    return "did not run again in the children"
+
+
+def fork_warning_sentence(interpreter: Interpreter, fork_lock: ForkLock) -> str:
+    """What this build's Python said when the lock demo forked a multi-threaded process."""
+    fork = fork_lock.runs.get("fork")
+    warning = fork.warning if fork else None
+    if warning:
+        return f"This build's Python {interpreter.python} did, in the demo above: {warning}"
+    if interpreter.version < FORK_WARNING_SINCE:
+        return (f"This build's Python {interpreter.python} predates that warning, so the "
+                "demo recorded none.")
+    return ("The demo above recorded no such warning under this build's Python "
+            f"{interpreter.python}.")
+
+
+# ---------------------------------------------------------------------------------------
+# What the demos printed, as the page shows it.
+
+
+def config_output(config: Config, placement: str) -> str:
+    """One settings script under every method: a header each, then what it printed."""
+    return "".join(f"--- {method}: exit code {run.returncode}\n{run.output}"
+                   for method, run in config.runs[placement].items())
+
+
+def fork_lock_output(fork_lock: ForkLock) -> str:
+    """The lock demo under every method: a header each, then what it printed."""
+    return "".join(f"--- {method}: the demo exited with code {run.returncode} after "
+                   f"{run.elapsed_s:.2f} s\n{run.output}"
+                   for method, run in fork_lock.runs.items())
+
+
+def counts_text(counts: tuple[int, ...]) -> str:
+    """Process counts as prose: ``(1,)`` -> ``"1 process"``, ``(1, 5)`` -> ``"1 and 5
+    processes"``."""
+    return spoken_list(counts) + (" process" if tuple(counts) == (1,) else " processes")
+
+
+def texts(found: Findings) -> dict[str, str | int | float]:
+    """Every sentence, number and demo output the page glues, by glue key."""
+    seconds = format_seconds
+    interp, startup, article, config, lock = (found.interpreter, found.startup, found.article,
+                                              found.config, found.fork_lock)
+    glued: dict[str, str | int | float] = {
+        "sm_python": interp.python,
+        "sm_start_methods": ", ".join(interp.start_methods),
+        "sm_default": interp.default_method,
+        "sm_cpus": interp.cpus,
+        "sm_heavy_import": seconds(startup.heavy_import),
+        "sm_modules_light": startup.modules_loaded["light"],
+        "sm_modules_heavy": startup.modules_loaded["heavy"],
+        "sm_spawn_heavy_over_light": format_ratio(startup.spawn_heavy_over_light),
+        "sm_heavy_verdict": heavy_verdict(startup),
+        "sm_forkserver_vs_spawn": forkserver_vs_spawn_sentence(startup),
+        "sm_forkserver_server": seconds(startup.forkserver_server),
+        "sm_article_machine": article.machine,
+        "sm_article_verdict": article_verdict(article),
+        "sm_guard_blind": config.guard_blind_children,
+        "sm_guard_re_import_children": config.guard_re_importer_children,
+        "sm_children_per_run": config.started("guard", interp.methods[0]),
+        "sm_forkserver_setup": forkserver_setup_sentence(config),
+        "sm_patience": seconds(lock.patience_s),
+        "sm_hold": seconds(lock.hold_s),
+        "sm_lock_parent_threads": lock.runs["fork"].parent_threads,
+        "sm_lock_child_threads": lock.runs["fork"].child_threads,
+        "sm_fork_warning": fork_warning_sentence(interp, lock),
+        "sm_kernel_threads": len(found.reader.threads),
+        "sm_kernel_thread_names": ", ".join(sorted(found.reader.threads)),
+    }
+    for (main, method, count), value in startup.startup.items():
+        glued[f"sm_{main}_{method}_{count}"] = seconds(value)
+    for (main, method), value in startup.first.items():
+        glued[f"sm_first_{main}_{method}"] = seconds(value)
+    for main in SCRIPTS:
+        glued[f"sm_counts_{main}"] = counts_text(startup.counts[main])
+        for method in interp.methods:
+            glued[f"sm_extra_{main}_{method}"] = seconds(startup.per_extra(main, method))
+    for row in article.rows:
+        glued[f"sm_article_{row.processes}"] = seconds(row.article)
+    return glued
+
+
+#: The demonstrations' printouts the page shows (see :func:`outputs`).
+OUTPUT_IDS = (*(f"start-methods-config-{placement}" for placement in CONFIG_SCRIPTS),
+              "start-methods-fork-lock")
+
+
+def outputs(found: Findings) -> dict[str, str]:
+    """What each demonstration printed when the experiment ran, by output id."""
+    printed = {f"start-methods-config-{placement}": config_output(found.config, placement)
+               for placement in CONFIG_SCRIPTS}
+    printed["start-methods-fork-lock"] = fork_lock_output(found.fork_lock)
+    return printed
