@@ -1,8 +1,10 @@
 """Parallel Python, Measured: the code behind the book.
 
-The package holds what the chapters run and show (``workloads``), the measurement
-harness (``bench``: measure -> record -> render), one module per experiment the book
-shows (``experiments``) and the source articles' reported figures (``sources``).
+One package per measured chapter (``chapters``: the code a page shows, its experiment,
+analysis, tables and figures), the building blocks several chapters share (``shared``),
+the measurement harness (``bench``: measure, results, machine, statistics), text
+formatting and generic tables and figures (``render``), what a page calls (``page``) and
+the source articles' reported figures (``sources``).
 """
 
 __version__ = "0.1.0"
