@@ -1,8 +1,12 @@
-"""The ray-vs-mp experiment in quick mode, and its workloads under every start method."""
+"""Ray against multiprocessing: its quick run (every case, the same answer from every
+version, Ray and the model folder cleaned up), its workloads under every start method, and
+each of its data-dependent sentences, on the committed result
+``tests/results/ray-vs-multiprocessing.json``."""
 
 from __future__ import annotations
 
-import math
+import dataclasses
+import datetime as dt
 import multiprocessing
 import os
 import tempfile
@@ -13,76 +17,128 @@ import numpy as np
 import pytest
 
 from parbook import sources
-from parbook.chapters.pools.workload import BLAS_VARIABLES
+from parbook.bench.results import load
+from parbook.chapters.ray_vs_multiprocessing import analysis, views
 from parbook.chapters.ray_vs_multiprocessing import experiment as experiment
 from parbook.chapters.ray_vs_multiprocessing import model as model_work
 from parbook.chapters.ray_vs_multiprocessing import stateful as stateful_work
 from parbook.chapters.ray_vs_multiprocessing import workload as work
-from parbook.chapters.shared_memory.workload import SharedArray
+from parbook.shared.cpu import BLAS_VARIABLES, one_blas_thread
+from parbook.shared.shm import SharedArray
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.usefixtures("nothing_left_behind", "no_ray_left_behind")
 
+NAME = "ray-vs-multiprocessing"
+COMMITTED = ROOT / "tests" / "results" / f"{NAME}.json"
 TEMP = Path(tempfile.gettempdir())
 
 
-def model_dirs() -> set[str]:
-    return {path.name for path in TEMP.glob("parbook-model-*")}
+def model_dirs_between(began: float, ended: float) -> set[str]:
+    """Temporary model folders (``parbook-model-*``) last written to between two moments."""
+    return {path.name for path in TEMP.glob("parbook-model-*")
+            if began <= path.stat().st_mtime <= ended}
 
 
 @pytest.fixture(scope="module")
-def quick_run():
-    before = model_dirs()
-    result = experiment.run(quick=True)
-    return result, model_dirs() - before
+def quick_run(quick_results):
+    return quick_results[NAME]
 
+
+@pytest.fixture(scope="module")
+def found():
+    """Findings of the committed result, which each verdict test changes to flip it."""
+    return analysis.findings(load(COMMITTED))
+
+
+def with_times(found: analysis.Findings, workload: str, **seconds: float
+               ) -> analysis.Findings:
+    """``found`` with some version times of one workload replaced."""
+    section = getattr(found, workload)
+    times = dataclasses.replace(section.times, **seconds)
+    return dataclasses.replace(found, **{workload: dataclasses.replace(section, times=times)})
+
+
+def with_all_times(found: analysis.Findings, **seconds: float) -> analysis.Findings:
+    """``found`` with the same version times in all three workloads."""
+    for workload in experiment.WORKLOAD_LABELS:
+        found = with_times(found, workload, **seconds)
+    return found
+
+
+# --- the quick run ----------------------------------------------------------------------------
 
 def test_every_case_is_present_with_positive_finite_samples(quick_run):
-    result, _ = quick_run
-    runs = {(c.params["workload"], c.params["version"]) for c in result.group("runs")}
-    assert runs == {(w, v) for w in experiment.WORKLOAD_LABELS for v in experiment.VERSION_LABELS}
-    assert {c.params["what"] for c in result.group("startup")} == set(experiment.STARTUP_LABELS)
-    assert result.group("model_load")
-    for case in result.cases:
-        assert case.samples and all(math.isfinite(s) and s > 0 for s in case.samples), case
+    runs = {(c.params["workload"], c.params["version"]) for c in quick_run.group("runs")}
+    assert runs == {(w, v) for w in experiment.WORKLOAD_LABELS
+                    for v in experiment.VERSION_LABELS}
+    assert {c.params["what"] for c in quick_run.group("startup")} == \
+        set(experiment.STARTUP_LABELS)
+    assert quick_run.group("model_load")
+    for case in quick_run.cases:
+        assert case.samples and all(np.isfinite(s) and s > 0 for s in case.samples), case
 
 
 def test_every_version_computed_the_same_answer(quick_run):
-    result, _ = quick_run
-    agree = result.values["agree"]
+    """What the page used to assert before quoting its figures: equal work, equal answers."""
+    agree = quick_run.values["agree"]
     assert agree["numerical"] is True
     assert agree["stateful"] is True
     assert agree["initialisation"] >= 0.999
-    assert result.values["popular_prefixes"] > 0
-    assert result.values["state_entries"] > 0 and result.values["state_bytes"] > 0
+    assert quick_run.values["popular_prefixes"] > 0
+    assert quick_run.values["state_entries"] > 0 and quick_run.values["state_bytes"] > 0
+    found = analysis.findings(quick_run)
+    assert found.numerical.agree and found.stateful.agree
+    assert found.initialisation.agreement >= 0.999
 
 
-def test_the_run_recorded_where_it_ran_and_removed_its_model(quick_run):
-    result, new_dirs = quick_run
-    params = result.parameters
+def test_the_run_recorded_where_it_ran_and_removed_its_model(quick_results, quick_run):
+    params = quick_run.parameters
     assert params["ray_address"] == "local" and params["ray_nodes"] >= 1
     assert params["worker_start_method"] in multiprocessing.get_all_start_methods()
     assert params["workers"] >= 1
-    assert not new_dirs  # the temporary model folder is gone
+    # The run (in a child process) made its model folder after its result's timestamp and
+    # before it saved the result: no folder written in between may be left.
+    began = dt.datetime.fromisoformat(quick_run.created).timestamp()
+    ended = quick_results.path(NAME).stat().st_mtime
+    assert not model_dirs_between(began, ended)
 
 
-def test_findings_verdicts_and_tables(quick_run):
-    result, _ = quick_run
-    found = experiment.findings(result)
-    for workload in experiment.WORKLOAD_LABELS:
+def test_a_failed_run_removes_its_model_folder(monkeypatch):
+    """The folder goes even when the run fails before any worker starts. This is the one
+    in-process run of the module: it stops at once, so it starts neither a pool nor Ray."""
+    class Stop(Exception):
+        pass
+
+    def fail(_context):
+        raise Stop
+
+    monkeypatch.setattr(work, "start_worker_server", fail)
+    before = {path.name for path in TEMP.glob("parbook-model-*")}
+    with pytest.raises(Stop):
+        experiment.run(quick=True)
+    assert {path.name for path in TEMP.glob("parbook-model-*")} <= before
+
+
+def test_findings_and_tables(quick_run):
+    found = analysis.findings(quick_run)
+    for workload, times in found.times.items():
         for version in experiment.VERSION_LABELS:
-            assert found["speedup"][workload][version] > 0
-        assert found["ray_over_fair"][workload] > 0
-    assert found["speedup"]["numerical"]["serial"] == 1.0
-    said = experiment.verdicts(found)
-    assert {"claim_serial", "claim_mp", "claim_fair", "with_startup"} <= set(said)
-    assert all(sentence and "n/a" not in sentence for sentence in said.values())
+            assert times.speedup(version) > 0
+        assert times.ray_over_fair > 0, workload
+    assert found.numerical.times.speedup("serial") == 1.0
+    said = analysis.texts(found)
+    for key in ("claim_serial", "claim_mp", "claim_fair", "with_startup"):
+        assert said[f"rvm_{key}"] and "n/a" not in said[f"rvm_{key}"]
     for workload in experiment.WORKLOAD_LABELS:
-        assert len(experiment.version_table(result, workload)) == len(experiment.VERSION_LABELS)
-    table = experiment.article_table(result)
+        table = views.TABLES[f"{NAME}-{workload}-table"](quick_run, found)
+        assert len(table.frame) == len(experiment.VERSION_LABELS)
+    table = views.TABLES[f"{NAME}-article-table"](quick_run, found).frame
     assert len(table) == len(experiment.WORKLOAD_LABELS) * len(experiment.VERSION_LABELS)
     fair = table.xs(experiment.VERSION_LABELS["fair_mp"], level="version")
     assert (fair.filter(like="article 002") == "–").all().all()
-    assert len(experiment.startup_table(result)) == len(experiment.STARTUP_LABELS)
+    startup = views.TABLES[f"{NAME}-startup-table"](quick_run, found).frame
+    assert len(startup) == len(experiment.STARTUP_LABELS)
 
 
 def test_the_figure_draws_four_bars_per_workload(quick_run):
@@ -91,24 +147,24 @@ def test_the_figure_draws_four_bars_per_workload(quick_run):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    result, _ = quick_run
-    figure = experiment.speedup_figure(experiment.findings(result))
+    figure = views.FIGURES[f"{NAME}-speedup"](quick_run, analysis.findings(quick_run))
     try:
-        bars = [patch for patch in figure.axes[0].patches]
+        bars = list(figure.axes[0].patches)
         assert len(bars) == len(experiment.WORKLOAD_LABELS) * len(experiment.VERSION_LABELS)
     finally:
         plt.close(figure)
 
 
 def test_the_articles_figures_are_recorded_for_every_workload():
-    figures = experiment.article_figures()
+    figures = analysis.article_figures()
     assert set(figures) == set(experiment.WORKLOAD_LABELS)
-    for versions in figures.values():
-        assert set(versions) == {"serial", "naive_mp", "ray"}
-    assert figures["numerical"] == {"ray": 0.84, "naive_mp": 7.5, "serial": 24.0}
-    assert experiment.claim_bounds() == {"serial": (10.0, 30.0), "naive_mp": (5.0, 25.0)}
+    assert figures["numerical"] == analysis.ArticleWorkload(serial=24.0, naive_mp=7.5, ray=0.84)
+    assert figures["numerical"].time("fair_mp") is None
+    assert analysis.claim_bounds() == {"serial": (10.0, 30.0), "naive_mp": (5.0, 25.0)}
     assert sources.RAY_VS_MP_TABLE.article.key == "002"
 
+
+# --- the workloads, without Ray ----------------------------------------------------------------
 
 def test_prefix_counter_matches_a_plain_count():
     documents = stateful_work.make_documents(3, 300)
@@ -173,6 +229,15 @@ def test_multiprocessing_versions_agree_with_serial(method, tmp_path):
         assert model_work.agreement(labels, expected_labels) == 1.0
 
 
+def test_the_readers_cell_compares_naive_and_fair_and_leaves_nothing():
+    measured = work.naive_against_fair(side=64, workers=2, rounds=1)
+    assert list(measured) == ["the article's version", "the fair version"]
+    (naive_s, naive_bytes), (fair_s, fair_bytes) = measured.values()
+    assert naive_s > 0 and fair_s > 0
+    assert naive_bytes > 64 * 64 * 8 > fair_bytes  # the image travels only in the naive one
+    assert not multiprocessing.active_children()
+
+
 def test_worker_count_is_capped_by_memory():
     gib = experiment.MEMORY_PER_WORKER_BYTES
     assert experiment.worker_count(8, available_bytes=64 * gib) == 8
@@ -183,7 +248,7 @@ def test_worker_count_is_capped_by_memory():
 def test_one_blas_thread_sets_and_restores_the_environment(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "7")
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
-    with work.one_blas_thread():
+    with one_blas_thread():
         assert all(os.environ[name] == "1" for name in BLAS_VARIABLES)
     assert os.environ["OMP_NUM_THREADS"] == "7"
     assert "OPENBLAS_NUM_THREADS" not in os.environ
@@ -203,3 +268,141 @@ def test_time_versions_runs_a_warm_up_then_round_robin():
     assert {name: len(s) for name, s in samples.items()} == {"a": 2, "b": 2}
     assert outputs == {"a": 3, "b": 3}
     assert np.all(np.array(samples["a"]) >= 0)
+
+
+# --- each data-dependent sentence, every alternative -------------------------------------------
+
+def test_the_committed_result_agrees_and_reads_as_sentences(found):
+    assert found.numerical.agree and found.stateful.agree
+    assert found.initialisation.agreement >= 0.999
+    texts = analysis.texts(found)
+    assert texts["rvm_claim_serial"].startswith("The first part (Ray 10–30× faster")
+    assert texts["rvm_claim_serial_range"] == "10–30×"
+    assert texts["rvm_article_numerical_ray"] == "840 ms"
+    assert texts["rvm_workers"] == str(found.method.workers)
+    assert texts["rvm_naive_loads"] == str(found.method.workers * found.initialisation.rounds)
+    assert texts["rvm_image_mb"].endswith(" MB")
+
+
+@pytest.mark.parametrize(("workers", "cpus", "expected"), [
+    (2, 2, "one per usable CPU"),
+    (2, 8, "fewer than the usable CPUs: the available memory allows no more"),
+])
+def test_workers_why(found, workers, cpus, expected):
+    method = dataclasses.replace(found.method, workers=workers, cpus=cpus)
+    assert analysis.workers_why(method) == expected
+
+
+@pytest.mark.parametrize(("method", "expected"), [
+    ("forkserver", "forked from a server process that imported numpy and scipy once"),
+    ("spawn", "each a fresh interpreter"),
+])
+def test_worker_method_note(found, method, expected):
+    chosen = dataclasses.replace(found.method, worker_start_method=method)
+    assert analysis.worker_method_note(chosen) == expected
+
+
+@pytest.mark.parametrize(("repeats", "expected"), [
+    (3, "the median of 3 runs"),
+    (1, "a single run (this is a quick build)"),
+])
+def test_repeats_phrase(found, repeats, expected):
+    method = dataclasses.replace(found.method, repeats=repeats)
+    assert analysis.repeats_phrase(method) == expected
+
+
+@pytest.mark.parametrize(("ray", "fair", "expected"), [
+    (1.0, 2.0, "Ray was 2.0× faster than the fair multiprocessing version"),
+    (3.0, 1.0, "the fair multiprocessing version was 3.0× faster than Ray"),
+    (1.0, 1.05, "Ray and the fair multiprocessing version were level (1.00 s against "
+                "1.05 s)"),
+])
+def test_ray_vs_fair(found, ray, fair, expected):
+    times = dataclasses.replace(found.numerical.times, ray=ray, fair_mp=fair)
+    assert analysis.ray_vs_fair(times) == expected
+
+
+@pytest.mark.parametrize(("fair", "naive", "expected"), [
+    (1.0, 5.0, "the fair version was 5.0× faster than the article's"),
+    (2.0, 1.0, "the article's was 2.0× faster than the fair version"),
+    (1.0, 1.0, "the fair version and the article's were level (1.00 s against 1.00 s)"),
+])
+def test_fair_vs_naive(found, fair, naive, expected):
+    times = dataclasses.replace(found.stateful.times, fair_mp=fair, naive_mp=naive)
+    assert analysis.fair_vs_naive(times) == expected
+
+
+def test_claim_serial_holds(found):
+    sentence = analysis.claim_serial_verdict(with_all_times(found, serial=12.0, ray=1.0))
+    assert sentence == ("The first part (Ray 10–30× faster than serial code) holds here: "
+                        "Ray's speed-ups over serial code were 12×, 12×, 12× in the three "
+                        "workloads")
+
+
+def test_claim_serial_holds_in_part(found):
+    changed = with_times(with_all_times(found, serial=2.0, ray=1.0), "stateful", serial=20.0)
+    assert analysis.claim_serial_verdict(changed) == (
+        "The first part (Ray 10–30× faster than serial code) holds here only in part: Ray's "
+        "speed-ups over serial code were 2.0×, 20×, 2.0× in the three workloads")
+
+
+@pytest.mark.parametrize(("cpus", "reason"), [
+    (2, "with 2 usable CPUs, no version of CPU-bound work can run much more than 2× faster "
+        "than one process, whatever carries the work"),
+    (64, "Ray's overheads and the serial version's efficiency left less to gain"),
+])
+def test_claim_serial_does_not_hold(found, cpus, reason):
+    changed = dataclasses.replace(with_all_times(found, serial=2.0, ray=1.0),
+                                  method=dataclasses.replace(found.method, cpus=cpus))
+    assert analysis.claim_serial_verdict(changed) == (
+        "The first part (Ray 10–30× faster than serial code) does not hold here: Ray's "
+        f"speed-ups over serial code were 2.0×, 2.0×, 2.0× in the three workloads; {reason}")
+
+
+@pytest.mark.parametrize(("naive", "stateful_naive", "verdict"), [
+    (6.0, 6.0, "holds here"),
+    (2.0, 6.0, "holds here only in part"),
+    (2.0, 2.0, "does not hold here"),
+])
+def test_claim_mp(found, naive, stateful_naive, verdict):
+    changed = with_times(with_all_times(found, naive_mp=naive, ray=1.0), "stateful",
+                         naive_mp=stateful_naive)
+    listed = f"{naive:.1f}×, {stateful_naive:.1f}×, {naive:.1f}×"
+    assert analysis.claim_mp_verdict(changed) == (
+        f"The second part (Ray 5–25× faster than multiprocessing) {verdict} against the "
+        f"article's own multiprocessing code, which took {listed} as long as Ray in the "
+        "three workloads")
+
+
+@pytest.mark.parametrize(("fair", "expected"), [
+    (1.04, "The fair versions took 1.0×, 1.0×, 1.0× as long as Ray: level with it or ahead"),
+    (6.0, "Even the fair versions took 6.0×, 6.0×, 6.0× as long as Ray, inside the "
+          "article's range"),
+    (2.0, "The fair versions took 2.0×, 2.0×, 2.0× as long as Ray, against 8.0×, 8.0×, 8.0× "
+          "for the article's code"),
+])
+def test_claim_fair(found, fair, expected):
+    changed = with_all_times(found, fair_mp=fair, naive_mp=8.0, ray=1.0)
+    assert analysis.claim_fair_verdict(changed) == expected
+
+
+def test_with_startup_counts_each_versions_own_start_up(found):
+    changed = with_all_times(found, serial=1.0, naive_mp=2.0, fair_mp=3.0, ray=4.0)
+    changed = dataclasses.replace(changed, startup=analysis.Startup(
+        costs={what: 0.5 for what in found.startup.costs}))
+    totals = changed.with_startup
+    assert totals == {"serial": 3.5, "naive_mp": 6.5, "fair_mp": 10.5, "ray": 13.5}
+    assert analysis.with_startup_sentence(changed) == (
+        "Counting every start-up cost once, as a one-off job pays it, the three workloads "
+        "together took 3.50 s serially, 6.50 s with the article's multiprocessing code, "
+        "10.5 s with the fair versions and 13.5 s with Ray")
+
+
+def test_handover_per_task_is_never_negative(found):
+    numerical = dataclasses.replace(found.numerical, rounds=2, workers=2,
+                                    times=dataclasses.replace(found.numerical.times,
+                                                              naive_mp=5.0, fair_mp=1.0))
+    assert numerical.handover_per_task == 1.0
+    faster = dataclasses.replace(numerical, times=dataclasses.replace(numerical.times,
+                                                                      naive_mp=0.5))
+    assert faster.handover_per_task == 0.0

@@ -19,12 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from parbook.chapters.ray_vs_multiprocessing.workload import (
-    WAIT_S,
-    one_blas_thread,
-    ready_actors,
-    thread_count,
-)
+from parbook.chapters.ray_vs_multiprocessing.workload import WAIT_S, ready_actors, thread_count
+from parbook.shared.cpu import one_blas_thread
 from parbook.shared.shm import join_all
 
 #: The article's words: 20 random bytes each.
