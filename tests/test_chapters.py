@@ -28,14 +28,6 @@ SHOWN = re.compile(r'chapter\.(table|figure|output)\("([\w-]+)"\)')
 SHOW_LINE = re.compile(r'^chapter\.(table|figure|output|provenance)\(("[\w-]+")?\)$')
 
 
-def require_converted(name: str) -> None:
-    """Skip a chapter still in the old shape (no analysis module yet): transitional."""
-    import importlib.util
-
-    if importlib.util.find_spec(f"{chapters.get(name).package}.analysis") is None:
-        pytest.skip(f"{name} is not in the chapter shape yet")
-
-
 def page_text(name: str) -> str:
     return (BOOK / f"{name}.md").read_text(encoding="utf-8")
 
@@ -69,7 +61,6 @@ def opened(quick_results):
     cache = {}
 
     def get(name: str):
-        require_converted(name)
         if name not in cache:
             chapter = chapters.get(name)
             result = quick_results[name]
@@ -127,7 +118,6 @@ def test_texts_cover_every_glue_key_the_book_quotes(opened, name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_shown_table_and_figure_exists_and_every_view_is_shown(opened, name):
-    require_converted(name)
     views = chapters.get(name).views
     shown = SHOWN.findall(page_text(name))
     tables = {view_id for kind, view_id in shown if kind == "table"}
@@ -153,7 +143,6 @@ def test_every_shown_table_and_figure_exists_and_every_view_is_shown(opened, nam
 
 @pytest.mark.parametrize("name", NAMES)
 def test_page_is_prose_with_one_short_setup_cell(name):
-    require_converted(name)
     page_cells = cells(name)
     assert page_cells, "no code cell"
     setup_tags, setup = page_cells[0]
@@ -171,7 +160,6 @@ def test_page_is_prose_with_one_short_setup_cell(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_page_has_code_a_reader_can_run(name):
-    require_converted(name)
     visible = [code for tags, code in cells(name)
                if not {"remove-cell", "remove-input"} & set(tags)]
     assert visible, "no visible code cell"
