@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 
 from parbook.bench.results import Result
@@ -11,6 +9,7 @@ from parbook.chapters.processes import analysis
 from parbook.chapters.processes.analysis import Findings, exit_code_text
 from parbook.chapters.processes.experiment import DAEMON_LABELS, ENDING_LABELS, SCRIPT_LABELS
 from parbook.chapters.processes.workload import ENDINGS
+from parbook.render.outputs import printout_views
 from parbook.render.tables import Table, spread_table, time_cell
 
 
@@ -96,10 +95,5 @@ TABLES = {
 FIGURES: dict = {}
 
 
-def _printed(output_id: str) -> Callable[[Result, Findings], str]:
-    """A view of one demonstration's printout (analysis.outputs), as the run printed it."""
-    return lambda result, found: analysis.outputs(found)[output_id]
-
-
 #: What the demonstrations printed when the experiment ran, shown as they printed it.
-OUTPUTS = {output_id: _printed(output_id) for output_id in analysis.OUTPUT_IDS}
+OUTPUTS = printout_views(analysis.outputs, analysis.OUTPUT_IDS)

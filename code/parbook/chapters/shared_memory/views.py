@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -18,6 +17,7 @@ from parbook.chapters.shared_memory.experiment import (
     TOUCH_LABELS,
 )
 from parbook.render.formatting import format_count, format_ratio, format_seconds
+from parbook.render.outputs import printout_views
 from parbook.render.tables import Table, spread_view, time_cell
 
 
@@ -152,16 +152,12 @@ FIGURES = {
 }
 
 
-def _printed(output_id: str) -> Callable[[Result, Findings], str]:
-    """A view of one demonstration's printout (analysis.outputs), as the run printed it."""
-    return lambda result, found: analysis.outputs(found.demos)[output_id]
-
-
-OUTPUTS = {output_id: _printed(output_id) for output_id in (
+#: What the demonstrations printed when the experiment ran, shown as they printed it.
+OUTPUTS = printout_views(lambda found: analysis.outputs(found.demos), (
     "shared-memory-lifecycle",
     "shared-memory-manager",
     "shared-memory-other-program",
     "shared-memory-worker-first",
     "shared-memory-untracked",
     "shared-memory-queue-share",
-)}
+))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -13,6 +12,7 @@ from parbook.chapters.start_methods import analysis
 from parbook.chapters.start_methods.analysis import Findings
 from parbook.chapters.start_methods.experiment import MAIN_LABELS, PLACEMENTS, SCRIPTS
 from parbook.render import formatting, tables
+from parbook.render.outputs import printout_views
 from parbook.render.tables import Table, spread_table, time_cell
 
 
@@ -129,10 +129,5 @@ TABLES = {
 FIGURES = {"start-methods-startup": startup_figure}
 
 
-def _printed(output_id: str) -> Callable[[Result, Findings], str]:
-    """A view of one demonstration's printout (analysis.outputs), as the run printed it."""
-    return lambda result, found: analysis.outputs(found)[output_id]
-
-
 #: What the demonstrations printed when the experiment ran, shown as they printed it.
-OUTPUTS = {output_id: _printed(output_id) for output_id in analysis.OUTPUT_IDS}
+OUTPUTS = printout_views(analysis.outputs, analysis.OUTPUT_IDS)
