@@ -3,6 +3,7 @@ import re
 import pytest
 
 from parbook.bench.results import Result
+from parbook.bench.stats import summarize
 from parbook.render import figures, formatting, tables
 from parbook.sources import Article, ReportedTable
 
@@ -58,7 +59,8 @@ def test_pivot_and_spread_tables_have_every_case():
     assert pivot.shape == (2, 2)
     spread = tables.spread_table(result, "g")
     assert len(spread) == 4
-    assert set(spread.columns) >= {"N", "median", "IQR", "min – max", "stable"}
+    assert set(spread.columns) >= {"N", "median", "IQR", "min – max", tables.MEDIAN_CI,
+                                   "stable"}
 
 
 def test_html_has_id_and_caption():
@@ -76,3 +78,11 @@ def test_speedup_figure_draws_every_backend():
     )
     labels = [line.get_label() for line in figure.axes[0].get_lines()]
     assert "A" in labels and "B" in labels
+
+
+def test_median_ci_cell_names_its_coverage_when_below_95_percent():
+    assert tables.median_ci_cell(summarize([1.0])) == "–"
+    five = tables.median_ci_cell(summarize([1.0, 2.0, 3.0, 4.0, 5.0]))
+    assert five == "1.00 s – 5.00 s (94%)"
+    ten = tables.median_ci_cell(summarize([float(x) for x in range(1, 11)]))
+    assert ten == "2.00 s – 9.00 s"

@@ -24,6 +24,11 @@ class Protocol:
     and the rendered table shows how many each case got. Warm-up is skipped for cases
     whose first warm-up run alone exceeds ``skip_warmup_above_s``, where first-run
     effects of a few milliseconds are noise.
+
+    Short cases are cheap to repeat and noisy, so a case whose first timed run is under
+    ``short_below_s`` is repeated at least ``short_min_repeats`` times, whatever
+    ``repeats`` says: enough samples for a 95% confidence interval of its median. A quick
+    (test) protocol sets ``short_min_repeats`` to 0 to keep its smaller counts.
     """
 
     repeats: int = 5
@@ -31,6 +36,8 @@ class Protocol:
     min_repeats: int = 3
     budget_s: float | None = None
     skip_warmup_above_s: float = 1.0
+    short_below_s: float = 0.1
+    short_min_repeats: int = 10
 
     def __post_init__(self) -> None:
         if self.repeats < 1:
@@ -70,10 +77,13 @@ def measure(
             break
     samples: list[float] = []
     spent = 0.0
-    for _ in range(protocol.repeats):
+    repeats = protocol.repeats
+    while len(samples) < repeats:
         sample = time_once(case, setup, teardown)
         samples.append(sample)
         spent += sample
+        if len(samples) == 1 and sample < protocol.short_below_s:
+            repeats = max(repeats, protocol.short_min_repeats)
         over_budget = protocol.budget_s is not None and spent >= protocol.budget_s
         if over_budget and len(samples) >= min(protocol.min_repeats, protocol.repeats):
             break
@@ -89,13 +99,19 @@ def measure_interleaved(
     (a parallel version against the serial one) then see the same machine: on shared or
     virtual machines, CPU speed drifts over seconds (frequency scaling, other tenants),
     and timing all repeats of one case before the next would fold that drift into the
-    ratio. ``budget_s`` is not used: every case gets ``protocol.repeats`` samples.
+    ratio. ``budget_s`` is not used: every case gets ``protocol.repeats`` samples, or
+    ``short_min_repeats`` when every case's first timed run was short.
     """
     for _ in range(protocol.warmup):
         for case in cases.values():
             time_once(case)
     samples: dict[Any, list[float]] = {name: [] for name in cases}
-    for _ in range(protocol.repeats):
+    repeats = protocol.repeats
+    done = 0
+    while done < repeats:
         for name, case in cases.items():
             samples[name].append(time_once(case))
+        done += 1
+        if done == 1 and all(s[0] < protocol.short_below_s for s in samples.values()):
+            repeats = max(repeats, protocol.short_min_repeats)
     return samples

@@ -11,6 +11,32 @@ import numpy as np
 #: its median, or (with fewer than four samples, where quartiles mean little) when
 #: its min-max range does.
 UNSTABLE_RELATIVE_SPREAD = 0.25
+#: The confidence asked of the interval around a median.
+CI_LEVEL = 0.95
+
+
+def median_interval(sorted_values: np.ndarray, level: float = CI_LEVEL
+                    ) -> tuple[float, float, float]:
+    """A distribution-free confidence interval of the median from order statistics.
+
+    Returns ``(low, high, coverage)``: the narrowest interval ``[x_(j), x_(n+1-j)]`` whose
+    coverage, ``P(j <= B <= n - j)`` for ``B ~ Binomial(n, 1/2)``, is at least ``level``.
+    With too few samples for that (fewer than 6 for 95%), it is the whole range, and
+    ``coverage`` says how much confidence that range carries (93.75% for 5 samples).
+    """
+    n = sorted_values.size
+    if n == 1:
+        value = float(sorted_values[0])
+        return value, value, 0.0
+
+    def coverage(j: int) -> float:
+        # P(B < j) = P(B > n - j) by symmetry; the interval misses when either happens.
+        return 1.0 - 2.0 * sum(math.comb(n, k) for k in range(j)) / 2.0**n
+
+    j = 1
+    while j + 1 <= n - j and coverage(j + 1) >= level:
+        j += 1
+    return float(sorted_values[j - 1]), float(sorted_values[n - j]), coverage(j)
 
 
 @dataclass(frozen=True)
@@ -23,6 +49,10 @@ class Summary:
     q3: float
     min: float
     max: float
+    #: A confidence interval of the median (see :func:`median_interval`) and its coverage.
+    ci_low: float = math.nan
+    ci_high: float = math.nan
+    ci_coverage: float = 0.0
 
     @property
     def relative_iqr(self) -> float:
@@ -59,6 +89,7 @@ def summarize(samples: list[float]) -> Summary:
     if not np.all(np.isfinite(values)):
         raise ValueError("samples must be finite numbers")
     q1, median, q3 = np.percentile(values, [25, 50, 75])
+    ci_low, ci_high, ci_coverage = median_interval(np.sort(values))
     return Summary(
         n=int(values.size),
         median=float(median),
@@ -66,6 +97,9 @@ def summarize(samples: list[float]) -> Summary:
         q3=float(q3),
         min=float(values.min()),
         max=float(values.max()),
+        ci_low=ci_low,
+        ci_high=ci_high,
+        ci_coverage=ci_coverage,
     )
 
 

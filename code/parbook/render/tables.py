@@ -16,13 +16,15 @@ from typing import Any
 import pandas as pd
 
 from parbook.bench.results import Result
-from parbook.bench.stats import UNSTABLE_RELATIVE_SPREAD, Summary, summarize
+from parbook.bench.stats import CI_LEVEL, UNSTABLE_RELATIVE_SPREAD, Summary, summarize
 from parbook.render.formatting import format_ratio, format_seconds
 from parbook.sources import ReportedTable
 
 UNSTABLE_MARK = "⚠"
 UNSTABLE_THRESHOLD_PERCENT = round(UNSTABLE_RELATIVE_SPREAD * 100)
 THIS_BUILD = "this build"
+#: The spread tables' column for the confidence interval of the median.
+MEDIAN_CI = "95% CI of median"
 RATIO = "ratio"
 
 
@@ -109,12 +111,24 @@ def comparison_table(
     return frame[columns]
 
 
+def median_ci_cell(summary: Summary) -> str:
+    """The median's confidence interval as a cell; its real coverage when below 95%
+    (too few samples for 95%), and a dash for a single sample."""
+    if summary.n < 2:
+        return "–"
+    cell = f"{format_seconds(summary.ci_low)} – {format_seconds(summary.ci_high)}"
+    if summary.ci_coverage < CI_LEVEL:
+        cell += f" ({summary.ci_coverage:.0%})"
+    return cell
+
+
 def spread_table(
     result: Result,
     group: str,
     labels: dict[str, Callable[[Any], str]] | None = None,
 ) -> pd.DataFrame:
-    """One row per case: parameters, N, median, interquartile range, min-max, stability."""
+    """One row per case: parameters, N, median, interquartile range, min-max, a 95%
+    confidence interval of the median, stability."""
     labels = labels or {}
     rows = []
     for case in result.group(group):
@@ -126,6 +140,7 @@ def spread_table(
             "median": format_seconds(summary.median),
             "IQR": f"{format_seconds(summary.q1)} – {format_seconds(summary.q3)}",
             "min – max": f"{format_seconds(summary.min)} – {format_seconds(summary.max)}",
+            MEDIAN_CI: median_ci_cell(summary),
             "stable": UNSTABLE_MARK + " unstable" if summary.unstable else "yes",
         })
         rows.append(row)
