@@ -18,6 +18,13 @@ from parbook import chapters
 from parbook.bench import machine
 from parbook.render.tables import to_html
 
+#: The GitHub-hosted runner that builds the published site (``runs-on: ubuntu-24.04`` in
+#: .github/workflows/book.yml), as GitHub documents the standard runner for public
+#: repositories. Documented, not measured: the published build's own fingerprint is on
+#: its build-machine page.
+PUBLISHED_RUNNER = {"label": "ubuntu-24.04", "cpus": 4, "memory_gb": 16, "storage_gb": 14}
+RUNNER_DOCS = "https://docs.github.com/en/actions/reference/runners/github-hosted-runners"
+
 #: How each way of using Ray reads in the experiments table.
 RAY_USE = {None: "no", "session": "yes: a local instance, or your cluster",
            "own cluster": "yes: starts its own cluster"}
@@ -110,3 +117,35 @@ def machine_table() -> str:
     frame = pd.DataFrame({"value": [str(v) for v in rows.values()]}, index=list(rows))
     return to_html(frame, table_id="build-machine-table",
                    caption=f"Fingerprint taken at {fingerprint['taken_at']}.")
+
+
+def runner_sentence(fingerprint: dict[str, Any]) -> str:
+    """How the machine that built this copy compares with the published site's runner."""
+    cpus, runner_cpus = fingerprint["usable_cpus"], PUBLISHED_RUNNER["cpus"]
+    if fingerprint.get("github"):
+        return ("This copy was built by GitHub Actions, so its numbers come from a runner "
+                "like the one below; CPU models still vary from one runner to the next.")
+    if cpus < runner_cpus:
+        return (f"This copy was built on {cpus} usable CPUs, fewer than the {runner_cpus} of "
+                "the runner that builds the published site, so its parallel speed-ups top "
+                "out lower than the published ones.")
+    if cpus == runner_cpus:
+        return (f"This copy was built on {cpus} usable CPUs, as many as the runner that "
+                "builds the published site, so its speed-ups can be set beside the "
+                "published ones (the CPU models may still differ).")
+    return (f"This copy was built on {cpus} usable CPUs, more than the {runner_cpus} of the "
+            "runner that builds the published site, so its parallel speed-ups can go higher "
+            "than the published ones.")
+
+
+def runner_table() -> str:
+    """This machine beside the documented size of the runner that builds the published site."""
+    fingerprint = machine.fingerprint()
+    memory_gb = fingerprint["memory_bytes"] / 1e9
+    rows = [
+        {"": "usable CPUs", "this build": str(fingerprint["usable_cpus"]),
+         "published site's runner (documented)": str(PUBLISHED_RUNNER["cpus"])},
+        {"": "memory", "this build": f"{memory_gb:.0f} GB",
+         "published site's runner (documented)": f"{PUBLISHED_RUNNER['memory_gb']} GB"},
+    ]
+    return text_table("build-machine-runner-table", rows)
