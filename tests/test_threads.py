@@ -11,13 +11,14 @@ import threading
 import pytest
 
 from parbook.bench.results import load
-from parbook.chapters.threads import analysis
+from parbook.chapters.threads import analysis, views
 from parbook.chapters.threads import experiment as experiment
 from parbook.chapters.threads import workload as work
 from parbook.shared.child import run_module
 from tests.conftest import ROOT
 
 COMMITTED = ROOT / "tests" / "results" / "threads.json"
+pytestmark = pytest.mark.usefixtures("nothing_left_behind")
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +57,11 @@ def test_daemon_threads_are_abandoned_and_non_daemon_threads_awaited(quick_found
     # What the page says after the transcript: no daemon worker finished, both others did.
     assert analysis.finished_workers(exit_.daemon_run) == 0
     assert analysis.finished_workers(exit_.non_daemon_run) == len(experiment.EXIT_SLEEPS_S)
+    texts = analysis.texts(quick_found)
+    assert texts["threads_daemon_sentence"].startswith(
+        "With daemon=True, the program ended as soon as its main thread did")
+    assert texts["threads_non_daemon_sentence"].startswith(
+        "With non-daemon threads, the interpreter waited for every worker")
     # Not a speed claim: the interpreter waited for the longer sleep to end.
     assert exit_.non_daemon >= max(experiment.EXIT_SLEEPS_S)
     assert exit_.non_daemon >= exit_.longest_sleep
@@ -64,6 +70,10 @@ def test_daemon_threads_are_abandoned_and_non_daemon_threads_awaited(quick_found
 def test_bare_thread_error_is_printed_and_the_program_still_succeeds(quick_found):
     run = quick_found.bare_thread_error.run
     assert run.returncode == 0 and not run.killed
+    # The exit code the page glues is the one this run recorded.
+    assert analysis.texts(quick_found)["threads_bare_error_exit_sentence"] == (
+        "The program exited with code 0: whatever its threads raise, a program that ends this "
+        "way reports success.")
     assert "Exception in thread parser" in run.errors
     assert "ValueError" in run.errors
     transcript = quick_found.bare_thread_error.transcript()
@@ -140,3 +150,92 @@ def test_bare_thread_transcript_shows_both_streams_with_short_paths(found):
     assert transcript == ("exit code: 0\n--- standard output:\nout\n"
                           "--- standard error (file paths shortened):\n"
                           '  File "workload.py", line 1\nValueError: x')
+
+
+def test_summary_table_of_the_committed_result(found):
+    frame = views.summary_table(load(COMMITTED), found).frame
+    assert list(frame.columns) == ["what", "time (median)"] and len(frame) == 6
+    texts = analysis.texts(found)
+    assert frame.iloc[0]["time (median)"].split(" ⚠")[0] == texts["threads_new_thread"]
+    assert frame.iloc[1]["time (median)"].split(" ⚠")[0] == texts["threads_running_pool"]
+    assert frame.iloc[2]["what"] == "8 waits of 20.0 ms, one after another"
+
+
+# --- each data-dependent sentence, every alternative ----------------------------------------
+
+def with_exit_run(found, which, **changes):
+    """The committed findings with the daemon or non-daemon child run changed."""
+    exit_ = found.interpreter_exit
+    run = dataclasses.replace(getattr(exit_, which), **changes)
+    return dataclasses.replace(exit_, **{which: run})
+
+
+def test_exit_sentences_of_the_committed_result(found):
+    texts = analysis.texts(found)
+    assert texts["threads_daemon_sentence"] == (
+        "With daemon=True, the program ended as soon as its main thread did, after 144 ms "
+        "(start-up included), and no worker printed that it finished: each was stopped "
+        "mid-sleep.")
+    assert texts["threads_non_daemon_sentence"] == (
+        "With non-daemon threads, the interpreter waited for every worker to finish and "
+        "exited after 1.16 s, once the longest sleep had ended.")
+
+
+@pytest.mark.parametrize("changes", [
+    {"output": "worker-1 finished at 0.20 s\n"}, {"returncode": 1}, {"killed": True},
+])
+def test_daemon_sentence_when_the_run_was_not_as_described(found, changes):
+    exit_ = with_exit_run(found, "daemon_run", **changes)
+    assert analysis.daemon_sentence(exit_) == (
+        "With daemon=True, the program ran for 144 ms, but not as described here: the "
+        "transcript above shows what its workers printed.")
+
+
+@pytest.mark.parametrize("changes", [
+    {"output": "worker-1 finished at 0.20 s\n"}, {"returncode": -9}, {"killed": True},
+])
+def test_non_daemon_sentence_when_the_run_was_not_as_described(found, changes):
+    exit_ = with_exit_run(found, "non_daemon_run", **changes)
+    assert analysis.non_daemon_sentence(exit_) == (
+        "With non-daemon threads, the program ran for 1.16 s, but not as described "
+        "here: the transcript above shows what its workers printed.")
+
+
+def test_non_daemon_sentence_when_it_exited_before_the_longest_sleep(found):
+    exit_ = dataclasses.replace(found.interpreter_exit, non_daemon=0.5)
+    assert analysis.non_daemon_sentence(exit_) == (
+        "With non-daemon threads, the program ran for 500 ms, but not as described "
+        "here: the transcript above shows what its workers printed.")
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({}, "The program exited with code 0: whatever its threads raise, a program that ends "
+         "this way reports success."),
+    ({"returncode": 1}, "The program exited with code 1, not 0; its standard error above says "
+                        "why."),
+    ({"returncode": -9, "killed": True},
+     "The program did not end within its limit of 10 s and was stopped, so this build did not "
+     "see its exit code."),
+])
+def test_bare_error_exit_sentence(found, changes, expected):
+    bare = analysis.BareThreadError(dataclasses.replace(found.bare_thread_error.run,
+                                                        **changes))
+    assert analysis.bare_error_exit_sentence(bare) == expected
+    texts = analysis.texts(dataclasses.replace(found, bare_thread_error=bare))
+    assert texts["threads_bare_error_exit_sentence"] == expected
+    assert texts["threads_bare_error_exit_code"] == str(bare.run.returncode)
+
+
+@pytest.mark.parametrize(("pool_per_call", "expected"), [
+    (200e-6, "Creating a pool for every call, which pays for a new thread and for the queue, "
+             "cost the most: 200 µs."),
+    (100e-6, "Creating a pool for every call, which pays for a new thread and for the queue, "
+             "cost 100 µs, no more than a bare new thread in this run: next to starting a "
+             "thread, the queue costs little."),
+])
+def test_pool_per_call_sentence(found, pool_per_call, expected):
+    dispatch = dataclasses.replace(found.dispatch, new_thread=150e-6,
+                                   pool_per_call=pool_per_call)
+    assert analysis.pool_per_call_sentence(dispatch) == expected
+    texts = analysis.texts(dataclasses.replace(found, dispatch=dispatch))
+    assert texts["threads_pool_per_call_sentence"] == expected

@@ -1,19 +1,29 @@
 """What the processes-and-threads chapter concludes from one result: findings per kind of
-task, and the texts (every sentence and number the page, and the rules page, glue)."""
+task, what each failure ended, and the texts (every sentence and number the page, and the
+rules page, glue)."""
 
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
 from typing import Any
 
 from parbook.bench.results import Result
-from parbook.chapters.processes_and_threads.experiment import KINDS
+from parbook.chapters.processes_and_threads.experiment import (
+    FAILURE_KINDS,
+    FAILURE_PLACES,
+    KINDS,
+)
+from parbook.chapters.processes_and_threads.failures import EXIT_CODE, FAILURES
 from parbook.render.formatting import format_ratio, format_seconds
+from parbook.shared.child import shorten_paths
 
 #: Pools the tasks ran on besides one after another, in the order tables and plots show them.
 POOLS = ("threads", "processes")
 #: Under the GIL, a best thread speed-up below this on CPU-bound tasks is "no gain".
 NO_GAIN_BELOW = 1.5
+#: A best process speed-up below this on CPU-bound tasks is "gained little".
+PROCESS_GAIN_FROM = 1.2
 
 
 @dataclass(frozen=True)
@@ -66,11 +76,111 @@ class KindTimes:
 
 
 @dataclass(frozen=True)
+class Failure:
+    """One failure demonstration: healthy threads beside a faulty thread or child process,
+    in a fresh interpreter (the program), and how everything ended."""
+
+    where: str  # "thread" or "process": where the faulty code ran
+    how: str    # "raise", "exit" or "segfault"
+    workers: int  # healthy threads
+    returncode: int | None  # the program's exit code (negative: killed by that signal)
+    killed: bool  # stopped at its time limit
+    elapsed_s: float
+    finished: int  # healthy threads that finished their work
+    reached_end: bool  # the main thread reached its last line
+    culprit_exitcode: int | None  # the faulty child process's exit code (None for a thread)
+    output: str
+    errors: str
+
+    @property
+    def failed_process_code(self) -> int | None:
+        """Exit code of the process the failure happened in: the program itself for a
+        faulty thread, the child for a faulty process."""
+        return self.returncode if self.where == "thread" else self.culprit_exitcode
+
+    @property
+    def code_as_expected(self) -> bool:
+        """Whether that process ended as the failure should end it: code 1 for an uncaught
+        exception, :data:`EXIT_CODE` for ``os._exit``, killed by a signal for a segfault."""
+        code = self.failed_process_code
+        if code is None:
+            return False
+        if self.how == "segfault":
+            return code < 0
+        return code == (EXIT_CODE if self.how == "exit" else 1)
+
+    @property
+    def others_went_on(self) -> bool:
+        """The program ended normally (code 0), its main thread at its end, after every
+        healthy thread finished."""
+        return (not self.killed and self.returncode == 0 and self.reached_end
+                and self.finished == self.workers)
+
+    @property
+    def took_everything_down(self) -> bool:
+        """The failure ended the program with its own code, before any healthy thread
+        finished and before the main thread reached its end."""
+        return (not self.killed and self.code_as_expected and self.finished == 0
+                and not self.reached_end)
+
+
+@dataclass(frozen=True)
+class Failures:
+    """Every failure demonstration, by ``(where, how)``."""
+
+    work_s: float  # how long each healthy thread worked after the failure
+    runs: dict[tuple[str, str], Failure]
+
+    def run(self, where: str, how: str) -> Failure:
+        return self.runs[(where, how)]
+
+    @property
+    def thread_exception_stays_in_its_thread(self) -> bool:
+        return self.run("thread", "raise").others_went_on
+
+    @property
+    def thread_crashes_end_the_process(self) -> bool:
+        return all(self.run("thread", how).took_everything_down
+                   for how in FAILURE_KINDS if how != "raise")
+
+    def process_failure_stays_in_its_process(self, how: str) -> bool:
+        run = self.run("process", how)
+        return run.others_went_on and run.code_as_expected
+
+    @property
+    def process_crashes_stay_in_their_process(self) -> bool:
+        return all(self.process_failure_stays_in_its_process(how)
+                   for how in FAILURE_KINDS if how != "raise")
+
+    def transcript(self) -> str:
+        """What each demonstration printed, headed by how its program ended."""
+        parts = []
+        for (where, how), run in self.runs.items():
+            parts.append(f"--- a faulty {where} that {FAILURES[how]}: the program "
+                         f"{_ending(run)}\n{run.output}")
+            if run.errors.strip():
+                parts.append("    (its standard error, file paths shortened:)\n"
+                             f"{shorten_paths(run.errors)}")
+        return "".join(parts).rstrip("\n")
+
+
+def _ending(run: Failure) -> str:
+    if run.killed:
+        return f"was stopped at its time limit after {run.elapsed_s:.2f} s"
+    code = run.returncode
+    if code is not None and code < 0:
+        return (f"was killed by {signal_name(code)} (exit code {code}) after "
+                f"{run.elapsed_s:.2f} s")
+    return f"exited with code {code} after {run.elapsed_s:.2f} s"
+
+
+@dataclass(frozen=True)
 class Findings:
     setting: Setting
     batch: Batch
     io: KindTimes
     cpu: KindTimes
+    failures: Failures
 
     def kind(self, kind: str) -> KindTimes:
         """The times of ``kind`` ("io" or "cpu")."""
@@ -98,7 +208,34 @@ def findings(result: Result) -> Findings:
                     results_match=all(result.values.get("results_match_serial", {}).values())),
         io=kind_times("io"),
         cpu=kind_times("cpu"),
+        failures=_failures(result),
     )
+
+
+def _failures(result: Result) -> Failures:
+    records = result.values["failures"]
+    fields = set(Failure.__dataclass_fields__)
+    runs = {(where, how): Failure(**{k: v for k, v in records[f"{where}/{how}"].items()
+                                     if k in fields})
+            for where in FAILURE_PLACES for how in FAILURE_KINDS}
+    return Failures(work_s=result.parameters["failure_work_s"], runs=runs)
+
+
+def signal_name(code: int) -> str:
+    """The name of the signal a negative exit code stands for: ``-11`` -> ``SIGSEGV``."""
+    try:
+        return signal.Signals(-code).name
+    except ValueError:
+        return f"signal {-code}"
+
+
+def exit_code_cell(code: int | None, killed: bool) -> str:
+    """An exit code as a table cell: ``0``, ``3``, ``-11 (SIGSEGV)``."""
+    if killed:
+        return "stopped at its time limit"
+    if code is None:
+        return "unknown"
+    return f"{code} ({signal_name(code)})" if code < 0 else str(code)
 
 
 def speedup_curves(found: Findings) -> dict[tuple[str, str], list[tuple[int, float]]]:
@@ -106,21 +243,153 @@ def speedup_curves(found: Findings) -> dict[tuple[str, str], list[tuple[int, flo
     return {(kind, pool): found.kind(kind).curve(pool) for kind in KINDS for pool in POOLS}
 
 
-def cpu_threads_verdict(setting: Setting, cpu: KindTimes) -> str:
+# ---------------------------------------------------------------------------------------
+# Sentences chosen by the data.
+
+
+def results_sentence(batch: Batch) -> str:
+    """Whether every pool returned what the serial run returned."""
+    if batch.results_match:
+        return ("Every run returned the same results as the serial run (the experiment "
+                "compares them).")
+    return ("Some runs did NOT return the serial run's results; the result file lists which "
+            "(values, results_match_serial).")
+
+
+def io_threads_sentence(setting: Setting, io: KindTimes, most: int) -> str:
+    """Whether the waiting threads beat what the CPU count alone could give."""
+    if io.speedup("threads", most) > setting.cpus:
+        return (f"That is more than {setting.cpus} usable CPUs could give to work that needs "
+                "them: concurrency without parallelism, where the speed-up follows the number "
+                "of threads rather than the number of CPUs.")
+    return (f"That is no more than {setting.cpus} usable CPUs could give, so this run does not "
+            "show the waits overlapping beyond the CPU count; the spread table shows how "
+            "steady the timings were.")
+
+
+def io_processes_sentence(io: KindTimes, most: int) -> str:
+    """How processes did on the waiting tasks, against threads, at the most workers."""
+    time, speedup = format_seconds(io.time("processes", most)), format_ratio(
+        io.speedup("processes", most))
+    if io.time("processes", most) > io.time("threads", most):
+        return (f"Processes overlap the waiting too, but each one must be started, and each "
+                f"task and result is pickled and sent through a pipe: with {most} processes "
+                f"the batch took {time}, a speed-up of only {speedup}. For many waiting "
+                "tasks, more threads (or asyncio) are the cheap answer.")
+    return (f"Processes did as well here: with {most} processes the batch took {time}, a "
+            f"speed-up of {speedup}, although each process had to be started and every task "
+            "pickled.")
+
+
+def cpu_threads_sentence(setting: Setting, cpu: KindTimes) -> str:
     """What threads did for CPU-bound tasks, given whether the interpreter has the GIL."""
+    best = format_ratio(cpu.best("threads")[1])
     if not setting.gil_enabled:
-        return ("this interpreter runs without the GIL, so its threads can compute "
-                "in parallel")
+        return (f"On threads the best speed-up was {best}: this interpreter runs without the "
+                "GIL, so its threads can compute in parallel.")
     if cpu.best("threads")[1] < NO_GAIN_BELOW:
-        return "no gain: the threads took turns on one interpreter"
-    return "a gain a GIL build rarely shows; see the spread table"
+        return (f"On threads the best speed-up was {best}: no gain, because under the GIL "
+                "each task needs the lock for every step of its loop, so the threads only "
+                "took turns on one interpreter.")
+    return (f"On threads the best speed-up was {best}, a gain a build with the GIL rarely "
+            "shows; the spread table shows whether other load on the machine slowed the "
+            "serial run.")
+
+
+def cpu_processes_sentence(setting: Setting, cpu: KindTimes, most: int) -> str:
+    """Whether processes sped the CPU-bound tasks up, and whether they beat threads."""
+    cpus = setting.cpus
+    on_cpus = format_ratio(cpu.speedup("processes", cpus))
+    on_most = format_ratio(cpu.speedup("processes", most))
+    best = cpu.best("processes")[1]
+    if best < PROCESS_GAIN_FROM:
+        return (f"Processes gained little here: with {cpus} workers they reached {on_cpus}, "
+                f"and with {most} workers {on_most}; on tasks this short, starting the "
+                "processes and sending them the work can cost as much as computing in "
+                "parallel saves.")
+    if best > cpu.best("threads")[1]:
+        return (f"Processes won: with {cpus} workers they reached {on_cpus}, and with {most} "
+                f"workers, where the extra processes only take turns on the same CPUs and add "
+                f"start-up cost, {on_most}.")
+    return (f"Processes sped the tasks up, but threads did as well here: with {cpus} workers "
+            f"the processes reached {on_cpus}, and with {most} workers {on_most}.")
+
+
+# What the failure demonstrations showed: four cells of the comparison table, and a
+# sentence for each thread failure and one for the child processes.
+
+
+def exception_in_thread_cell(failures: Failures) -> str:
+    if failures.thread_exception_stays_in_its_thread:
+        return "ends that thread only; the other threads go on"
+    return "did not stay within that thread in this build (see below)"
+
+
+def exception_in_process_cell(failures: Failures) -> str:
+    if failures.process_failure_stays_in_its_process("raise"):
+        return "ends that process, with exit code 1; its parent goes on"
+    return "did not end as usual in this build (see below)"
+
+
+def crash_in_thread_cell(failures: Failures) -> str:
+    if failures.thread_crashes_end_the_process:
+        return "ends the whole process, every thread in it"
+    return "did not end the whole process in this build (see below)"
+
+
+def crash_in_process_cell(failures: Failures) -> str:
+    if failures.process_crashes_stay_in_their_process:
+        return "ends that process only; its parent goes on"
+    return "reached beyond that process in this build (see below)"
+
+
+def thread_raise_sentence(failures: Failures) -> str:
+    if failures.thread_exception_stays_in_its_thread:
+        return ("When the faulty thread raised ValueError, only that thread ended: Python "
+                "printed its traceback, the healthy threads finished their work, the main "
+                "thread reached its end, and the program exited with code 0.")
+    return ("When the faulty thread raised ValueError, more than that thread was affected in "
+            "this build; the table shows how the program ended.")
+
+
+def thread_exit_sentence(failures: Failures) -> str:
+    if failures.run("thread", "exit").took_everything_down:
+        return (f"When it called os._exit({EXIT_CODE}) instead, the whole program ended at "
+                f"once with exit code {EXIT_CODE}: no healthy thread finished its work, and "
+                "the main thread never reached its end.")
+    return (f"When it called os._exit({EXIT_CODE}) instead, the program did not simply end "
+            "with that code in this build; the table shows how it ended.")
+
+
+def thread_segfault_sentence(failures: Failures) -> str:
+    run = failures.run("thread", "segfault")
+    if run.took_everything_down and run.returncode is not None:
+        code = run.returncode
+        return (f"When it read address 0, the operating system killed the whole program with "
+                f"{signal_name(code)}, which Python reports as exit code {code} (a shell "
+                f"shows {128 - code}), and again no other thread finished.")
+    return ("When it read address 0, the program was not killed by a signal before its "
+            "other threads finished in this build; the table shows how it ended.")
+
+
+def processes_sentence(failures: Failures) -> str:
+    if all(failures.process_failure_stays_in_its_process(how) for how in FAILURE_KINDS):
+        segfault = failures.run("process", "segfault").culprit_exitcode
+        return ("In a child process the same three failures ended that process only: each "
+                "time the parent's healthy threads finished and the parent exited with code 0, "
+                "and Process.exitcode told it how the child had ended: 1 after the exception, "
+                f"{EXIT_CODE} after os._exit({EXIT_CODE}), and "
+                f"{exit_code_cell(segfault, False)} after the segfault.")
+    return ("In a child process the same failures did not all stay within that process in "
+            "this build; the table shows how each program ended.")
 
 
 def texts(found: Findings) -> dict[str, Any]:
     """Every sentence and number the page glues, by glue key (``book/rules.md`` quotes
     some of them as ``processes-and-threads.md::KEY``)."""
     seconds, ratio = format_seconds, format_ratio
-    setting, batch, io, cpu = found.setting, found.batch, found.io, found.cpu
+    setting, batch, io, cpu, failures = (found.setting, found.batch, found.io, found.cpu,
+                                         found.failures)
     most = batch.most_workers
     best_cpu_workers, best_cpu = cpu.best("processes")
     return {
@@ -135,12 +404,26 @@ def texts(found: Findings) -> dict[str, Any]:
         "pt_io_processes_most": ratio(io.speedup("processes", most)),
         "pt_io_threads_time_most": seconds(io.time("threads", most)),
         "pt_io_processes_time_most": seconds(io.time("processes", most)),
+        "pt_io_threads_best": ratio(io.best("threads")[1]),
         "pt_cpu_threads_most": ratio(cpu.speedup("threads", most)),
         "pt_cpu_processes_cpus": ratio(cpu.speedup("processes", setting.cpus)),
         "pt_cpu_processes_most": ratio(cpu.speedup("processes", most)),
         "pt_cpu_threads_best": ratio(cpu.best("threads")[1]),
         "pt_cpu_processes_best": ratio(best_cpu),
         "pt_cpu_processes_best_workers": best_cpu_workers,
-        "pt_cpu_threads_verdict": cpu_threads_verdict(setting, cpu),
-        "pt_results_match": "yes" if batch.results_match else "NO",
+        "pt_results_sentence": results_sentence(batch),
+        "pt_io_threads_sentence": io_threads_sentence(setting, io, most),
+        "pt_io_processes_sentence": io_processes_sentence(io, most),
+        "pt_cpu_threads_sentence": cpu_threads_sentence(setting, cpu),
+        "pt_cpu_processes_sentence": cpu_processes_sentence(setting, cpu, most),
+        "pt_failure_work_s": seconds(failures.work_s),
+        "pt_failure_workers": failures.run("thread", "raise").workers,
+        "pt_exception_in_thread_cell": exception_in_thread_cell(failures),
+        "pt_exception_in_process_cell": exception_in_process_cell(failures),
+        "pt_crash_in_thread_cell": crash_in_thread_cell(failures),
+        "pt_crash_in_process_cell": crash_in_process_cell(failures),
+        "pt_thread_raise_sentence": thread_raise_sentence(failures),
+        "pt_thread_exit_sentence": thread_exit_sentence(failures),
+        "pt_thread_segfault_sentence": thread_segfault_sentence(failures),
+        "pt_processes_failure_sentence": processes_sentence(failures),
     }

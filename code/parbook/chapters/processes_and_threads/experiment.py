@@ -15,20 +15,29 @@ One group of cases, ``tasks``: a fixed number of tasks of one *kind* run by one
 ``workers``
     1 to twice the usable CPUs. Each timing includes creating and shutting down the
     pool, because a program that starts a pool for a batch of tasks pays for both.
+
+And a demonstration, not timed: what a failure ends. Fresh interpreters each run healthy
+threads beside one faulty thread or child process that raises, calls ``os._exit`` or
+segfaults (:mod:`parbook.chapters.processes_and_threads.failures`); how each interpreter
+ended, how the faulty child process ended, and what the healthy threads got done are
+kept in ``values["failures"]``.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from parbook.bench.measure import Protocol, measure_interleaved
 from parbook.bench.results import Result
+from parbook.chapters.processes_and_threads import failures
 from parbook.chapters.processes_and_threads import workload as work
 from parbook.shared import run_setup
+from parbook.shared.child import child_env, run_module
 from parbook.shared.cpu import burn, calibrate, iterations_for
 
 NAME = "processes-and-threads"
@@ -43,6 +52,15 @@ BACKEND_LABELS = {
 }
 #: Worker counts beyond this many are thinned out (see :func:`worker_counts`).
 MAX_WORKER_POINTS = 8
+#: Where the faulty code of the failure demonstration runs, and how it fails.
+FAILURE_PLACES = ("thread", "process")
+FAILURE_KINDS = tuple(failures.FAILURES)
+#: Healthy threads beside the faulty one.
+FAILURE_WORKERS = 2
+#: Time limit of each failure demonstration's interpreter (its own waits are shorter).
+FAILURE_TIME_LIMIT_S = 40.0
+FAILURES_MODULE = "parbook.chapters.processes_and_threads.failures"
+_CHILD_EXITCODE = re.compile(r"exitcode: (-?\d+)")
 
 
 @dataclass(frozen=True)
@@ -52,11 +70,13 @@ class Sizes:
     task_s: float
     tasks_per_worker: int
     protocol: Protocol
+    failure_work_s: float  # how long the healthy threads of the failure demo work
 
 
-FULL = Sizes(task_s=0.02, tasks_per_worker=3, protocol=Protocol(repeats=5, warmup=0))
-QUICK = Sizes(task_s=0.005, tasks_per_worker=2, protocol=Protocol(repeats=1, warmup=0,
-                                                                   min_repeats=1))
+FULL = Sizes(task_s=0.02, tasks_per_worker=3, protocol=Protocol(repeats=5, warmup=0),
+             failure_work_s=0.1)
+QUICK = Sizes(task_s=0.005, tasks_per_worker=2,
+              protocol=Protocol(repeats=1, warmup=0, min_repeats=1), failure_work_s=0.1)
 
 
 def sizes(quick: bool) -> Sizes:
@@ -101,6 +121,7 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> R
         result.values["io_results_correct"] = True
         _run_kind(result, "io", io_task, items, counts, context, size, say)
         _run_kind(result, "cpu", burn, [iterations] * n_tasks, counts, context, size, say)
+    _failures(result, size, start_method, say)
     return result
 
 
@@ -133,3 +154,35 @@ def _run_kind(result: Result, kind: str, task: Callable, inputs: list, counts: l
             out == expected for out in outputs[(backend, workers)])
         result.add("tasks", {"kind": kind, "backend": backend, "workers": workers},
                    backend_samples)
+
+
+def _failures(result: Result, size: Sizes, start_method: str,
+              say: Callable[[str], None]) -> None:
+    """Run each failure demonstration once, in a fresh interpreter, and keep the facts."""
+    result.parameters.update(failure_work_s=size.failure_work_s,
+                             failure_workers=FAILURE_WORKERS,
+                             failure_time_limit_s=FAILURE_TIME_LIMIT_S)
+    # A deliberate segfault must not print faulthandler's report (see failures.py).
+    env = child_env({"PYTHONFAULTHANDLER": ""})
+    records = result.values.setdefault("failures", {})
+    for where in FAILURE_PLACES:
+        for how in FAILURE_KINDS:
+            say(f"failure: a {where} that {failures.FAILURES[how]}")
+            child = run_module(FAILURES_MODULE, where, how, str(size.failure_work_s),
+                               str(FAILURE_WORKERS), start_method,
+                               time_limit_s=FAILURE_TIME_LIMIT_S, env=env)
+            records[f"{where}/{how}"] = {
+                "where": where, "how": how, "workers": FAILURE_WORKERS,
+                **failure_facts(child.output), **child.as_dict(),
+            }
+
+
+def failure_facts(output: str) -> dict[str, Any]:
+    """What a failure demo's output says: how many healthy threads finished, whether the
+    main thread reached its end, and (for a faulty process) that process's exit code."""
+    child_code = _CHILD_EXITCODE.search(output)
+    return {
+        "finished": output.count(failures.FINISHED),
+        "reached_end": failures.REACHED_END in output,
+        "culprit_exitcode": int(child_code.group(1)) if child_code else None,
+    }

@@ -1,5 +1,5 @@
-"""The processes-and-threads chapter's tables and figure, by the ids the page shows them
-under."""
+"""The processes-and-threads chapter's tables, figure and recorded printout, by the ids the
+page shows them under."""
 
 from __future__ import annotations
 
@@ -8,14 +8,59 @@ from typing import Any
 import pandas as pd
 
 from parbook.bench.results import Result
-from parbook.chapters.processes_and_threads.analysis import Findings, speedup_curves
+from parbook.chapters.processes_and_threads.analysis import (
+    Findings,
+    exit_code_cell,
+    speedup_curves,
+)
 from parbook.chapters.processes_and_threads.experiment import BACKEND_LABELS, KIND_LABELS, KINDS
-from parbook.render.formatting import format_ratio
-from parbook.render.tables import Table, pivot_table, spread_table
+from parbook.chapters.processes_and_threads.failures import FAILURES
+from parbook.render.formatting import format_ratio, format_seconds
+from parbook.render.tables import Table, pivot_table, spread_table, time_cell
 
 
 def _workers_label(workers: int) -> str:
     return f"{workers} worker{'s' if workers > 1 else ''}"
+
+
+def summary_table(result: Result, found: Findings) -> Table:
+    """The short answer's figures: each way of running each kind of task, at its best."""
+    rows = []
+    for kind in KINDS:
+        times = found.kind(kind)
+        serial = result.case("tasks", kind=kind, backend="serial")
+        rows.append({"tasks": KIND_LABELS[kind], "run on": BACKEND_LABELS["serial"],
+                     "workers": 1, "time (median)": time_cell(serial.summary),
+                     "speed-up": format_ratio(1.0)})
+        for pool in ("threads", "processes"):
+            workers, speedup = times.best(pool)
+            case = result.case("tasks", kind=kind, backend=pool, workers=workers)
+            rows.append({"tasks": KIND_LABELS[kind], "run on": BACKEND_LABELS[pool],
+                         "workers": workers, "time (median)": time_cell(case.summary),
+                         "speed-up": format_ratio(speedup)})
+    return Table(pd.DataFrame(rows), index=False, caption=(
+        f"{found.batch.tasks} tasks of about {format_seconds(found.batch.task_s)} each, on "
+        f"{found.setting.cpus} usable CPUs: each pool at its best worker count, pool start-up "
+        "included. Speed-up over one after another (ratio of medians)."))
+
+
+def failure_table(result: Result, found: Findings) -> Table:
+    """How each failure demonstration ended: the failing process, the program, the others."""
+    rows = []
+    for (where, how), run in found.failures.runs.items():
+        rows.append({
+            "the faulty code": FAILURES[how],
+            "ran in": f"a {where}",
+            "exit code of the process it ran in": exit_code_cell(run.failed_process_code,
+                                                                 run.killed),
+            "the program's exit code": exit_code_cell(run.returncode, run.killed),
+            "healthy threads that finished": f"{run.finished} of {run.workers}",
+            "main thread reached its end": "yes" if run.reached_end else "no",
+        })
+    return Table(pd.DataFrame(rows), index=False, caption=(
+        "What one failure ended, in a fresh Python program each time: healthy threads "
+        f"working {format_seconds(found.failures.work_s)} beside one faulty thread or child "
+        "process. A negative exit code is the signal that killed the process."))
 
 
 def times_table(result: Result, found: Findings) -> Table:
@@ -80,8 +125,14 @@ def speedup_figure(result: Result, found: Findings) -> Any:
 
 
 TABLES = {
+    "processes-and-threads-summary": summary_table,
+    "processes-and-threads-failure-table": failure_table,
     "processes-and-threads-times-table": times_table,
     "processes-and-threads-speedup-table": speedup_table,
     "processes-and-threads-spread": spread,
 }
 FIGURES = {"processes-and-threads-speedup": speedup_figure}
+#: What the failure demonstrations printed, as they printed it.
+OUTPUTS = {
+    "processes-and-threads-failures": lambda result, found: found.failures.transcript(),
+}

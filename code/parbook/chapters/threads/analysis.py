@@ -136,6 +136,57 @@ def findings(result: Result) -> Findings:
     )
 
 
+# ---------------------------------------------------------------------------------------
+# Sentences chosen by the data.
+
+
+def pool_per_call_sentence(dispatch: Dispatch) -> str:
+    """Whether a pool created for every call cost the most of the ways measured."""
+    took = format_seconds(dispatch.pool_per_call)
+    if dispatch.pool_per_call > dispatch.new_thread:
+        return (f"Creating a pool for every call, which pays for a new thread and for the "
+                f"queue, cost the most: {took}.")
+    return (f"Creating a pool for every call, which pays for a new thread and for the queue, "
+            f"cost {took}, no more than a bare new thread in this run: next to starting a "
+            "thread, the queue costs little.")
+
+
+def daemon_sentence(exit_: InterpreterExit) -> str:
+    """What the program with daemon workers did at its end."""
+    run, took = exit_.daemon_run, format_seconds(exit_.daemon)
+    if run.returncode == 0 and not run.killed and finished_workers(run) == 0:
+        return (f"With daemon=True, the program ended as soon as its main thread did, after "
+                f"{took} (start-up included), and no worker printed that it finished: each "
+                "was stopped mid-sleep.")
+    return (f"With daemon=True, the program ran for {took}, but not as described here: "
+            "the transcript above shows what its workers printed.")
+
+
+def non_daemon_sentence(exit_: InterpreterExit) -> str:
+    """What the program with non-daemon workers did at its end."""
+    run, took = exit_.non_daemon_run, format_seconds(exit_.non_daemon)
+    if (run.returncode == 0 and not run.killed
+            and finished_workers(run) == len(exit_.sleeps)
+            and exit_.non_daemon >= exit_.longest_sleep):
+        return (f"With non-daemon threads, the interpreter waited for every worker to finish "
+                f"and exited after {took}, once the longest sleep had ended.")
+    return (f"With non-daemon threads, the program ran for {took}, but not as described "
+            "here: the transcript above shows what its workers printed.")
+
+
+def bare_error_exit_sentence(bare: BareThreadError) -> str:
+    """How the program whose bare thread raised ended, by its recorded exit code."""
+    run = bare.run
+    if run.killed:
+        return (f"The program did not end within its limit of {run.time_limit_s:g} s and was "
+                "stopped, so this build did not see its exit code.")
+    if run.returncode == 0:
+        return ("The program exited with code 0: whatever its threads raise, a program that "
+                "ends this way reports success.")
+    return (f"The program exited with code {run.returncode}, not 0; its standard error above "
+            "says why.")
+
+
 def texts(found: Findings) -> dict[str, Any]:
     """Every sentence and number the page glues, by glue key."""
     seconds, ratio = format_seconds, format_ratio
@@ -157,4 +208,9 @@ def texts(found: Findings) -> dict[str, Any]:
         "threads_exit_long": seconds(exit_.longest_sleep),
         "threads_exit_daemon": seconds(exit_.daemon),
         "threads_exit_non_daemon": seconds(exit_.non_daemon),
+        "threads_pool_per_call_sentence": pool_per_call_sentence(dispatch),
+        "threads_daemon_sentence": daemon_sentence(exit_),
+        "threads_non_daemon_sentence": non_daemon_sentence(exit_),
+        "threads_bare_error_exit_code": str(found.bare_thread_error.run.returncode),
+        "threads_bare_error_exit_sentence": bare_error_exit_sentence(found.bare_thread_error),
     }

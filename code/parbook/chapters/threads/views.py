@@ -7,8 +7,29 @@ import pandas as pd
 from parbook.bench.results import Result
 from parbook.chapters.threads.analysis import Findings
 from parbook.chapters.threads.experiment import DISPATCH_LABELS, EXIT_LABELS, OVERLAP_LABELS
-from parbook.render.formatting import format_ratio
+from parbook.render.formatting import format_ratio, format_seconds
 from parbook.render.tables import Table, pivot_table, spread_table, time_cell
+
+
+def summary_table(result: Result, found: Findings) -> Table:
+    """The short answer's figures: handing a call to a thread, overlapping waits, exiting."""
+    overlap = found.overlap
+    waits = f"{overlap.waits} waits of {format_seconds(overlap.wait_s)}"
+    rows = [
+        ("one call on a new Thread (start + join)", result.case("dispatch", how="new_thread")),
+        ("one call through a running ThreadPoolExecutor",
+         result.case("dispatch", how="running_pool")),
+        (f"{waits}, one after another", result.case("overlap", how="sequence")),
+        (f"{waits} on a pool, one thread each", result.case("overlap", how="pool")),
+        ("a program that ends while daemon workers sleep",
+         result.case("interpreter_exit", kind="daemon")),
+        ("a program that ends while non-daemon workers sleep",
+         result.case("interpreter_exit", kind="non-daemon")),
+    ]
+    frame = pd.DataFrame([{"what": label, "time (median)": time_cell(case.summary)}
+                          for label, case in rows])
+    return Table(frame, index=False, caption=(
+        "The chapter's measurements in short; the programs' times include starting Python."))
 
 
 def exit_spread(result: Result, found: Findings) -> Table:
@@ -43,6 +64,7 @@ def dispatch_spread(result: Result, found: Findings) -> Table:
 
 
 TABLES = {
+    "threads-summary": summary_table,
     "threads-exit-spread": exit_spread,
     "threads-dispatch-table": dispatch_table,
     "threads-overlap-table": overlap_table,
