@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import multiprocessing
+import re
 import signal
 import sys
 
@@ -88,9 +89,22 @@ def test_daemon_child_is_abandoned_non_daemon_awaited_and_orphan_survives(quick_
         "AssertionError: daemonic processes are not allowed to have children")
 
 
+def server_preloads(python: str) -> bool:
+    """Whether CPython ``python``'s fork server imports a main script run by path once for
+    its children (gh-126631: from 3.13.8 and 3.14.1 on)."""
+    major, minor, micro = (int(re.match(r"\d*", part).group() or 0)
+                           for part in (python.split(".") + ["0"])[:3])
+    fixed_in = {(3, 13): 8, (3, 14): 1}.get((major, minor))
+    return (major, minor) >= (3, 15) or (fixed_in is not None and micro >= fixed_in)
+
+
 def test_unguarded_script_fails_only_where_main_is_reimported(quick_found):
     guard = quick_found.guard
-    assert guard.failed == REIMPORTING
+    preloaded = server_preloads(quick_found.setup.python)
+    children_fail = [m for m in REIMPORTING if not (m == "forkserver" and preloaded)]
+    assert guard.failed == children_fail
+    assert guard.script_failed == (["forkserver"] if preloaded and "forkserver" in METHODS
+                                   else [])
     for method in METHODS:
         unguarded, guarded = guard.runs[("unguarded", method)], guard.runs[("guarded", method)]
         assert not unguarded.killed and not guarded.killed
@@ -98,12 +112,25 @@ def test_unguarded_script_fails_only_where_main_is_reimported(quick_found):
         assert guarded.returncode == 0 and "hello" in guarded.output
         expected_runs = 2 if method in REIMPORTING else 1
         assert guarded.top_level_runs == expected_runs
-        if method in REIMPORTING:
-            assert unguarded.child_exitcode == 1
+        if method in children_fail:
+            assert unguarded.child_exitcode == 1 and unguarded.returncode == 0
             assert "__mp_main__" in guarded.output
+        elif method in REIMPORTING:  # the fork server imported the script and died there
+            assert unguarded.child_exitcode is None and unguarded.returncode != 0
+            assert unguarded.bootstrap_failed
         else:
             assert unguarded.child_exitcode == 0
             assert unguarded.error is None and not unguarded.bootstrap_failed
+
+
+@pytest.mark.skipif("forkserver" not in METHODS, reason="no forkserver on this platform")
+def test_forkserver_import_is_recorded_as_the_python_version_says(processes_quick,
+                                                                  quick_found):
+    main = quick_found.forkserver_main
+    fact = processes_quick.values["forkserver_main"]
+    assert fact["child_pid"] is not None and len(fact["import_pids"]) == 1
+    preloaded = server_preloads(quick_found.setup.python)
+    assert (main.server_imported, main.child_imported) == (preloaded, not preloaded)
 
 
 def test_children_name_their_parent(quick_found):
@@ -170,7 +197,12 @@ def test_guard_scripts_under(method):
                           time_limit_s=60)
     assert not unguarded.killed and not guarded.killed
     assert guarded.returncode == 0 and analysis.reported_exitcode(guarded.output) == 0
-    if method in REIMPORTING:
+    if method == "forkserver" and server_preloads(sys.version.split()[0]):
+        # The fork server imports the script, meets the error and dies; no child exists.
+        assert analysis.met_bootstrap_error(unguarded.errors), unguarded.errors
+        assert analysis.reported_exitcode(unguarded.output) is None
+        assert unguarded.returncode != 0
+    elif method in REIMPORTING:
         # Wherever the error falls in the child's stderr, and however it is wrapped.
         assert analysis.met_bootstrap_error(unguarded.errors), unguarded.errors
         assert analysis.reported_exitcode(unguarded.output) == 1
@@ -200,6 +232,76 @@ RuntimeError:
 """
 
 
+#: What the two guard scripts printed under forkserver with a fork server that preloads
+#: __main__: CPython 3.13.0 with the gh-126631 and gh-143706 fixes applied to its
+#: multiprocessing package by hand, as 3.13.12 and 3.14.3 ship them (tracebacks cut to
+#: their first and last lines). The server (pid 27832) imported the unguarded script and
+#: died at child.start(); the script's own start() then read EOF from it.
+PRELOAD_UNGUARDED = analysis.ScriptRun(
+    output=("top level of the script runs as __main__ (pid 27816)\n"
+            "top level of the script runs as __mp_main__ (pid 27832)\n"),
+    errors=("Traceback (most recent call last):\n"
+            '  File "<string>", line 1, in <module>\n'
+            '  File "/work/main/code/parbook/chapters/processes/scripts/unguarded.py", '
+            "line 24, in <module>\n    child.start()\n"
+            "RuntimeError: \n        An attempt has been made to start a new process "
+            "before the\n        current process has finished its bootstrapping phase.\n"
+            "\n        This probably means that you are not using fork to start your\n"
+            "Traceback (most recent call last):\n"
+            '  File "/work/main/code/parbook/chapters/processes/scripts/unguarded.py", '
+            "line 24, in <module>\n    child.start()\n"
+            "EOFError: unexpected EOF\n"),
+    returncode=1, killed=False, wall_s=0.5)
+#: The same on 3.13.8 to 3.13.11 and 3.14.1 to 3.14.2, whose server imports the script
+#: with an empty sys.argv (simulated the same way, without the gh-143706 fix).
+PRELOAD_NO_ARGV_ERRORS = (
+    "Traceback (most recent call last):\n"
+    '  File "/work/main/code/parbook/chapters/processes/scripts/unguarded.py", line 22, in '
+    "<module>\n    context = multiprocessing.get_context(sys.argv[1])\n"
+    "IndexError: list index out of range\n"
+    "Traceback (most recent call last):\n"
+    '  File "/tmp/fs_noargv/multiprocessing/forkserver.py", line 336, in read_signed\n'
+    "EOFError: unexpected EOF\n")
+PRELOAD_GUARDED_OUTPUT = (
+    "top level of the script runs as __main__ (pid 27848)\n"
+    "top level of the script runs as __mp_main__ (pid 27850)\n"
+    "child (pid 27851): hello; this script is loaded as __mp_main__\n"
+    "__main__: the child ended with exitcode 0\n")
+REIMPORT_GUARDED_OUTPUT = (
+    "top level of the script runs as __main__ (pid 16511)\n"
+    "top level of the script runs as __mp_main__ (pid 16529)\n"
+    "child (pid 16529): hello; this script is loaded as __mp_main__\n"
+    "__main__: the child ended with exitcode 0\n")
+
+
+def test_a_preloading_fork_server_fails_the_script_itself():
+    run = PRELOAD_UNGUARDED
+    assert run.outcome == "script failed" and run.child_exitcode is None
+    assert run.bootstrap_failed
+    assert run.errors_seen == [f"RuntimeError: {analysis.BOOTSTRAP_ERROR}",
+                               "EOFError: unexpected EOF"]
+    assert analysis.errors_seen(PRELOAD_NO_ARGV_ERRORS) == [
+        "IndexError: list index out of range", "EOFError: unexpected EOF"]
+
+
+@pytest.mark.parametrize(("output", "expected"), [
+    (PRELOAD_GUARDED_OUTPUT, {"child_pid": 27851, "import_pids": [27850],
+                              "child_imported": False, "server_imported": True}),
+    (REIMPORT_GUARDED_OUTPUT, {"child_pid": 16529, "import_pids": [16529],
+                               "child_imported": True, "server_imported": False}),
+])
+def test_forkserver_main_fact_reads_the_pids(output, expected):
+    assert experiment.forkserver_main_fact(output) == expected
+
+
+@pytest.mark.parametrize(("python", "preloads"), [
+    ("3.11.7", False), ("3.12.12", False), ("3.13.7", False), ("3.13.8", True),
+    ("3.14.0", False), ("3.14.0rc3", False), ("3.14.1", True), ("3.15.0a1", True),
+])
+def test_server_preloads(python, preloads):
+    assert server_preloads(python) is preloads
+
+
 def test_error_summary_names_the_last_error_on_one_line():
     assert analysis.error_summary(BOOTSTRAP_STDERR) == (
         f"RuntimeError: {analysis.BOOTSTRAP_ERROR}")
@@ -207,6 +309,20 @@ def test_error_summary_names_the_last_error_on_one_line():
         "ValueError: the child gave up")
     assert analysis.error_summary("KeyboardInterrupt\n") is None
     assert analysis.error_summary("") is None
+
+
+def test_errors_seen_lists_each_traceback_s_error_in_order():
+    stderr = (BOOTSTRAP_STDERR + "Traceback (most recent call last):\n  File \"x.py\"\n"
+              "multiprocessing.context.AuthenticationError: digest received was wrong\n"
+              "Traceback (most recent call last):\n  File \"y.py\"\n"
+              "ConnectionRefusedError: [Errno 111] Connection refused\n")
+    seen = analysis.errors_seen(stderr)
+    assert seen == [f"RuntimeError: {analysis.BOOTSTRAP_ERROR}",
+                    "multiprocessing.context.AuthenticationError: digest received was wrong",
+                    "ConnectionRefusedError: [Errno 111] Connection refused"]
+    assert [analysis.error_name(error) for error in seen] == [
+        "RuntimeError", "AuthenticationError", "ConnectionRefusedError"]
+    assert analysis.errors_seen("") == []
 
 
 def test_bootstrap_error_is_found_wherever_it_falls():
@@ -254,9 +370,10 @@ def test_return_verdict(found, seconds, start):
 
 
 @pytest.mark.parametrize(("exception_s", "expected"), [
-    (1.0, "the longest wait of the three endings the child chose itself, under every start "
-          "method"),
-    (0.0, "not always the longest wait of the endings the child chose itself in this run"),
+    (1.0, "It was the longest wait of the three endings the child chose itself, under every "
+          "start method: the child formats and prints the traceback before it exits."),
+    (0.0, "It was not always the longest wait of the three endings the child chose itself "
+          "in this run, although the child formats and prints a traceback before it exits."),
 ])
 def test_exception_verdict(found, exception_s, expected):
     join = dict(found.endings.join)
@@ -272,6 +389,99 @@ def test_exception_verdict(found, exception_s, expected):
 def test_guard_fork_verdict(found, methods, start):
     guard = dataclasses.replace(found.guard, methods=methods)
     assert analysis.guard_fork_verdict(guard).startswith(start)
+
+
+def _guard_with_forkserver(guard, run):
+    """The committed guard runs, with the unguarded script's forkserver run replaced."""
+    return dataclasses.replace(guard, runs={**guard.runs, ("unguarded", "forkserver"): run})
+
+
+SCRIPT_FAILED_ALONE = dataclasses.replace(PRELOAD_UNGUARDED, errors="")
+STOPPED = dataclasses.replace(PRELOAD_UNGUARDED, killed=True)
+
+
+@pytest.mark.parametrize(("run", "expected"), [
+    (None, "Under forkserver it was the child that failed, as under spawn: each forkserver "
+           "child imported the script itself."),
+    (PRELOAD_UNGUARDED,
+     "Under forkserver the script itself failed, with exit code 1: the fork server imported "
+     "the script to preload it and died of a RuntimeError at its top level before forking "
+     "any child, and the script's own start() then failed with an EOFError."),
+    (dataclasses.replace(PRELOAD_UNGUARDED, errors=PRELOAD_NO_ARGV_ERRORS),
+     "Under forkserver the script itself failed, with exit code 1: the fork server imported "
+     "the script to preload it and died of an IndexError at its top level before forking "
+     "any child, and the script's own start() then failed with an EOFError."),
+    (SCRIPT_FAILED_ALONE, "Under forkserver the script itself failed, with exit code 1, "
+                          "before any child could report an exitcode."),
+    (STOPPED, "Under forkserver the script did not finish within its time limit and was "
+              "stopped."),
+    ("ran", "Under forkserver the script ran to its end here, child and all."),
+])
+def test_guard_server_verdict(found, run, expected):
+    if run == "ran":
+        run = found.guard.runs[("unguarded", "fork")]
+    guard = found.guard if run is None else _guard_with_forkserver(found.guard, run)
+    assert analysis.guard_server_verdict(guard) == expected
+
+
+def test_guard_server_verdict_without_forkserver(found):
+    guard = dataclasses.replace(found.guard, methods=("fork", "spawn"))
+    assert analysis.guard_server_verdict(guard) == (
+        "This platform offers no forkserver start method to try it with.")
+
+
+@pytest.mark.parametrize(("main", "expected"), [
+    (analysis.ForkserverImport(child_imported=True, server_imported=False),
+     "In this build, on Python 3.11.7, the forkserver child imported the script itself: the "
+     "line that says __mp_main__ carries the child's PID."),
+    (analysis.ForkserverImport(child_imported=False, server_imported=True),
+     "In this build, on Python 3.11.7, the fork server imported the script once, before "
+     "forking the child: the line that says __mp_main__ carries a PID that is neither the "
+     "script's nor the child's."),
+    (analysis.ForkserverImport(child_imported=True, server_imported=True),
+     "In this build, on Python 3.11.7, the fork server imported the script and the "
+     "forkserver child imported it again."),
+    (analysis.ForkserverImport(child_imported=False, server_imported=False),
+     "In this build, on Python 3.11.7, the forkserver run showed no second import of the "
+     "script."),
+    (None, "This platform offers no forkserver start method to show it."),
+])
+def test_forkserver_import_sentence(found, main, expected):
+    setup = dataclasses.replace(found.setup, python="3.11.7")
+    assert analysis.forkserver_import_sentence(setup, main) == expected
+
+
+@pytest.mark.parametrize(("method", "run", "expected"), [
+    ("fork", None, "ran without complaint; exit code 0"),
+    ("spawn", None, "the child died of a RuntimeError (exitcode 1); the script went on and "
+                    "exited with code 0"),
+    ("forkserver", PRELOAD_UNGUARDED, "the fork server died of a RuntimeError importing the "
+                                      "script; the script failed with exit code 1"),
+    ("forkserver", SCRIPT_FAILED_ALONE, "the script failed with exit code 1"),
+    ("forkserver", STOPPED, "stopped at its time limit"),
+])
+def test_guard_outcome_cell(found, method, run, expected):
+    guard = found.guard if run is None else _guard_with_forkserver(found.guard, run)
+    assert analysis.guard_outcome_cell(guard, method) == expected
+
+
+@pytest.mark.parametrize(("kind", "finished", "expected"), [
+    ("daemon", 0, "exited after 100 ms; the child was stopped mid-sleep"),
+    ("daemon", 1, "exited after 100 ms; the child finished its sleep anyway"),
+    ("non-daemon", 1, "exited after 500 ms, once the child had finished its sleep"),
+    ("non-daemon", 0, "exited after 500 ms; the child never said it finished"),
+])
+def test_daemon_cell(found, kind, finished, expected):
+    runs = {name: dict(run) for name, run in found.daemon.runs.items()}
+    runs[kind]["output"] = analysis.FINISHED_LINE * finished
+    daemon = dataclasses.replace(found.daemon, daemon_s=0.1, non_daemon_s=0.5, runs=runs)
+    assert analysis.daemon_cell(daemon, kind) == expected
+
+
+@pytest.mark.parametrize("name", ["EOFError", "IndexError", "OSError", "RuntimeError",
+                                  "ValueError"])
+def test_an(name):
+    assert analysis.an(name) == ("an " if name[0] in "EIO" else "a ") + name
 
 
 def test_ppid_verdict(found):
@@ -290,6 +500,7 @@ def test_texts_without_a_failing_method_say_not_applicable(found):
         found, guard=dataclasses.replace(found.guard, runs=runs)))
     assert texts["processes_guard_failed"] == "none"
     assert texts["processes_guard_child_exitcode"] == "n/a"
+    assert texts["processes_guard_script_returncode"] == "n/a"
     assert texts["processes_guarded_top_level_runs"] == "n/a"
 
 
@@ -308,7 +519,47 @@ def test_texts_of_the_committed_result(found):
     assert printed["processes-function"].splitlines() == list(found.demos.function)
     assert printed["processes-guard"].startswith(
         "--- without the guard, fork: the script exited with code 0\n")
-    assert "(on stderr, from the child) RuntimeError: An attempt" in printed["processes-guard"]
+    assert "(on stderr) RuntimeError: An attempt" in printed["processes-guard"]
+    # Recorded on CPython 3.11.7: the forkserver child imported the script itself.
+    assert texts["processes_forkserver_import"].startswith(
+        "In this build, on Python 3.11.7, the forkserver child imported the script itself")
+    assert texts["processes_guard_server_verdict"].startswith(
+        "Under forkserver it was the child that failed")
+    assert texts["processes_guard_script_returncode"] == "0"
     assert printed["processes-orphan"].startswith(
         "--- daemon=True, then the program killed itself (SIGKILL): the program ended with "
         f"code {-signal.SIGKILL}")
+
+
+def test_texts_and_tables_read_right_on_a_python_whose_fork_server_preloads(found):
+    """The whole chapter on a build whose fork server imports the script itself (3.13.8+,
+    3.14.1+): the forkserver runs replaced by the simulated ones above."""
+    guarded = dataclasses.replace(found.guard.runs[("guarded", "forkserver")],
+                                  output=PRELOAD_GUARDED_OUTPUT)
+    runs = {**found.guard.runs, ("unguarded", "forkserver"): PRELOAD_UNGUARDED,
+            ("guarded", "forkserver"): guarded}
+    fact = experiment.forkserver_main_fact(PRELOAD_GUARDED_OUTPUT)
+    preloading = dataclasses.replace(
+        found, setup=dataclasses.replace(found.setup, python="3.14.3"),
+        guard=dataclasses.replace(found.guard, runs=runs),
+        forkserver_main=analysis.ForkserverImport(child_imported=fact["child_imported"],
+                                                  server_imported=fact["server_imported"]))
+    texts = analysis.texts(preloading)
+    assert texts["processes_guard_failed"] == "spawn"
+    assert texts["processes_guard_child_exitcode"] == "1"
+    assert texts["processes_guard_script_returncode"] == "0"
+    assert texts["processes_guarded_top_level_runs"] == "2×"
+    assert texts["processes_guard_server_verdict"].startswith(
+        "Under forkserver the script itself failed, with exit code 1: the fork server")
+    assert texts["processes_forkserver_import"].startswith(
+        "In this build, on Python 3.14.3, the fork server imported the script once")
+    summary = views.summary_table(None, preloading).frame["what this build saw"]
+    assert summary["a script without the main guard, under forkserver"] == (
+        "the fork server died of a RuntimeError importing the script; the script failed "
+        "with exit code 1")
+    printed = analysis.outputs(preloading)["processes-guard"]
+    assert ("--- without the guard, forkserver: the script exited with code 1\n"
+            "top level of the script runs as __main__ (pid 27816)\n"
+            "top level of the script runs as __mp_main__ (pid 27832)\n"
+            f"(on stderr) RuntimeError: {analysis.BOOTSTRAP_ERROR}\n"
+            "(on stderr) EOFError: unexpected EOF\n") in printed + "\n"

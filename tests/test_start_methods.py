@@ -66,6 +66,9 @@ def test_findings_and_tables_render(quick, quick_found):
     assert views.startup_table(quick, quick_found).frame.shape[0] == 2 * len(methods)
     assert list(views.article_table(quick, quick_found).frame.index) == [1, 5, 10]
     assert list(views.config_table(quick, quick_found).frame.columns) == methods
+    summary = views.summary_table(quick, quick_found).frame
+    assert list(summary.columns) == methods and len(summary) == 5
+    assert "each extra process" in views.startup_table(quick, quick_found).frame.columns
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -97,7 +100,24 @@ def test_module_level_setup_reaches_every_child_and_reruns_in_re_importers(quick
     elif method == "spawn":
         assert run.setup_in_children == 2
     else:  # forkserver: in every child, or once in the server, depending on the Python
-        assert len(run.setup_pids) >= 2
+        main = quick_found.forkserver_main
+        assert len(run.setup_pids) == (3 if main.children_reimported else 2)
+        assert run.setup_in_children == (2 if main.children_reimported else 0)
+
+
+@pytest.mark.skipif("forkserver" not in METHODS, reason="no forkserver on this platform")
+def test_forkserver_main_import_is_recorded_as_the_python_version_says(quick, quick_found):
+    """The recorded fact: each forkserver child imported the main script itself, or the
+    server did once, as CPython's changelog says this build's version does."""
+    main = quick_found.forkserver_main
+    assert quick.values["forkserver_main"]["children"] == 2
+    if quick_found.interpreter.preloads_main:
+        assert main.server_preloaded and not main.children_reimported
+    else:
+        assert main.children_reimported and not main.server_preloaded
+    sentence = analysis.forkserver_main_sentence(quick_found.interpreter, main)
+    assert sentence.startswith(f"On this build's Python {quick_found.interpreter.python}, ")
+    assert "although" not in sentence  # the measurement agrees with the changelog
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -150,6 +170,54 @@ def test_nothing_is_left_behind(quick_found, shm_before):
 
 
 # --- the parsers that turn the demos' output into recorded facts -------------------------------
+
+#: What config_at_module.py printed under forkserver with a fork server that preloads
+#: __main__ (CPython 3.13.0 with the gh-126631 and gh-143706 fixes applied to its
+#: multiprocessing package by hand, as 3.13.12 and 3.14.3 ship them): setup() ran in the
+#: parent and once in the server, never in the children.
+PRELOADED_MODULE_RUN = (
+    "setup() ran in pid 14046\n"
+    "parent : pid=14046 main module=__main__ id(config)=0x7f2799d56ba0 settings={'root': "
+    "'config', 'env_name': 'CartPole-v1', 'server_port': 4100}\n"
+    "setup() ran in pid 14048\n"
+    "child 0: pid=14049 main module=__mp_main__ id(config)=0x7f6a98d80ec0 settings={'root': "
+    "'config', 'env_name': 'CartPole-v1', 'server_port': 4100}\n"
+    "child 1: pid=14050 main module=__mp_main__ id(config)=0x7f6a98d80ec0 settings={'root': "
+    "'config', 'env_name': 'CartPole-v1', 'server_port': 4100}\n")
+#: The same script under forkserver on this book's CPython 3.11 (and 3.12.1, 3.13.0):
+#: setup() ran in the parent and again in every child.
+REIMPORTED_MODULE_RUN = (
+    "setup() ran in pid 25386\n"
+    "parent : pid=25386 main module=__main__ id(config)=0x7f6bfb7ef650 settings={'root': "
+    "'config', 'env_name': 'CartPole-v1', 'server_port': 4100}\n"
+    "setup() ran in pid 25389\n"
+    "child 0: pid=25389 main module=__mp_main__ id(config)=0x7f8dc834aa10 settings={'root': "
+    "'config', 'env_name': 'CartPole-v1', 'server_port': 4100}\n"
+    "setup() ran in pid 25390\n"
+    "child 1: pid=25390 main module=__mp_main__ id(config)=0x7f8dc834a850 settings={'root': "
+    "'config', 'env_name': 'CartPole-v1', 'server_port': 4100}\n")
+
+
+@pytest.mark.parametrize(("output", "expected"), [
+    (PRELOADED_MODULE_RUN, {"children": 2, "children_imported": 0,
+                            "children_reimported": False, "server_preloaded": True}),
+    (REIMPORTED_MODULE_RUN, {"children": 2, "children_imported": 2,
+                             "children_reimported": True, "server_preloaded": False}),
+])
+def test_forkserver_main_fact_reads_who_ran_the_top_level(output, expected):
+    fact = experiment.forkserver_main_fact(experiment.parse_config_output(output))
+    assert fact == expected
+    assert experiment.forkserver_main_fact(None) is None
+
+
+@pytest.mark.parametrize(("python", "preloads"), [
+    ("3.11.7", False), ("3.12.12", False), ("3.13.0", False), ("3.13.7", False),
+    ("3.13.8", True), ("3.13.12", True), ("3.14.0", False), ("3.14.0rc3", False),
+    ("3.14.1", True), ("3.14.3", True), ("3.15.0a1", True),
+])
+def test_which_pythons_preload_the_main_script(found, python, preloads):
+    assert dataclasses.replace(found.interpreter, python=python).preloads_main is preloads
+
 
 def test_parsers_read_the_demo_lines():
     parsed = experiment.parse_config_output(
@@ -205,11 +273,15 @@ def _heavy(startup, **one_child_s):
 
 
 @pytest.mark.parametrize(("one_child_s", "expected"), [
-    ({"spawn": 0.9, "forkserver": 0.8}, "both paid the imports again in every child"),
-    ({"spawn": 0.9, "forkserver": 0.01}, "spawn paid the imports again in every child, while "
-                                         "forkserver's children inherited them from its server"),
-    ({"spawn": 0.01, "forkserver": 0.9}, "forkserver paid the imports again in every child"),
-    ({"spawn": 0.01, "forkserver": 0.01}, "neither paid the imports in full again here"),
+    ({"spawn": 0.9, "forkserver": 0.8},
+     "So spawn and forkserver both paid the imports again for every child."),
+    ({"spawn": 0.9, "forkserver": 0.01},
+     "So spawn paid the imports again for every child, while forkserver's children "
+     "inherited them from its server."),
+    ({"spawn": 0.01, "forkserver": 0.9},
+     "So only forkserver paid the imports again for every child here."),
+    ({"spawn": 0.01, "forkserver": 0.01},
+     "So neither spawn nor forkserver paid the imports in full again here."),
 ])
 def test_heavy_verdict(found, one_child_s, expected):
     assert analysis.heavy_verdict(_heavy(found.startup, **one_child_s)) == expected
@@ -227,9 +299,9 @@ def _light(startup, methods=None, **per_extra_s):
 
 
 @pytest.mark.parametrize(("per_extra_s", "start"), [
-    ({"forkserver": 0.01, "spawn": 0.05}, "after that, each child, a fork of that small server"),
-    ({"forkserver": 0.045, "spawn": 0.05}, "after that, its children cost about as much"),
-    ({"spawn": 0.05}, "this platform does not offer both forkserver and spawn"),
+    ({"forkserver": 0.01, "spawn": 0.05}, "After that, each child, a fork of that small server"),
+    ({"forkserver": 0.045, "spawn": 0.05}, "After that, its children cost about as much"),
+    ({"spawn": 0.05}, "This platform does not offer both forkserver and spawn"),
 ])
 def test_forkserver_vs_spawn_sentence(found, per_extra_s, start):
     startup = _light(found.startup, **per_extra_s)
@@ -254,30 +326,91 @@ def test_article_verdict(found, light, heavy, start):
     assert analysis.article_verdict(article).startswith(start)
 
 
-def _module_forkserver(config, setup_pids):
-    """The committed config runs, with forkserver's module-level run's setup PIDs replaced."""
-    run = config.runs["module"]["forkserver"]
-    runs = {**config.runs, "module": {**config.runs["module"], "forkserver": dataclasses.replace(
-        run, setup_pids=setup_pids(run))}}
-    return dataclasses.replace(config, runs=runs)
+def _main(children_reimported, server_preloaded):
+    """Who imported the main script under forkserver, as the module-level run could show."""
+    return analysis.ForkserverMain(children=2, children_imported=2 * children_reimported,
+                                   children_reimported=children_reimported,
+                                   server_preloaded=server_preloaded)
 
 
-def test_forkserver_setup_sentence(found):
-    config = found.config
-    parent = config.runs["module"]["forkserver"].parent.pid
-    children = tuple(child.pid for child in config.runs["module"]["forkserver"].children)
-    every_child = _module_forkserver(config, lambda run: (parent, *children))
-    in_the_server = _module_forkserver(config, lambda run: (parent, 99999))
-    parent_only = _module_forkserver(config, lambda run: (parent,))
-    assert analysis.forkserver_setup_sentence(every_child).startswith(
-        "ran again in every child too")
-    assert analysis.forkserver_setup_sentence(in_the_server).startswith(
-        "ran once more, in the server")
-    assert analysis.forkserver_setup_sentence(parent_only) == (
-        "did not run again in the children")
-    module = {m: run for m, run in config.runs["module"].items() if m != "forkserver"}
-    without = dataclasses.replace(config, runs={**config.runs, "module": module})
-    assert analysis.forkserver_setup_sentence(without) == "is not available on this platform"
+REIMPORTED, PRELOADED = _main(True, False), _main(False, True)
+BOTH, NEITHER = _main(True, True), _main(False, False)
+
+
+@pytest.mark.parametrize(("main", "expected"), [
+    (REIMPORTED, "Under forkserver it ran again in every child too: each child imported the "
+                 "script after the server forked it."),
+    (PRELOADED, "Under forkserver it ran once more, in the fork server, and the children "
+                "inherited its result."),
+    (BOTH, "Under forkserver it ran in the fork server and again in every child."),
+    (NEITHER, "Under forkserver it did not run again at all."),
+    (None, "This platform offers no forkserver to compare."),
+])
+def test_forkserver_setup_sentence(main, expected):
+    assert analysis.forkserver_setup_sentence(main) == expected
+
+
+@pytest.mark.parametrize(("python", "main", "expected"), [
+    ("3.11.7", REIMPORTED,
+     "On this build's Python 3.11.7, each forkserver child imported the main script itself "
+     "after the server forked it, just as a spawned child does: on this version the "
+     "server's preload of __main__ never happens."),
+    ("3.14.3", PRELOADED,
+     "On this build's Python 3.14.3, the fork server imported the main script once, before "
+     "forking, and every child inherited that import instead of repeating it."),
+    ("3.12.4", PRELOADED,
+     "On this build's Python 3.12.4, the fork server imported the main script once, before "
+     "forking, and every child inherited it, although CPython 3.12.4 as released does not "
+     "do that; this interpreter must carry the fix as a patch of its own."),
+    ("3.13.12", REIMPORTED,
+     "On this build's Python 3.13.12, each forkserver child imported the main script "
+     "itself, although CPython 3.13.12 as released has the server import it once; "
+     "something in this interpreter kept the preload from happening."),
+    ("3.14.1", BOTH,
+     "On this build's Python 3.14.1, the fork server imported the main script and every "
+     "child imported it again as well."),
+    ("3.14.1", NEITHER,
+     "On this build's Python 3.14.1, neither the fork server nor its children imported the "
+     "main script again, as far as the script's output shows."),
+    ("3.14.1", None,
+     "This platform offers no forkserver start method, so this build could not see what "
+     "its server imports."),
+])
+def test_forkserver_main_sentence(found, python, main, expected):
+    interpreter = dataclasses.replace(found.interpreter, python=python)
+    assert analysis.forkserver_main_sentence(interpreter, main) == expected
+
+
+@pytest.mark.parametrize(("main", "expected"), [
+    (REIMPORTED, "each child"), (PRELOADED, "the fork server, once; children inherit it"),
+    (BOTH, "the fork server, and each child again"), (NEITHER, "no process"),
+])
+def test_importers_cell_for_forkserver(found, main, expected):
+    assert analysis.importers_cell("forkserver", found.config, main) == expected
+
+
+@pytest.mark.parametrize(("method", "in_children", "expected"), [
+    ("spawn", 2, "each child"), ("fork", 0, "no process: the child is a copy"),
+    ("spawn", 0, "no process"), ("spawn", 1, "1 of 2 children"),
+])
+def test_importers_cell_for_the_others(found, method, in_children, expected):
+    run = dataclasses.replace(found.config.runs["module"][method], setup_in_children=in_children)
+    runs = {**found.config.runs, "module": {**found.config.runs["module"], method: run}}
+    config = dataclasses.replace(found.config, runs=runs)
+    assert analysis.importers_cell(method, config, None) == expected
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    ({}, "took a free lock and finished"),
+    ({"killed_after_patience": True, "child_finished": False, "child_saw_lock_held": True},
+     "stuck on the lock; killed after 1.00 s"),
+    ({"child_finished": False, "child_exit_code": 1}, "ended otherwise (exit code 1)"),
+])
+def test_lock_cell(found, change, expected):
+    lock = found.fork_lock
+    run = dataclasses.replace(lock.runs["spawn"], **change)
+    lock = dataclasses.replace(lock, patience_s=1.0, runs={**lock.runs, "spawn": run})
+    assert analysis.lock_cell(lock, "spawn") == expected
 
 
 @pytest.mark.parametrize(("python", "warning", "expected"), [
@@ -311,6 +444,10 @@ def test_texts_of_the_committed_result(found):
     assert texts["sm_counts_light"] == "1 and 5 processes"
     assert texts["sm_heavy_verdict"] == analysis.heavy_verdict(found.startup)
     assert texts["sm_article_verdict"] == analysis.article_verdict(found.article)
+    # Recorded on CPython 3.11.7: each forkserver child imported the main script itself.
+    assert found.forkserver_main == REIMPORTED
+    assert texts["sm_forkserver_main"] == analysis.forkserver_main_sentence(
+        found.interpreter, REIMPORTED)
     # The kernel's threads are those of the process that computed the findings.
     assert texts["sm_kernel_threads"] == len(found.reader.threads) >= 1
     assert "MainThread" in texts["sm_kernel_thread_names"].split(", ")
@@ -321,3 +458,29 @@ def test_texts_of_the_committed_result(found):
     lock = printed["start-methods-fork-lock"]
     assert lock.startswith("--- fork: the demo exited with code 0 after")
     assert lock.endswith(found.fork_lock.runs["spawn"].output)
+
+
+def test_texts_and_tables_read_right_on_a_python_whose_fork_server_preloads(found):
+    """The chapter on a build whose fork server imports the main script once (3.13.8+,
+    3.14.1+): the forkserver module-level run replaced by the simulated one above."""
+    parsed = experiment.parse_config_output(PRELOADED_MODULE_RUN)
+    run = dataclasses.replace(
+        found.config.runs["module"]["forkserver"], output=PRELOADED_MODULE_RUN,
+        parent=analysis.Report(**parsed["parent"]),
+        children=tuple(analysis.Report(**child) for child in parsed["children"]),
+        setup_pids=tuple(parsed["setup_pids"]), setup_in_children=parsed["setup_in_children"])
+    runs = {**found.config.runs, "module": {**found.config.runs["module"], "forkserver": run}}
+    preloading = dataclasses.replace(
+        found, interpreter=dataclasses.replace(found.interpreter, python="3.13.12"),
+        config=dataclasses.replace(found.config, runs=runs),
+        forkserver_main=analysis.ForkserverMain(
+            **experiment.forkserver_main_fact(parsed)))
+    texts = analysis.texts(preloading)
+    assert texts["sm_forkserver_main"] == (
+        "On this build's Python 3.13.12, the fork server imported the main script once, "
+        "before forking, and every child inherited that import instead of repeating it.")
+    assert texts["sm_forkserver_setup"].startswith("Under forkserver it ran once more")
+    summary = views.summary_table(None, preloading).frame
+    assert summary.loc["who imported the main script again", "forkserver"] == (
+        "the fork server, once; children inherit it")
+    assert summary.loc["who imported the main script again", "spawn"] == "each child"

@@ -28,7 +28,7 @@ from parbook.shared.child import shorten_paths
 BOOTSTRAP_ERROR = ("An attempt has been made to start a new process before the current "
                    "process has finished its bootstrapping phase.")
 #: The first line of an exception as a traceback ends with it: ``ValueError: ...``.
-ERROR_LINE = re.compile(r"^\w+(Error|Exception)\b")
+ERROR_LINE = re.compile(r"^[\w.]+(Error|Exception)\b")
 #: How much longer than the fastest method spawn's "return" join must wait before the page
 #: explains the difference by spawn's interpreter shutdown.
 SPAWN_SLOWER_FROM = 2.0
@@ -58,6 +58,29 @@ def error_summary(stderr: str) -> str | None:
     if BOOTSTRAP_ERROR in message:
         message = BOOTSTRAP_ERROR
     return f"{name}: {message}" if message else name
+
+
+def errors_seen(stderr: str) -> list[str]:
+    """Every traceback's closing error in ``stderr``, in order, each on one line: a
+    script whose fork server failed prints the server's error first, then its own."""
+    lines = stderr.splitlines()
+    starts = [index for index, line in enumerate(lines)
+              if line.startswith("Traceback (most recent call last)")]
+    bounds = zip(starts, [*starts[1:], len(lines)][:len(starts)], strict=True)
+    found = [error_summary("\n".join(lines[begin:end])) for begin, end in bounds]
+    return [error for error in found if error]
+
+
+def error_name(error: str) -> str:
+    """``RuntimeError: An attempt...`` -> ``RuntimeError``; a dotted name loses its module
+    (``multiprocessing.context.AuthenticationError`` -> ``AuthenticationError``)."""
+    return error.split(":")[0].rsplit(".", 1)[-1]
+
+
+def an(name: str) -> str:
+    """An exception's name with its indefinite article: ``a RuntimeError``, ``an
+    EOFError``."""
+    return f"{'an' if name[:1] in 'AEIOU' else 'a'} {name}"
 
 
 def met_bootstrap_error(stderr: str) -> bool:
@@ -108,6 +131,7 @@ class Setup:
     cpus: int
     start_method: str
     methods: tuple[str, ...]
+    python: str
 
 
 @dataclass(frozen=True)
@@ -208,6 +232,21 @@ class ScriptRun:
     def error(self) -> str | None:
         return error_summary(self.errors)
 
+    @property
+    def errors_seen(self) -> list[str]:
+        return errors_seen(self.errors)
+
+    @property
+    def outcome(self) -> str:
+        """``ran``, ``child failed`` (the parent saw a failed child's exitcode and went on),
+        ``script failed`` (no child's exitcode was ever printed: the script itself failed)
+        or ``stopped`` (killed at its time limit)."""
+        if self.killed:
+            return "stopped"
+        if self.child_exitcode is None:
+            return "script failed"
+        return "ran" if self.child_exitcode == 0 else "child failed"
+
 
 @dataclass(frozen=True)
 class Guard:
@@ -219,9 +258,18 @@ class Guard:
 
     @property
     def failed(self) -> list[str]:
-        """The methods under which the unguarded script's child met the bootstrap error."""
+        """The methods under which the unguarded script's child met the bootstrap error and
+        the script went on after seeing the child's exitcode."""
         return [method for method in self.methods
-                if self.runs[("unguarded", method)].bootstrap_failed]
+                if self.runs[("unguarded", method)].outcome == "child failed"
+                and self.runs[("unguarded", method)].bootstrap_failed]
+
+    @property
+    def script_failed(self) -> list[str]:
+        """The methods under which the unguarded script itself failed, with no child's
+        exitcode to report (its fork server died importing the script)."""
+        return [method for method in self.methods
+                if self.runs[("unguarded", method)].outcome == "script failed"]
 
     @property
     def fork_available(self) -> bool:
@@ -261,6 +309,15 @@ class Family:
 
 
 @dataclass(frozen=True)
+class ForkserverImport:
+    """Who imported the guarded script under forkserver: the child itself, or the fork
+    server before forking it (from the PIDs on the script's top-level lines)."""
+
+    child_imported: bool
+    server_imported: bool
+
+
+@dataclass(frozen=True)
 class Findings:
     setup: Setup
     demos: Demos
@@ -268,6 +325,7 @@ class Findings:
     daemon: DaemonExit
     guard: Guard
     families: dict[str, Family]  # method -> family
+    forkserver_main: ForkserverImport | None  # None: no forkserver on this platform
 
 
 def findings(result: Result) -> Findings:
@@ -277,7 +335,8 @@ def findings(result: Result) -> Findings:
     default = parameters["start_method"]
     demos, children = values["demos"], values["children"]
     return Findings(
-        setup=Setup(cpus=parameters["cpus"], start_method=default, methods=methods),
+        setup=Setup(cpus=parameters["cpus"], start_method=default, methods=methods,
+                    python=parameters["python"]),
         demos=Demos(
             function=tuple(demos["function"]),
             subclass=tuple(children["subclass"]["output"].splitlines()),
@@ -312,7 +371,15 @@ def findings(result: Result) -> Findings:
             runs_per_case=parameters["guard_runs"],
         ),
         families={method: _family(values["family"][method]) for method in methods},
+        forkserver_main=_forkserver_import(values["forkserver_main"]),
     )
+
+
+def _forkserver_import(fact: dict[str, Any] | None) -> ForkserverImport | None:
+    if fact is None:
+        return None
+    return ForkserverImport(child_imported=fact["child_imported"],
+                            server_imported=fact["server_imported"])
 
 
 def _script_run(result: Result, script: str, method: str) -> ScriptRun:
@@ -341,15 +408,19 @@ def return_verdict(endings: Endings) -> str:
         return ("A child started by spawn is a whole interpreter, which shuts down the usual "
                 "way when its target returns (exit handlers, module clean-up); one started by "
                 "fork or forkserver leaves with os._exit as soon as its target is done.")
-    return "The methods differed less than that explanation would predict here."
+    return ("The methods differed less here than one might expect from how their children "
+            "end: a spawned child shuts a whole interpreter down when its target returns, "
+            "while a forked one leaves with os._exit at once.")
 
 
 def exception_verdict(endings: Endings) -> str:
     """Whether the uncaught exception was the slowest ending the child chose itself."""
     if endings.exception_slowest:
-        return ("the longest wait of the three endings the child chose itself, under every "
-                "start method")
-    return "not always the longest wait of the endings the child chose itself in this run"
+        return ("It was the longest wait of the three endings the child chose itself, under "
+                "every start method: the child formats and prints the traceback before it "
+                "exits.")
+    return ("It was not always the longest wait of the three endings the child chose itself "
+            "in this run, although the child formats and prints a traceback before it exits.")
 
 
 def guard_fork_verdict(guard: Guard) -> str:
@@ -358,6 +429,49 @@ def guard_fork_verdict(guard: Guard) -> str:
         return ("Under fork the same script ran without complaint: the child is a copy "
                 "of the parent and never imports the script again.")
     return "This platform offers no fork start method, so no method spared it."
+
+
+def forkserver_import_sentence(setup: Setup, main: ForkserverImport | None) -> str:
+    """Who imported the guarded script under forkserver in this build."""
+    python = setup.python
+    if main is None:
+        return "This platform offers no forkserver start method to show it."
+    if main.child_imported and main.server_imported:
+        return (f"In this build, on Python {python}, the fork server imported the script and "
+                "the forkserver child imported it again.")
+    if main.child_imported:
+        return (f"In this build, on Python {python}, the forkserver child imported the "
+                "script itself: the line that says __mp_main__ carries the child's PID.")
+    if main.server_imported:
+        return (f"In this build, on Python {python}, the fork server imported the script "
+                "once, before forking the child: the line that says __mp_main__ carries a "
+                "PID that is neither the script's nor the child's.")
+    return (f"In this build, on Python {python}, the forkserver run showed no second "
+            "import of the script.")
+
+
+def guard_server_verdict(guard: Guard) -> str:
+    """What became of the unguarded script under forkserver, the method whose behaviour
+    changed with the Python version."""
+    if "forkserver" not in guard.methods:
+        return "This platform offers no forkserver start method to try it with."
+    run = guard.runs[("unguarded", "forkserver")]
+    names = [error_name(error) for error in run.errors_seen]
+    if "forkserver" in guard.failed:
+        return ("Under forkserver it was the child that failed, as under spawn: each "
+                "forkserver child imported the script itself.")
+    if run.outcome == "script failed" and len(names) >= 2:
+        return (f"Under forkserver the script itself failed, with exit code {run.returncode}: "
+                "the fork server imported the script to preload it and died of "
+                f"{an(names[0])} at its top level before forking any child, and the "
+                f"script's own start() then failed with {an(names[-1])}.")
+    if run.outcome == "script failed":
+        return (f"Under forkserver the script itself failed, with exit code {run.returncode}, "
+                "before any child could report an exitcode.")
+    if run.outcome == "stopped":
+        return ("Under forkserver the script did not finish within its time limit and was "
+                "stopped.")
+    return "Under forkserver the script ran to its end here, child and all."
 
 
 def ppid_verdict(families: dict[str, Family]) -> str:
@@ -371,6 +485,41 @@ def ppid_verdict(families: dict[str, Family]) -> str:
                 "named the program that created it.")
     return ("Under every method here, os.getppid() in the child was the PID of the program "
             "that started it.")
+
+
+# ---------------------------------------------------------------------------------------
+# The summary table's cells that say what happened.
+
+
+def guard_outcome_cell(guard: Guard, method: str) -> str:
+    """What the unguarded script did under ``method``, in a few words."""
+    run = guard.runs[("unguarded", method)]
+    names = [error_name(error) for error in run.errors_seen]
+    if run.outcome == "ran":
+        return f"ran without complaint; exit code {run.returncode}"
+    if run.outcome == "child failed":
+        error = an(names[0]) if names else "an error"
+        return (f"the child died of {error} (exitcode {run.child_exitcode}); the script "
+                f"went on and exited with code {run.returncode}")
+    if run.outcome == "script failed" and method == "forkserver" and len(names) >= 2:
+        return (f"the fork server died of {an(names[0])} importing the script; the script "
+                f"failed with exit code {run.returncode}")
+    if run.outcome == "script failed":
+        return f"the script failed with exit code {run.returncode}"
+    return "stopped at its time limit"
+
+
+def daemon_cell(daemon: DaemonExit, kind: str) -> str:
+    """How long a program took to exit while its child slept, and what became of the child."""
+    if kind == "daemon":
+        seconds = format_seconds(daemon.daemon_s)
+        if daemon.finished["daemon"] == 0:
+            return f"exited after {seconds}; the child was stopped mid-sleep"
+        return f"exited after {seconds}; the child finished its sleep anyway"
+    seconds = format_seconds(daemon.non_daemon_s)
+    if daemon.finished["non-daemon"]:
+        return f"exited after {seconds}, once the child had finished its sleep"
+    return f"exited after {seconds}; the child never said it finished"
 
 
 # ---------------------------------------------------------------------------------------
@@ -397,11 +546,8 @@ def orphan_output(daemon: DaemonExit) -> str:
 
 
 def script_lines(run: ScriptRun) -> list[str]:
-    """What a guard-demo script printed, with the error it met summarised on one line."""
-    lines = run.output.splitlines()
-    if run.error:
-        lines.append(f"(on stderr, from the child) {run.error}")
-    return lines
+    """What a guard-demo script printed, with each error it met summarised on one line."""
+    return [*run.output.splitlines(), *(f"(on stderr) {error}" for error in run.errors_seen)]
 
 
 def guard_output(guard: Guard) -> str:
@@ -442,10 +588,13 @@ def texts(found: Findings) -> dict[str, str | int | float]:
         "processes_guard_child_exitcode": _joined(
             {guard.runs[("unguarded", method)].child_exitcode for method in failed}),
         "processes_guard_script_returncode": _joined(
-            {guard.runs[("unguarded", method)].returncode for method in guard.methods}),
+            {guard.runs[("unguarded", method)].returncode for method in failed}),
         "processes_guarded_top_level_runs": _joined(
             {guard.runs[("guarded", method)].top_level_runs for method in failed}, "×"),
         "processes_guard_fork_verdict": guard_fork_verdict(guard),
+        "processes_guard_server_verdict": guard_server_verdict(guard),
+        "processes_forkserver_import": forkserver_import_sentence(setup,
+                                                                  found.forkserver_main),
         "processes_return_slowest_method": slowest,
         "processes_return_slowest": seconds(endings.join[("return", slowest)]),
         "processes_return_fastest_method": fastest,

@@ -22,13 +22,17 @@ Groups of cases in the result:
 
 ``values["demos"]`` holds what the chapter's smaller demonstrations returned (run with
 the default start method), and ``values["family"]`` the names and PIDs children
-reported under every start method.
+reported under every start method. ``values["forkserver_main"]`` records, as a fact read
+from the guarded script's run under forkserver, whether its child imported the script
+itself or another process (the fork server, which preloads ``__main__`` from Python
+3.13.8 and 3.14.1 on) imported it before forking the child.
 """
 
 from __future__ import annotations
 
 import json
 import multiprocessing
+import re
 import signal
 import sys
 from collections.abc import Callable
@@ -63,6 +67,11 @@ JOIN_PATIENCE_S = 0.05
 JOIN_WORK_S = 0.2
 FINISH_PATIENCE_S = 0.3
 CHILD_TIME_LIMIT_S = 60.0
+#: What the guard-demo scripts print: at their top level wherever they are imported, and
+#: in the child (only the guarded script's child gets that far).
+_TOP_LEVEL_LINE = re.compile(r"^top level of the script runs as (?P<name>\S+) "
+                             r"\(pid (?P<pid>\d+)\)$", re.MULTILINE)
+_CHILD_LINE = re.compile(r"^child \(pid (?P<pid>\d+)\): hello", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -99,7 +108,7 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> R
         exit_repeats=size.exit_repeats, exit_warmup=size.exit_warmup,
         daemon_runs=size.daemon_runs, guard_runs=size.guard_runs, nap_s=NAP_S,
         join_patience_s=JOIN_PATIENCE_S, join_work_s=JOIN_WORK_S,
-        finish_patience_s=FINISH_PATIENCE_S,
+        finish_patience_s=FINISH_PATIENCE_S, python=sys.version.split()[0],
     )
     result.values["children"] = {}
     _demos(result, setup)
@@ -175,3 +184,26 @@ def _guard(result: Result, size: Sizes, say: Callable[[str], None]) -> None:
                 runs[script].setdefault(method, child.as_dict())
             result.add("guard", {"script": script, "method": method}, samples)
     result.values["guard"] = runs
+    forkserver = runs["guarded"].get("forkserver")
+    result.values["forkserver_main"] = (forkserver_main_fact(forkserver["output"])
+                                        if forkserver is not None else None)
+
+
+def forkserver_main_fact(output: str) -> dict[str, Any]:
+    """Who imported the guarded script under forkserver, from what it printed.
+
+    Its top level prints ``top level of the script runs as NAME (pid N)`` in every process
+    that imports it, and its child prints ``child (pid N): hello``. A ``__mp_main__`` line
+    with the child's PID is the child importing the script itself; one with another PID is
+    a process that imported it for the child: the fork server, preloading ``__main__``.
+    """
+    imports = [int(match["pid"]) for match in _TOP_LEVEL_LINE.finditer(output)
+               if match["name"] == "__mp_main__"]
+    child = _CHILD_LINE.search(output)
+    child_pid = int(child["pid"]) if child else None
+    return {
+        "child_pid": child_pid,
+        "import_pids": imports,
+        "child_imported": child_pid is not None and child_pid in imports,
+        "server_imported": any(pid != child_pid for pid in imports),
+    }

@@ -9,12 +9,39 @@ from parbook.chapters.processes import analysis
 from parbook.chapters.processes.analysis import Findings, exit_code_text
 from parbook.chapters.processes.experiment import DAEMON_LABELS, ENDING_LABELS, SCRIPT_LABELS
 from parbook.chapters.processes.workload import ENDINGS
+from parbook.render.formatting import format_seconds
 from parbook.render.outputs import printout_views
 from parbook.render.tables import Table, spread_table, time_cell
 
 
 def _yes_no(flag: bool) -> str:
     return "yes" if flag else "no"
+
+
+def summary_table(result: Result, found: Findings) -> Table:
+    """What the chapter's demonstrations showed, one row each."""
+    endings, daemon, guard = found.endings, found.daemon, found.guard
+    default = found.setup.start_method
+    rows = {
+        "a child died of an uncaught exception": (
+            f"exitcode {exit_code_text(endings.seen('exception'))}; join() returned "
+            f"normally, {format_seconds(endings.join[('exception', default)])} after the "
+            "parent's word"),
+        "the parent stopped a child with terminate()": (
+            f"exitcode {exit_code_text(endings.seen('terminate'))}; nothing raised in the "
+            "parent"),
+        "the program ended while a daemon child slept": analysis.daemon_cell(daemon, "daemon"),
+        "the program ended while a non-daemon child slept": analysis.daemon_cell(
+            daemon, "non-daemon"),
+    }
+    for method in guard.methods:
+        rows[f"a script without the main guard, under {method}"] = (
+            analysis.guard_outcome_cell(guard, method))
+    frame = pd.DataFrame({"what this build saw": rows})
+    frame.index.name = "demonstration"
+    return Table(frame, caption=(
+        f"What the chapter's demonstrations showed (the default start method, {default}, "
+        "unless one is named); the sections below show each."))
 
 
 def exit_table(result: Result, found: Findings) -> Table:
@@ -72,8 +99,10 @@ def guard_table(result: Result, found: Findings) -> Table:
                 "script": label,
                 "start method": method,
                 "top level ran": f"{run.top_level_runs}×",
-                "child's exitcode": run.child_exitcode,
-                "error in the child": run.error.split(":")[0] if run.error else "none",
+                "child's exitcode": ("none reported" if run.child_exitcode is None
+                                     else run.child_exitcode),
+                "errors on stderr": ", ".join(analysis.error_name(error)
+                                              for error in run.errors_seen) or "none",
                 "script's exit code": run.returncode,
                 "wall time": time_cell(result.case("guard", script=script,
                                                    method=method).summary),
@@ -86,6 +115,7 @@ def guard_table(result: Result, found: Findings) -> Table:
 
 
 TABLES = {
+    "processes-summary": summary_table,
     "processes-exit-table": exit_table,
     "processes-exit-spread": exit_spread,
     "processes-daemon-spread": daemon_spread,

@@ -10,6 +10,7 @@ the verdicts here read those recorded facts.
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,11 @@ FORK_WARNING_SINCE = (3, 12)
 RE_IMPORTING = ("spawn", "forkserver")
 #: Article 000 timed this many processes; the comparison keeps its rows.
 ARTICLE_COUNTS = (1, 5, 10)
+#: The first release of each minor version whose fork server preloads a main script run by
+#: path, as it always meant to (CPython gh-126631 and gh-137996, in the changelogs of 3.13.8
+#: and 3.14.1); earlier minor versions never got the fix, later ones have it from the start.
+PRELOAD_FIXED_IN = {(3, 13): 8, (3, 14): 1}
+PRELOAD_FIXED_FROM_MINOR = (3, 15)
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,22 @@ class Interpreter:
     def version(self) -> tuple[int, int]:
         major, minor = (int(part) for part in self.python.split(".")[:2])
         return major, minor
+
+    @property
+    def micro(self) -> int:
+        """The patch number: ``3.13.8`` -> 8, ``3.14.0rc1`` -> 0."""
+        parts = self.python.split(".")
+        digits = re.match(r"\d*", parts[2] if len(parts) > 2 else "")
+        return int(digits.group() or 0)
+
+    @property
+    def preloads_main(self) -> bool:
+        """Whether CPython of this version, as released, has its fork server import a main
+        script run by path once, for all its children (see :data:`PRELOAD_FIXED_IN`)."""
+        if self.version >= PRELOAD_FIXED_FROM_MINOR:
+            return True
+        fixed_in = PRELOAD_FIXED_IN.get(self.version)
+        return fixed_in is not None and self.micro >= fixed_in
 
 
 @dataclass(frozen=True)
@@ -190,6 +212,17 @@ class Config:
 
 
 @dataclass(frozen=True)
+class ForkserverMain:
+    """Who imported the main script under forkserver, as the module-level settings script
+    showed it (its top level prints ``setup() ran in pid N`` wherever it is imported)."""
+
+    children: int
+    children_imported: int
+    children_reimported: bool  # every child imported the script itself
+    server_preloaded: bool  # a process other than the parent and the children imported it
+
+
+@dataclass(frozen=True)
 class LockRun:
     """The fork-while-a-lock-is-held demo under one start method."""
 
@@ -248,6 +281,7 @@ class Findings:
     startup: Startup
     article: ArticleComparison
     config: Config
+    forkserver_main: ForkserverMain | None  # None: no forkserver on this platform
     fork_lock: ForkLock
     reader: ReadingProcess
 
@@ -287,6 +321,8 @@ def findings(result: Result) -> Findings:
         config=Config(methods=methods, runs={
             placement: {method: _config_run(run) for method, run in runs.items()}
             for placement, runs in values["config"].items()}),
+        forkserver_main=(ForkserverMain(**values["forkserver_main"])
+                         if values["forkserver_main"] is not None else None),
         fork_lock=ForkLock(
             hold_s=parameters["hold_s"], patience_s=parameters["patience_s"],
             runs={method: _lock_run(run) for method, run in values["fork_lock"].items()},
@@ -323,26 +359,26 @@ def heavy_verdict(startup: Startup) -> str:
     paid = [method for method in RE_IMPORTING if method in startup.methods
             and startup.startup[("heavy", method, 1)] >= PAID_IMPORTS_FROM * startup.heavy_import]
     if len(paid) == 2:
-        return "both paid the imports again in every child"
+        return "So spawn and forkserver both paid the imports again for every child."
     if paid == ["spawn"]:
-        return ("spawn paid the imports again in every child, while forkserver's children "
-                "inherited them from its server")
+        return ("So spawn paid the imports again for every child, while forkserver's "
+                "children inherited them from its server.")
     if paid:
-        return f"{paid[0]} paid the imports again in every child"
-    return "neither paid the imports in full again here"
+        return f"So only {paid[0]} paid the imports again for every child here."
+    return "So neither spawn nor forkserver paid the imports in full again here."
 
 
 def forkserver_vs_spawn_sentence(startup: Startup) -> str:
     """Whether forkserver's later children were cheaper than spawn's."""
     if not {"forkserver", "spawn"} <= set(startup.methods):
-        return "this platform does not offer both forkserver and spawn to compare"
+        return "This platform does not offer both forkserver and spawn to compare."
     forked = startup.per_extra("light", "forkserver")
     spawned = startup.per_extra("light", "spawn")
     if forked < FORKSERVER_CHEAPER_BELOW * spawned:
-        return ("after that, each child, a fork of that small server, cost less than a "
-                "whole new interpreter did under spawn")
-    return ("after that, its children cost about as much as spawned ones here, so the "
-            "server saved little on this machine")
+        return ("After that, each child, a fork of that small server, cost less than a "
+                "whole new interpreter did under spawn.")
+    return ("After that, its children cost about as much as spawned ones here, so the "
+            "server saved little on this machine.")
 
 
 def article_verdict(article: ArticleComparison) -> str:
@@ -369,19 +405,50 @@ def article_verdict(article: ArticleComparison) -> str:
             "the article reports; what the main module imports decides the cost")
 
 
-def forkserver_setup_sentence(config: Config) -> str:
+def forkserver_setup_sentence(main: ForkserverMain | None) -> str:
     """Where a module-level ``setup()`` ran again under forkserver."""
-    run = config.runs["module"].get("forkserver")
-    if run is None:
-        return "is not available on this platform"
-    child_pids = {child.pid for child in run.children}
-    parent_pid = run.parent.pid if run.parent else None
-    if child_pids and child_pids <= set(run.setup_pids):
-        return ("ran again in every child too: each child imported the script after the "
-                "server forked it")
-    if any(pid not in child_pids and pid != parent_pid for pid in run.setup_pids):
-        return "ran once more, in the server, and its forks inherited the result"
-    return "did not run again in the children"
+    if main is None:
+        return "This platform offers no forkserver to compare."
+    if main.children_reimported and main.server_preloaded:
+        return "Under forkserver it ran in the fork server and again in every child."
+    if main.children_reimported:
+        return ("Under forkserver it ran again in every child too: each child imported the "
+                "script after the server forked it.")
+    if main.server_preloaded:
+        return ("Under forkserver it ran once more, in the fork server, and the children "
+                "inherited its result.")
+    return "Under forkserver it did not run again at all."
+
+
+def forkserver_main_sentence(interpreter: Interpreter, main: ForkserverMain | None) -> str:
+    """Who imported the main script under forkserver in this build, read against what
+    CPython of this version is documented to do."""
+    python = interpreter.python
+    if main is None:
+        return ("This platform offers no forkserver start method, so this build could not "
+                "see what its server imports.")
+    if main.children_reimported and main.server_preloaded:
+        return (f"On this build's Python {python}, the fork server imported the main script "
+                "and every child imported it again as well.")
+    if main.children_reimported and interpreter.preloads_main:
+        return (f"On this build's Python {python}, each forkserver child imported the main "
+                f"script itself, although CPython {python} as released has the server import "
+                "it once; something in this interpreter kept the preload from happening.")
+    if main.children_reimported:
+        return (f"On this build's Python {python}, each forkserver child imported the main "
+                "script itself after the server forked it, just as a spawned child does: on "
+                "this version the server's preload of __main__ never happens.")
+    if main.server_preloaded and not interpreter.preloads_main:
+        return (f"On this build's Python {python}, the fork server imported the main script "
+                "once, before forking, and every child inherited it, although CPython "
+                f"{python} as released does not do that; this interpreter must carry the "
+                "fix as a patch of its own.")
+    if main.server_preloaded:
+        return (f"On this build's Python {python}, the fork server imported the main script "
+                "once, before forking, and every child inherited that import instead of "
+                "repeating it.")
+    return (f"On this build's Python {python}, neither the fork server nor its children "
+            "imported the main script again, as far as the script's output shows.")
 
 
 def fork_warning_sentence(interpreter: Interpreter, fork_lock: ForkLock) -> str:
@@ -395,6 +462,39 @@ def fork_warning_sentence(interpreter: Interpreter, fork_lock: ForkLock) -> str:
                 "demo recorded none.")
     return ("The demo above recorded no such warning under this build's Python "
             f"{interpreter.python}.")
+
+
+# ---------------------------------------------------------------------------------------
+# The summary table's cells that say what happened, not how long it took.
+
+
+def importers_cell(method: str, config: Config, main: ForkserverMain | None) -> str:
+    """Who imported the main script again under ``method``, from the module-level run."""
+    if method == "forkserver" and main is not None:
+        if main.children_reimported and main.server_preloaded:
+            return "the fork server, and each child again"
+        if main.children_reimported:
+            return "each child"
+        if main.server_preloaded:
+            return "the fork server, once; children inherit it"
+        return "no process"
+    run = config.runs["module"][method]
+    started = len(run.children)
+    if run.setup_in_children == started and started:
+        return "each child"
+    if run.setup_in_children == 0:
+        return "no process: the child is a copy" if method == "fork" else "no process"
+    return f"{run.setup_in_children} of {started} children"
+
+
+def lock_cell(fork_lock: ForkLock, method: str) -> str:
+    """What became of the child started while another thread held the lock."""
+    run = fork_lock.runs[method]
+    if run.stuck:
+        return f"stuck on the lock; killed after {format_seconds(fork_lock.patience_s)}"
+    if run.finished_cleanly:
+        return "took a free lock and finished"
+    return f"ended otherwise (exit code {run.child_exit_code})"
 
 
 # ---------------------------------------------------------------------------------------
@@ -442,7 +542,8 @@ def texts(found: Findings) -> dict[str, str | int | float]:
         "sm_guard_blind": config.guard_blind_children,
         "sm_guard_re_import_children": config.guard_re_importer_children,
         "sm_children_per_run": config.started("guard", interp.methods[0]),
-        "sm_forkserver_setup": forkserver_setup_sentence(config),
+        "sm_forkserver_setup": forkserver_setup_sentence(found.forkserver_main),
+        "sm_forkserver_main": forkserver_main_sentence(interp, found.forkserver_main),
         "sm_patience": seconds(lock.patience_s),
         "sm_hold": seconds(lock.hold_s),
         "sm_lock_parent_threads": lock.runs["fork"].parent_threads,

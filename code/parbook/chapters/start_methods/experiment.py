@@ -17,6 +17,12 @@ Demonstrations, kept in ``values``: article 004's experiment (children report th
 settings they see, with the settings filled in under the main guard, at module level, or
 passed explicitly), and a child started while another thread holds a lock. Every one of
 them runs as a child interpreter with a time limit.
+
+``values["forkserver_main"]`` records, as a fact read from the module-level settings
+script under forkserver (whose top level prints ``setup() ran in pid N`` wherever the
+script is imported), whether each forkserver child imported the main script itself and
+whether another process, the fork server, imported it before forking them. Which of the
+two happens depends on the Python version (CPython gh-126631, fixed in 3.13.8 and 3.14.1).
 """
 
 from __future__ import annotations
@@ -124,6 +130,8 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> R
     )
     _startup(result, size, methods, say)
     result.values["config"] = _config(methods, say)
+    result.values["forkserver_main"] = forkserver_main_fact(
+        result.values["config"]["module"].get("forkserver"))
     result.values["fork_lock"] = _fork_lock(methods, size, say)
     return result
 
@@ -205,6 +213,27 @@ def parse_config_output(output: str) -> dict[str, Any]:
         "setup_pids": setup_pids,
         "children_saw_settings": sum("env_name" in r["settings"] for r in children),
         "setup_in_children": sum(r["pid"] in setup_pids for r in children),
+    }
+
+
+def forkserver_main_fact(run: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Who imported the main script under forkserver, from the module-level script's run.
+
+    That script calls ``setup()`` at its top level, so each ``setup() ran in pid N`` line
+    marks one import of the script: the parent's own run, each child that imported it
+    itself, and any other process that imported it (the fork server, when it preloads
+    ``__main__``). ``None`` where the platform offers no forkserver.
+    """
+    if run is None:
+        return None
+    parent = run["parent"]["pid"] if run["parent"] else None
+    children = {child["pid"] for child in run["children"]}
+    imported_in = set(run["setup_pids"])
+    return {
+        "children": len(children),
+        "children_imported": len(children & imported_in),
+        "children_reimported": bool(children) and children <= imported_in,
+        "server_preloaded": bool(imported_in - children - {parent}),
     }
 
 

@@ -16,8 +16,36 @@ from parbook.render.outputs import printout_views
 from parbook.render.tables import Table, spread_table, time_cell
 
 
+def summary_table(result: Result, found: Findings) -> Table:
+    """What the chapter measured, one row per finding and one column per start method."""
+    startup, config, lock = found.startup, found.config, found.fork_lock
+    methods = found.interpreter.methods
+    rows = {
+        "start and join one process, light main module": {
+            method: formatting.format_seconds(startup.startup[("light", method, 1)])
+            for method in methods},
+        "the same, with a main module that imports numpy and matplotlib": {
+            method: formatting.format_seconds(startup.startup[("heavy", method, 1)])
+            for method in methods},
+        "children that saw settings filled in under the main guard": {
+            method: f"{config.saw('guard', method)} of {config.started('guard', method)}"
+            for method in methods},
+        "who imported the main script again": {
+            method: analysis.importers_cell(method, config, found.forkserver_main)
+            for method in methods},
+        "a child started while another thread held a lock": {
+            method: analysis.lock_cell(lock, method) for method in methods},
+    }
+    frame = pd.DataFrame.from_dict(rows, orient="index")[list(methods)]
+    frame.index.name = "what was measured"
+    return Table(frame, caption=(
+        "What this build measured, per start method (times are medians); the sections "
+        "below show how."))
+
+
 def startup_table(result: Result, found: Findings) -> Table:
-    """Medians per (script, method): the first process, then 1, 5, 10... processes."""
+    """Medians per (script, method): the first process, then 1, 5, 10... processes, and
+    what each extra process added."""
     counts = sorted({c.params["processes"] for c in result.group("startup")})
     count_labels = {n: f"{n} process" if n == 1 else f"{n} processes" for n in counts}
     records: dict[tuple[str, str], dict[str, str]] = {}
@@ -28,11 +56,17 @@ def startup_table(result: Result, found: Findings) -> Table:
         key = (MAIN_LABELS[case.params["main"]], case.params["method"])
         records.setdefault(key, {})[count_labels[case.params["processes"]]] = time_cell(
             case.summary)
+    for main, label in MAIN_LABELS.items():
+        for method in found.startup.methods:
+            records[(label, method)]["each extra process"] = formatting.format_seconds(
+                found.startup.per_extra(main, method))
     frame = pd.DataFrame.from_dict(records, orient="index")
     frame.index = pd.MultiIndex.from_tuples(list(records), names=["script", "method"])
-    return Table(frame[["first process", *count_labels.values()]], caption=(
+    return Table(frame[["first process", *count_labels.values(), "each extra process"]],
+                 caption=(
         "Time to start and join N processes that return at once, timed inside a script "
-        "(median); the first column is the first process of each method."))
+        "(median); the first column is the first process of each method, the last what "
+        "each process added from the fewest to the most (with one count, its own time)."))
 
 
 def startup_spread(result: Result, found: Findings) -> Table:
@@ -119,6 +153,7 @@ def startup_figure(result: Result, found: Findings) -> Any:
 
 
 TABLES = {
+    "start-methods-summary": summary_table,
     "start-methods-startup-table": startup_table,
     "start-methods-startup-spread": startup_spread,
     "start-methods-first-spread": first_spread,

@@ -1,8 +1,9 @@
 """The same script as ``unguarded.py``, with its work behind the ``__main__`` guard.
 
-Run it as ``python guarded.py METHOD``. A child started by ``spawn`` or ``forkserver``
-still imports this file (as ``__mp_main__``) and still runs its top level, but the guard
-keeps the import from starting processes, so it works under every start method.
+Run it as ``python guarded.py METHOD``. A child started by ``spawn`` still imports this
+file (as ``__mp_main__``) and still runs its top level, and so does the ``forkserver``
+child or, from Python 3.13.8 and 3.14.1, the fork server; but the guard keeps the import
+from starting processes, so it works under every start method.
 """
 
 # [start:guarded]

@@ -1,9 +1,12 @@
 """A script that starts a process WITHOUT the ``if __name__ == "__main__":`` guard.
 
-Run it as ``python unguarded.py METHOD`` (fork, spawn or forkserver). Under ``spawn`` and
-``forkserver`` the child imports this file again, as ``__mp_main__``, to find ``greet``;
-the import reaches ``child.start()`` below and multiprocessing refuses with a
-RuntimeError. The mistake on purpose: the chapter on processes runs it to show that.
+Run it as ``python unguarded.py METHOD`` (fork, spawn or forkserver). Under ``spawn`` the
+child imports this file again, as ``__mp_main__``, to find ``greet``; the import reaches
+``child.start()`` below and multiprocessing refuses with a RuntimeError. Under
+``forkserver`` the child does the same up to Python 3.13.7 and in 3.14.0; from 3.13.8 and
+3.14.1 the fork server imports the file once, to preload it, and fails there instead, so
+the script itself fails. The mistake on purpose: the chapter on processes runs it to show
+that.
 """
 
 # [start:unguarded]
