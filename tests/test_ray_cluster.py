@@ -225,23 +225,16 @@ def test_process_labels_and_exception_summaries():
 
 # --- each data-dependent sentence, every alternative ----------------------------------------
 
-@pytest.mark.parametrize(("head", "worker", "expected"), [
-    (1, 0, "on the head"),
-    (0, 1, "on the worker node"),
-    (3, 0, "all 3 on the head"),
-    (0, 4, "all 4 on the worker node"),
-    (2, 2, "2 on the head and 2 on the worker node"),
+@pytest.mark.parametrize(("kind", "head", "worker", "expected"), [
+    ("tasks", 1, 0, "the task ran on the head"),
+    ("actors", 0, 1, "the actor ran on the worker node"),
+    ("tasks", 3, 0, "all 3 tasks ran on the head"),
+    ("tasks", 0, 4, "all 4 tasks ran on the worker node"),
+    ("tasks", 2, 2, "2 tasks ran on the head and 2 on the worker node"),
+    ("actors", 1, 3, "1 actor ran on the head and 3 on the worker node"),
 ])
-def test_spread_over(head, worker, expected):
-    assert analysis.spread_over({"head": head, "worker": worker}) == expected
-
-
-@pytest.mark.parametrize(("kind", "counts", "expected"), [
-    ("tasks", {"head": 0, "worker": 4}, "the tasks ran all 4 on the worker node"),
-    ("actors", {"head": 1, "worker": 0}, "the actor ran on the head"),
-])
-def test_placement_clause(kind, counts, expected):
-    assert analysis.placement_clause(kind, counts) == expected
+def test_placement_clause(kind, head, worker, expected):
+    assert analysis.placement_clause(kind, {"head": head, "worker": worker}) == expected
 
 
 @pytest.mark.parametrize(("head", "worker", "expected"), [(0, 1, "one actor"),
@@ -260,28 +253,59 @@ def _largest(found, head, worker):
     return dataclasses.replace(found.transfer, rows=tuple(rows))
 
 
-@pytest.mark.parametrize(("extra_s", "start"), [
-    (1e-6, "every one of these links would be slower"),
-    (0.1, "a 1 Gbit/s link would be slower than Ray's copy"),
-    (1000.0, "every one of these links would carry the bytes faster"),
+@pytest.mark.parametrize(("extra_s", "expected"), [
+    (1e-6, "Every one of these links would be slower than Ray's copy over loopback was here, "
+           "so on a real network the wire would set the pace."),
+    (0.1, "On a 1 Gbit/s link the wire would be slower than Ray's copy over loopback was "
+          "here, and would set the pace; on a 10 Gbit/s or 100 Gbit/s link, Ray's own "
+          "copying would."),
+    (1000.0, "Every one of these links would carry the bytes faster than Ray copied them "
+             "here, so Ray's own copying, not the wire, would set the pace."),
 ])
-def test_wire_verdict(found, extra_s, start):
+def test_wire_verdict(found, extra_s, expected):
     transfer = _largest(found, head=0.001, worker=0.001 + extra_s)
-    assert analysis.wire_verdict(transfer).startswith(start)
+    assert analysis.wire_verdict(transfer) == expected
 
 
-@pytest.mark.parametrize(("worker", "start"), [(0.002, "cost 2.00 ms against 1.00 ms on the"),
-                                               (0.00105, "took 1.05 ms, against 1.00 ms on")])
-def test_empty_verdict(found, worker, start):
+@pytest.mark.parametrize(("worker", "expected"), [
+    (0.002, "Even with no array at all, a task on the other node took 2.00 ms against "
+            "1.00 ms on the head, since its request and its result pass through both "
+            "raylets."),
+    (0.00105, "Even with no array at all, a task on the other node took 1.05 ms, against "
+              "1.00 ms on the head: here the extra hop was lost in the noise of scheduling "
+              "any task at all."),
+])
+def test_empty_verdict(found, worker, expected):
     rows = [dataclasses.replace(row, head=0.001, worker=worker) if row.mib == 0 else row
             for row in found.transfer.rows]
     transfer = dataclasses.replace(found.transfer, rows=tuple(rows))
-    assert analysis.empty_verdict(transfer).startswith(start)
+    assert analysis.empty_verdict(transfer) == expected
+
+
+@pytest.mark.parametrize(("head", "worker", "start"), [
+    (0.0011, 0.1, "On the head, the time hardly depends on the size"),
+    (0.01, 0.1, "Here the time grew with the size on both nodes"),
+    (0.01, 0.0011, "Here the time grew with the size on the head but hardly on the worker"),
+    (0.0011, 0.0011, "Here the time hardly grew with the size on either node"),
+])
+def test_sizes_sentence(found, head, worker, start):
+    rows = [dataclasses.replace(row, head=0.001, worker=0.001) if row.mib == 0 else row
+            for row in found.transfer.rows]
+    transfer = dataclasses.replace(found.transfer, rows=tuple(rows))
+    sentence = analysis.sizes_sentence(_largest_of(transfer, head, worker))
+    assert sentence.startswith(start) and sentence.endswith(".")
+
+
+def _largest_of(transfer, head, worker):
+    largest = transfer.largest.mib
+    rows = [dataclasses.replace(row, head=head, worker=worker) if row.mib == largest else row
+            for row in transfer.rows]
+    return dataclasses.replace(transfer, rows=tuple(rows))
 
 
 @pytest.mark.parametrize(("error_type", "start"), [
-    ("ActorUnavailableError", "its connection to the actor's process failed"),
-    ("ActorDiedError", "by the time the call failed, the cluster had already decided"),
+    ("ActorUnavailableError", "Its connection to the actor's process failed"),
+    ("ActorDiedError", "By the time the call failed, the cluster had already decided"),
 ])
 def test_first_error_meaning(found, error_type, start):
     event = found.failure.events["plain_actor_first_call"]
@@ -289,7 +313,77 @@ def test_first_error_meaning(found, error_type, start):
     events = {**found.failure.events,
               "plain_actor_first_call": dataclasses.replace(event, raised=raised)}
     failure = dataclasses.replace(found.failure, events=events)
-    assert analysis.first_error_meaning(failure).startswith(start)
+    sentence = analysis.first_error_meaning(failure)
+    assert sentence.startswith(start) and sentence.endswith(".")
+
+
+@pytest.mark.parametrize(("address", "start"), [
+    ("192.0.2.7", "The commands ask for 127.0.0.1, but Ray replaced it with this machine's "
+                  "own address, 192.0.2.7, because"),
+    ("127.0.0.1", "The commands ask for 127.0.0.1, and Ray kept it"),
+])
+def test_address_sentence(found, address, start):
+    nodes = tuple(dataclasses.replace(node, address=address) for node in found.cluster.nodes)
+    cluster = dataclasses.replace(found.cluster, nodes=nodes)
+    assert analysis.address_sentence(cluster).startswith(start)
+
+
+@pytest.mark.parametrize(("killed", "survivors", "mentioning", "removed", "stop", "leftover"), [
+    ((), (), 0, True, "SIGTERM alone stopped them", "Afterwards no process on the machine"),
+    (("raylet",), (), 0, True, "SIGTERM did not stop them all: after the grace period, "
+                               "SIGKILL had to end 1 more.", "Afterwards no"),
+    ((), ("raylet", "gcs_server"), 0, True, "SIGTERM alone",
+     "Even so, processes of the cluster were still there afterwards (2; see"),
+    ((), (), 1, True, "SIGTERM alone", "Afterwards no process of the cluster was left, but"),
+    ((), (), 0, False, "SIGTERM alone", "Afterwards no process of the cluster was left, but"),
+])
+def test_teardown_sentences(found, killed, survivors, mentioning, removed, stop, leftover):
+    teardown = dataclasses.replace(found.cluster.teardown, killed_after_grace=killed,
+                                   survivors=survivors, mentioning_temp_dir=mentioning,
+                                   temp_dir_removed=removed)
+    assert analysis.stop_sentence(teardown).startswith(stop)
+    assert analysis.leftover_sentence(teardown).startswith(leftover)
+
+
+@pytest.mark.parametrize(("changes", "expected", "cell"), [
+    ({}, "It connected to the cluster instead of starting a local Ray instance and recorded "
+         "2 nodes with 2 CPUs, so its Ray tables describe the cluster, not this machine.",
+     "ran unchanged; recorded 2 nodes"),
+    ({"ray_cluster_cpus": None}, "It connected to the cluster instead of starting a local Ray "
+     "instance and recorded 2 nodes with an unknown number of CPUs, so its Ray tables "
+     "describe the cluster, not this machine.", "ran unchanged; recorded 2 nodes"),
+    ({"ray_nodes": 1}, "It ran, but recorded a single node instead of the cluster's 2, so it "
+                       "did not run on the cluster this time.", "ran, but recorded a single node"),
+    ({"ray_nodes": None}, "It ran, but recorded no node instead of the cluster's 2, so it did "
+                          "not run on the cluster this time.", "ran, but recorded no node"),
+    ({"returncode": 1}, "It failed this time, with exit code 1: see its output above.",
+     "failed (exit code 1)"),
+    ({"killed": True, "returncode": -9}, "It was still running at its time limit and was "
+                                         "stopped: see its output above.",
+     "stopped at its time limit"),
+])
+def test_cli_sentence_and_cell(found, changes, expected, cell):
+    cli = dataclasses.replace(found.cli, **changes)
+    assert analysis.cli_sentence(cli, 2) == expected
+    assert analysis.cli_cell(cli, 2) == cell
+
+
+def test_summary_rows(found):
+    rows = dict(analysis.summary_rows(found))
+    assert len(rows) == 7 and all(rows.values())
+    assert rows["the task that had been running there"] == "ran again, on the head"
+    assert rows["this book's ray-basics experiment, run with --ray-address"] == (
+        "ran unchanged; recorded 2 nodes")
+
+
+def test_failed_claims_name_what_the_run_contradicts():
+    values = load(COMMITTED).values
+    assert experiment.failed_claims(values) == []
+    values["failure"]["restartable_actor"]["returned"] = [3, values["failure"]["head_id"]]
+    values["placement"]["tasks"]["node_affinity"]["head"] = 1
+    assert experiment.failed_claims(values) == [
+        "the restarted actor answered with its count started over",
+        "pinned tasks ran only on the worker node"]
 
 
 def test_node_name(found):

@@ -197,60 +197,104 @@ def _counter(found, lost_by_method, locked_counted=None):
     return dataclasses.replace(found.counter, by_method=by_method)
 
 
-@pytest.mark.parametrize(("lost", "expected"), [
-    ({"fork": 0, "spawn": 0}, "none of the updates, under any start method: the processes "
-                              "never happened to interleave between a read and a write on "
-                              "this machine in this run"),
-    ({"fork": 12, "spawn": 12}, "12 of them under every start method"),
-    ({"fork": 3, "spawn": 1_234}, "between 3 and 1,234 of them, depending on how often the "
-                                  "processes' reads and writes happened to interleave"),
+@pytest.mark.parametrize(("lost", "expected", "cell"), [
+    ({"fork": 0, "spawn": 0}, "The bare v.value += 1 lost none of the 200 updates, under any "
+                              "start method: the processes never happened to interleave "
+                              "between a read and a write in this run.",
+     "none, under every start method"),
+    ({"fork": 12, "spawn": 12}, "The bare v.value += 1 lost 12 of the 200 updates under every "
+                                "start method.", "12 of 200, under every start method"),
+    ({"fork": 3, "spawn": 99}, "The bare v.value += 1 lost between 3 and 99 of the 200 "
+                               "updates, depending on how often the processes' reads and "
+                               "writes happened to interleave.",
+     "3 to 99 of 200 (fewest and most over the start methods)"),
 ])
-def test_lost_text(found, lost, expected):
-    assert analysis.lost_text(_counter(found, lost)) == expected
+def test_lost_sentence_and_cell(found, lost, expected, cell):
+    counter = dataclasses.replace(_counter(found, lost), workers=2, n=100)
+    assert analysis.lost_sentence(counter) == expected
+    assert analysis.lost_cell(counter) == cell
 
 
-def test_locked_verdict(found):
+def test_locked_sentence(found):
     exact = _counter(found, {"fork": 5})
-    assert analysis.locked_verdict(exact) == "exactly right under every start method"
+    assert analysis.locked_sentence(exact) == (
+        "Holding get_lock() for the whole read-add-write made the count exactly right under "
+        "every start method.")
     wrong = _counter(found, {"fork": 5}, locked_counted=99)
-    assert analysis.locked_verdict(wrong) == (
-        "still wrong, which should not happen: see the table")
+    assert analysis.locked_sentence(wrong) == (
+        "Holding get_lock() for the whole read-add-write should make the count exact, yet in "
+        "this run it did not under every start method: see the table.")
+    assert dict(analysis.summary_rows(dataclasses.replace(found, counter=wrong)))[
+        "the same, holding v.get_lock() around each update"] == "some, which should not happen"
 
 
-def _exchange(found, manager_each):
-    return dataclasses.replace(found.exchange, times={**found.exchange.times,
-                                                      "queue_each": 1.0,
-                                                      "manager_each": manager_each})
+def _exchange(found, manager_each, queue_batch=0.1, manager_batch=0.1):
+    return dataclasses.replace(found.exchange, times={"queue_each": 1.0,
+                                                      "manager_each": manager_each,
+                                                      "queue_batch": queue_batch,
+                                                      "manager_batch": manager_batch})
 
 
-def test_exchange_verdicts(found):
+def test_exchange_sentences(found):
     queue_cheaper = _exchange(found, 2.5)
-    assert analysis.exchange_each_verdict(queue_cheaper) == (
-        "the queue was the cheaper of the two: the Manager dict took 2.5× as long")
-    assert analysis.advice_verdict(queue_cheaper) == (
-        "does not hold here for reporting results: a queue was cheaper")
+    assert analysis.exchange_each_sentence(queue_cheaper) == (
+        "One result at a time, the queue was the cheaper of the two: the Manager dict took "
+        "2.5× as long.")
+    assert analysis.advice_sentence(queue_cheaper) == (
+        "So the advice does not hold here for reporting results: a queue was cheaper.")
     manager_cheaper = _exchange(found, 0.5)
-    assert analysis.exchange_each_verdict(manager_cheaper) == (
-        "the Manager dict was the cheaper of the two, at 0.50× the time of the queue")
-    assert analysis.advice_verdict(manager_cheaper) == (
-        "holds here even for reporting results one by one")
+    assert analysis.exchange_each_sentence(manager_cheaper) == (
+        "One result at a time, the Manager dict was the cheaper of the two, at 0.50× the time "
+        "of the queue.")
+    assert analysis.advice_sentence(manager_cheaper) == (
+        "So the advice held here, even for results reported one by one.")
+
+
+@pytest.mark.parametrize(("manager_each", "queue_batch", "manager_batch", "expected"), [
+    (2.5, 0.1, 0.125, "Sending each worker's results as one batch changed far more than the "
+                      "choice of channel: it made the queue 10× faster and the dict 20× "
+                      "faster."),
+    (2.5, 0.5, 1.0, "Sending each worker's results as one batch made the queue 2.0× faster "
+                    "and the dict 2.5× faster."),
+    (2.5, 2.0, 1.0, "Sending each worker's results as one batch did not make both faster "
+                    "here: the queue took 2.0× and the dict 0.40× of their times one result "
+                    "at a time."),
+])
+def test_batch_sentence(found, manager_each, queue_batch, manager_batch, expected):
+    exchange = _exchange(found, manager_each, queue_batch, manager_batch)
+    assert analysis.batch_sentence(exchange) == expected
 
 
 @pytest.mark.parametrize(("kept", "expected"), [
-    (0.5, "less than copying the data once in the parent"),
-    (1.5, "within twice the cost of copying the data once"),
-    (3.0, "more than twice the cost of copying the data once, on this machine (see the "
-          "spread table for how noisy the case was)"),
+    (0.5, "The best shared-memory hand-off, (d), came to 0.50× the memcpy floor: less than "
+          "copying the data once in the parent."),
+    (1.5, "The best shared-memory hand-off, (d), came to 1.5× the memcpy floor: within twice "
+          "the cost of copying the data once."),
+    (3.0, "The best shared-memory hand-off, (d), came to 3.0× the memcpy floor: more than "
+          "twice the cost of copying the data once, on this machine (see the spread table "
+          "for how noisy the case was)."),
 ])
-def test_best_verdict(found, kept, expected):
+def test_best_sentence(found, kept, expected):
     handoff = found.handoff
     largest = handoff.largest
     times = {**handoff.times, (largest, "memcpy"): 1.0, (largest, "by_copy"): 10.0,
              (largest, "by_name"): 10.0, (largest, "kept"): kept}
     changed = dataclasses.replace(handoff, times=times)
     assert changed.best_shared == "kept"
-    assert analysis.best_verdict(changed) == expected
-    assert analysis.texts(dataclasses.replace(found, handoff=changed))["sm_best_label"] == "(d)"
+    assert analysis.best_sentence(changed) == expected
+
+
+@pytest.mark.parametrize(("first", "second", "expected"), [
+    (0.003, 0.001, "Its first sum took 3.00 ms and its second 1.00 ms: the difference, the "
+                   "page faults, was about 50% of the time of hand-off (c)."),
+    (0.001, 0.002, "Its first sum took 1.00 ms and its second 2.00 ms: here the page faults "
+                   "did not show above the variation between runs."),
+])
+def test_touch_sentence(found, first, second, expected):
+    handoff = found.handoff
+    times = {**handoff.times, (handoff.largest, "by_name"): 0.004}
+    changed = dataclasses.replace(handoff, times=times, first_touch=first, second_touch=second)
+    assert analysis.touch_sentence(changed) == expected
 
 
 def _demos_with_worker_first(found, gone):
@@ -265,17 +309,23 @@ def _demos_with_worker_first(found, gone):
 
 @pytest.mark.parametrize(("gone", "expected"), [
     ({"fork": True, "spawn": False, "forkserver": False},
-     "under fork the block was gone within half a second of the worker's exit and the "
-     "tracker warned; under spawn and forkserver it was still there and nothing was printed"),
+     "In this build, under fork the block was gone within half a second of the worker's exit "
+     "and the tracker warned; under spawn and forkserver it was still there and nothing was "
+     "printed. A fork child of a parent without a running tracker starts its own when it "
+     "first attaches a block, while spawn and forkserver children always get the parent's."),
+    ({"fork": False, "spawn": True, "forkserver": False},
+     "In this build, under spawn the block was gone within half a second of the worker's exit "
+     "and the tracker warned; under fork and forkserver it was still there and nothing was "
+     "printed."),
     ({"fork": True, "spawn": True},
-     "under every start method (fork and spawn) the block was gone within half a second of "
-     "the worker's exit"),
+     "In this build, under every start method (fork and spawn) the block was gone within half "
+     "a second of the worker's exit."),
     ({"fork": False, "spawn": False},
-     "under every start method the block was still there after the worker exited: this "
-     "Python shares the tracker with fork children too"),
+     "In this build the block was still there after the worker exited, under every start "
+     "method: this Python shares the tracker with fork children too."),
 ])
-def test_worker_first_text(found, gone, expected):
-    assert analysis.worker_first_text(_demos_with_worker_first(found, gone)) == expected
+def test_worker_first_sentence(found, gone, expected):
+    assert analysis.worker_first_sentence(_demos_with_worker_first(found, gone)) == expected
 
 
 def test_track_text(found):
@@ -290,25 +340,96 @@ def test_track_text(found):
         "with track=False.")
 
 
-def _demos_with_reader(found, key, survived):
+def _demos_with_reader(found, key, survived, errors=None):
     children = dict(found.demos.children)
     children[key] = {**children[key],
-                     "output": f"owner: psm_x exists after the reader exited: {survived}\n"}
+                     "output": f"owner: psm_x exists after the reader exited: {survived}\n",
+                     **({} if errors is None else {"errors": errors})}
     return dataclasses.replace(found.demos, children=children)
 
 
-def test_reader_sentences(found):
-    destroyed = _demos_with_reader(found, "other-program", False)
-    assert analysis.other_destroyed_text(destroyed) == "gone"
+def test_other_program_sentences(found):
+    destroyed = _demos_with_reader(found, "other-program", False,
+                                   errors="UserWarning: '/psm_x': No such file or directory")
+    gone = ("The reader's tracker warned about a \"leak\" and cleaned it up: once the reader "
+            "had exited, the block was gone, nobody could attach it by name any more, and the "
+            "owner's own unlink() failed.")
+    assert analysis.other_program_sentence(destroyed) == (
+        gone + " The owner's tracker then warned as well, about a block it could no longer "
+        "find.")
     assert analysis.other_program_rule_text(destroyed) == "unlinked it"
+    assert analysis.other_program_cell(destroyed) == (
+        "gone: that program's resource tracker had unlinked it")
+    quiet_owner = _demos_with_reader(found, "other-program", False, errors="")
+    assert analysis.other_program_sentence(quiet_owner) == gone
     spared = _demos_with_reader(found, "other-program", True)
-    assert analysis.other_destroyed_text(spared) == "still there"
+    assert analysis.other_program_sentence(spared) == (
+        "This time the block was still there once the reader had exited: its tracker left it "
+        "alone (see the printout).")
     assert analysis.other_program_rule_text(spared) == "left it alone"
-    survived = _demos_with_reader(found, "other-program-untracked", True)
-    assert analysis.untracked_survived_text(survived) == (
-        "still there, and the owner unlinked it itself")
-    lost = _demos_with_reader(found, "other-program-untracked", False)
-    assert analysis.untracked_survived_text(lost) == "gone all the same"
+    assert analysis.other_program_cell(spared) == "still there"
+
+
+@pytest.mark.parametrize(("survived", "errors", "expected"), [
+    (True, "", "With it, the same demonstration ends cleanly: the block was still there after "
+               "the reader exited, and the owner unlinked it itself."),
+    (True, "UserWarning: resource_tracker: There appear to be 1 leaked shared_memory objects",
+     "With it, the block was still there after the reader exited and the owner unlinked it "
+     "itself, but a tracker warned all the same (see the printout)."),
+    (False, "", "Even so, the block was gone after the reader exited (see the printout), "
+                "which this workaround exists to prevent."),
+])
+def test_untracked_sentence(found, survived, errors, expected):
+    demos = _demos_with_reader(found, "other-program-untracked", survived, errors=errors)
+    assert analysis.untracked_sentence(demos) == expected
+
+
+def _demos_with_lifecycle(found, errors="", left=(), total_right=True):
+    by_method = {m: dict(demo) for m, demo in found.demos.by_method.items()}
+    children = dict(found.demos.children)
+    for method, demo in by_method.items():
+        demo["new_segments_at_end"] = list(left)
+        expected = demo["expected_total"]
+        demo["owner"] = {**demo["owner"], "total": expected if total_right else expected + 1}
+        children[f"demos-{method}"] = {**children[f"demos-{method}"], "errors": errors}
+    return dataclasses.replace(found.demos, by_method=by_method, children=children)
+
+
+def test_lifecycle_sentence(found):
+    assert analysis.lifecycle_sentence(_demos_with_lifecycle(found)) == (
+        "Under every start method the workers' total was right, nothing was left in /dev/shm, "
+        "and at every exit nothing was printed: no warnings from the resource tracker, which "
+        "the next section is about.")
+    assert analysis.lifecycle_sentence(_demos_with_lifecycle(found, errors="warning")) == (
+        "Under every start method the workers' total was right and nothing was left in "
+        "/dev/shm, but something was printed at exit (see the printout); the next section is "
+        "about the resource tracker, which prints such warnings.")
+    for broken in (_demos_with_lifecycle(found, left=("psm_x",)),
+                   _demos_with_lifecycle(found, total_right=False)):
+        assert analysis.lifecycle_sentence(broken) == (
+            "In this run the pattern did not hold under every start method: the printout "
+            "shows what was left behind or summed wrong.")
+
+
+def test_queue_share_sentence(found):
+    method = found.setting.start_method
+    assert analysis.queue_share_sentence(found.demos, method) == (
+        "The message on the queue was 81 bytes for 8,000,000 bytes of data, and nothing was "
+        "sent back: the owner's array had changed, under every start method.")
+    by_method = {m: dict(demo) for m, demo in found.demos.by_method.items()}
+    by_method[method]["queue_share"] = {**by_method[method]["queue_share"],
+                                        "all_doubled": False}
+    unchanged = dataclasses.replace(found.demos, by_method=by_method)
+    assert analysis.queue_share_sentence(unchanged, method) == (
+        "The message on the queue was 81 bytes for 8,000,000 bytes of data, but the owner's "
+        "array had not changed under every start method (see the printout).")
+
+
+def test_summary_rows(found):
+    rows = analysis.summary_rows(found)
+    assert len(rows) == 9 and all(cell for _what, cell in rows)
+    assert dict(rows)["blocks left in /dev/shm by the owner-unlinks pattern, every start "
+                      "method"] == "0"
 
 
 def test_printouts_shorten_paths_and_name_missing_errors():
@@ -327,7 +448,7 @@ def test_texts_of_the_committed_result(found):
     for key, value in texts.items():
         assert isinstance(value, str) and value, key  # the rules page quotes them with :s
     assert texts["sm_rule_left"] == "0"
-    assert texts["sm_methods"] == ", ".join(found.setting.methods)
+    assert texts["sm_methods"] == "fork, spawn and forkserver"
     printed = analysis.outputs(found.demos)
     assert set(printed) == set(views.OUTPUTS)
     lifecycle = printed["shared-memory-lifecycle"]

@@ -235,20 +235,61 @@ def test_start_methods_table_marks_the_runs_above(committed):
 
 # --- each data-dependent sentence, every alternative ----------------------------------------
 
-@pytest.mark.parametrize(("torn", "expected"), [
-    ((0, 0), "no record was torn this time, which proves nothing: the gap between two writes "
-             "is always there"),
-    ((3, 0), "3 of the 24 records were torn in the worst run and none in another, which "
-             "proves nothing: the gap is always there"),
-    ((5,), "5 of the 24 records were torn"),
-    ((4, 4), "4 of the 24 records were torn in every run"),
-    ((2, 5), "2 to 5 of the 24 records were torn in each run"),
+@pytest.mark.parametrize(("torn", "expected", "cell"), [
+    ((0, 0), "Without the lock, no record was torn this time, which proves nothing: the gap "
+             "between two writes is always there, and another run may hit it.",
+     "none of 24, in 2 runs"),
+    ((3, 0), "Without the lock, 3 of the 24 records were torn in the worst run and none in "
+             "another, which shows how much luck decides.", "0 to 3 of 24 per run, in 2 runs"),
+    ((24,), "Without the lock, every one of the 24 records was torn.", "24 of 24"),
+    ((24, 24), "Without the lock, every one of the 24 records was torn, in every run.",
+     "24 of 24, in 2 runs"),
+    ((5,), "Without the lock, 5 of the 24 records were torn.", "5 of 24"),
+    ((4, 4), "Without the lock, 4 of the 24 records were torn in every run.",
+     "4 of 24, in 2 runs"),
+    ((2, 5), "Without the lock, 2 to 5 of the 24 records were torn in each run.",
+     "2 to 5 of 24 per run, in 2 runs"),
 ])
-def test_torn_verdict(committed, torn, expected):
+def test_torn_sentence_and_cell(committed, torn, expected, cell):
     runs = committed.shared_file.runs
     unlocked = dataclasses.replace(runs["nothing"], torn_per_run=torn, records=24)
     shared_file = dataclasses.replace(committed.shared_file, runs={**runs, "nothing": unlocked})
-    assert analysis.torn_verdict(shared_file) == expected
+    assert analysis.torn_sentence(shared_file) == expected
+    assert analysis.torn_cell(shared_file, "nothing") == cell
+
+
+@pytest.mark.parametrize(("most", "expected"), [
+    (6, "Without the semaphore, 6 processes were inside at once, which shows that the time "
+        "line sees overlap when there is some."),
+    (2, "Without the semaphore, no more than 2 processes happened to be inside at once, so "
+        "this run cannot show that the time line would see too many."),
+])
+def test_semaphore_none_sentence(committed, most, expected):
+    semaphore = committed.semaphore
+    unguarded = dataclasses.replace(semaphore.unguarded, most_inside=most)
+    changed = dataclasses.replace(semaphore, places=2, unguarded=unguarded)
+    assert analysis.semaphore_none_sentence(changed) == expected
+
+
+def test_trips_sentence(committed):
+    traffic = committed.traffic
+    passed = dataclasses.replace(traffic.trips[0], outcome="passed")
+    gave_up = dataclasses.replace(traffic.trips[0], outcome="gave up")
+    changed = dataclasses.replace(traffic, trips=(passed, gave_up, gave_up))
+    assert analysis.trips_sentence(changed) == (
+        "1 of the 3 trips passed and 2 gave up, and no car passed while the light was red.")
+
+
+@pytest.mark.parametrize(("waited", "expected"), [
+    ((), "No trip happened to arrive at red and wait for green in this run."),
+    ((0.002,), "The one trip that arrived at red and waited was woken by the light's set() "
+               "and moved off 2.00 ms after it turned green."),
+    ((0.001, 0.003), "The 2 trips that arrived at red and waited were woken by the light's "
+                     "set() and moved off at most 3.00 ms after it turned green."),
+])
+def test_waited_sentence(committed, waited, expected):
+    traffic = dataclasses.replace(committed.traffic, waited_for_green=waited)
+    assert analysis.waited_sentence(traffic) == expected
 
 
 @pytest.mark.parametrize(("alive", "exitcode", "expected"), [
@@ -262,24 +303,47 @@ def test_attempt_line(alive, exitcode, expected):
 
 
 @pytest.mark.parametrize(("outcome", "expected"), [
-    ("gave up", "9.00 s, when car C gave up, its patience spent"),
-    ("passed", "9.00 s, when car C passed"),
+    ("gave up", "The light stopped at 2.00 s, and the last trip ended at 9.00 s, when car C "
+                "gave up, its patience spent."),
+    ("passed", "The light stopped at 2.00 s, and the last trip ended at 9.00 s, when car C "
+               "passed."),
 ])
-def test_last_event_text(committed, outcome, expected):
+def test_light_end_sentence(committed, outcome, expected):
     last = dataclasses.replace(committed.traffic.trips[0], car="car C", at=9.0,
                                outcome=outcome)
-    traffic = dataclasses.replace(committed.traffic, trips=(*committed.traffic.trips, last))
-    assert analysis.last_event_text(traffic) == expected
+    traffic = dataclasses.replace(committed.traffic, trips=(*committed.traffic.trips, last),
+                                  light_ended=2.0)
+    assert analysis.light_end_sentence(traffic) == expected
 
 
 @pytest.mark.parametrize(("process_lock", "expected"), [
-    (1.2, "no dearer than a lock between threads"),
-    (3.0, "dearer than a lock between threads, but of the same order"),
-    (12.0, "many times dearer than a lock between threads"),
+    (1.2, "As long as nobody waits for it, a lock between processes is no dearer than one "
+          "between threads."),
+    (3.0, "As long as nobody waits for it, a lock between processes is dearer than one "
+          "between threads, but of the same order."),
+    (12.0, "Even when nobody waits for it, a lock between processes was many times dearer "
+           "than one between threads here."),
 ])
-def test_uncontended_verdict(committed, process_lock, expected):
+def test_uncontended_sentence(committed, process_lock, expected):
     cost = {**committed.lock_cost.cost, "thread_lock": 1.0, "process_lock": process_lock}
-    assert analysis.uncontended_verdict(analysis.LockCost(cost=cost)) == expected
+    assert analysis.uncontended_sentence(analysis.LockCost(cost=cost)) == expected
+
+
+@pytest.mark.parametrize(("shared", "start"), [
+    (1.0, "That is far less than a hand-off costs (below): a loop that holds the lock"),
+    (5.0, "That is close to what a hand-off costs (below): the two loops often found"),
+])
+def test_shared_sentence(committed, shared, start):
+    cost = {**committed.lock_cost.cost, "processes_share": shared, "handoff": 10.0}
+    assert analysis.shared_sentence(analysis.LockCost(cost=cost)).startswith(start)
+
+
+def test_summary_rows(committed):
+    rows = dict(analysis.summary_rows(committed))
+    assert len(rows) == 10 and all(rows.values())
+    assert rows["the same, with a multiprocessing.Lock around each record's write"] == (
+        "none of 24")
+    assert rows["cars that passed the Event traffic light on red"] == "0"
 
 
 def test_texts_of_the_committed_result(committed):
@@ -288,8 +352,9 @@ def test_texts_of_the_committed_result(committed):
     for key in ("sync_dead_waited_dead", "sync_broken_after", "sync_work_lock_slowdown",
                 "sync_cost_handoff", "sync_cost_process_lock"):
         assert isinstance(texts[key], str), key
-    assert texts["sync_torn_verdict"] == analysis.torn_verdict(committed.shared_file)
-    assert texts["sync_uncontended_verdict"] == analysis.uncontended_verdict(committed.lock_cost)
-    assert texts["sync_last_event"] == analysis.last_event_text(committed.traffic)
+    assert texts["sync_torn_sentence"] == analysis.torn_sentence(committed.shared_file)
+    assert texts["sync_uncontended_sentence"] == analysis.uncontended_sentence(
+        committed.lock_cost)
+    assert texts["sync_light_end_sentence"] == analysis.light_end_sentence(committed.traffic)
     assert texts["sync_cpus"] == str(committed.setup.cpus)
-    assert texts["sync_methods"] == ", ".join(committed.setup.start_methods)
+    assert texts["sync_methods"] == "fork, spawn and forkserver"

@@ -11,11 +11,12 @@ from parbook.bench.results import Result
 from parbook.bench.stats import summarize
 from parbook.chapters.pitfalls.experiment import (
     COUNTER_LABELS,
+    FORK,
     HAND_OVER_LABELS,
     IDLE_LABELS,
     TASK_LABELS,
+    broken_promises,
 )
-from parbook.chapters.pitfalls.workload import MISSING_IN_MAIN, WAIT_S
 from parbook.render.formatting import (
     format_percent,
     format_ratio,
@@ -32,10 +33,6 @@ SLOWED_FROM = 1.1
 CHUNKS_SLOWER_FROM = 1.1
 #: How many of the last lines of a hung cell's standard error the page shows.
 STDERR_TAIL_LINES = 5
-#: What the socket-holding environment's error says, whichever way it is pickled.
-SOCKET_ERROR = "cannot pickle 'socket' object"
-#: The start method under which a Process's target and arguments are never pickled.
-FORK = "fork"
 
 
 @dataclass(frozen=True)
@@ -331,82 +328,30 @@ def findings(result: Result) -> Findings:
     )
 
 
-def broken_promises(result: Result) -> list[str]:
-    """Every promise the chapter makes about its demos that this result breaks (none, if sound).
-
-    The chapter's tests require this list to be empty on every quick run, so that the
-    page never describes demos that did something else.
-    """
-    values = result.values
-    problems: list[str] = []
-    limit = result.parameters["notebook_limit_s"]
-    if values["plain_pickle"] != {"error_type": "TypeError", "error": SOCKET_ERROR}:
-        problems.append(f"plain pickle of the env: {values['plain_pickle']}")
-    for name, error in values["pickle_errors"].items():
-        if error["error_type"] not in ("PicklingError", "AttributeError"):
-            problems.append(f"pickle of a {name}: {error}")
-    for method in result.parameters["start_methods"]:
-        hand = values["hand_over"][method]
-        for how in ("instance_process", "instance_pool"):
-            if not (hand[how]["ran"] and hand[how]["same_connection"]):
-                problems.append(f"{method} {how}: {hand[how]}")
-        wrapped = hand["instance_library"]
-        if method == FORK:
-            if not (wrapped["ran"] and wrapped["same_connection"]):
-                problems.append(f"fork instance_library: {wrapped}")
-        elif wrapped.get("error") != SOCKET_ERROR:
-            problems.append(f"{method} instance_library: {wrapped}")
-        for how in ("factory_library", "factory_pool"):
-            if not hand[how]["ran"] or hand[how]["same_connection"]:
-                problems.append(f"{method} {how}: {hand[how]}")
-        counted = values["counters"][method]
-        total = counted["environments"]
-        if counted["parent_class_count"] != 1 or counted["parent_shared_value"] != total:
-            problems.append(f"{method} counters seen by the parent: {counted}")
-        if counted["distinct_ports"]["class_counter"] >= total:
-            problems.append(f"{method} class counter gave distinct ports: {counted['ports']}")
-        if any(counted["distinct_ports"][kind] != total for kind in ("ranks", "shared_value")):
-            problems.append(f"{method} a fix repeated a port: {counted['ports']}")
-        cells = values["notebook"][method]
-        if not cells["imported"]["finished"]:
-            problems.append(f"{method} imported worker function did not run: {cells['imported']}")
-        broken = cells["defined_in_main"]
-        if method == FORK:
-            if not broken["finished"]:
-                problems.append(f"fork notebook cell did not run: {broken}")
-        elif not (broken["killed"] and broken["interrupted"] and broken["attribute_errors"] > 0
-                  and MISSING_IN_MAIN in broken["errors"]
-                  and broken["elapsed_s"] < limit + WAIT_S):
-            problems.append(f"{method} notebook cell: {broken}")
-        tasks = values["tasks"][method]
-        for task in ("lambda_pool", "local_pool"):
-            if tasks[task]["ran"] or "pickle" not in tasks[task]["error"].lower():
-                problems.append(f"{method} {task}: {tasks[task]}")
-        if tasks["lambda_process"]["ran"] != (method == FORK):
-            problems.append(f"{method} lambda_process: {tasks['lambda_process']}")
-        if tasks["partial_pool"].get("values") != [3, 6, 9]:
-            problems.append(f"{method} partial_pool: {tasks['partial_pool']}")
-    return problems
-
-
 # --- data-dependent sentences --------------------------------------------------------------
 
-def busy_verdict(light: MainLight) -> str:
+def busy_sentence(light: MainLight) -> str:
     """How long the tasks took beside a parent that computed between dispatches."""
+    ratio = format_ratio(light.busy_over_light)
     if light.busy_over_light >= SLOWED_FROM:
-        return (f"took {format_ratio(light.busy_over_light)} as long as with a parent that "
-                "only dispatched")
-    return ("took about as long as with a parent that only dispatched "
-            f"({format_ratio(light.busy_over_light)})")
+        return f"With a parent that computed between dispatches, they took {ratio} as long."
+    return f"With a parent that computed between dispatches, they took about as long ({ratio})."
 
 
-def main_light_summary(light: MainLight) -> str:
-    """The short answer's clause on a parent that computes between dispatches."""
-    if light.busy_over_light >= SLOWED_FROM:
-        return ("a parent that computed between dispatches slowed its own pool's tasks "
-                f"({format_ratio(light.busy_over_light)} the time)")
-    return ("a parent that computed between dispatches left its pool's tasks about as fast "
-            f"({format_ratio(light.busy_over_light)} the time)")
+def parent_sentence(light: MainLight) -> str:
+    """How the parent's own work fared beside its pool, against the same work alone."""
+    busy = format_seconds(light.parent_work["busy_parent"])
+    alone = format_seconds(light.parent_work["parent_alone"])
+    slowdown = light.parent_work_slowdown
+    if slowdown >= SLOWED_FROM:
+        return (f"The parent's own work took {busy} beside its pool instead of {alone} alone, "
+                f"{format_ratio(slowdown)} as long.")
+    if slowdown > 1 / SLOWED_FROM:
+        return (f"The parent's own work took about as long beside its pool as alone ({busy} "
+                f"against {alone}).")
+    return (f"The parent's own work took {busy} beside its pool and {alone} alone: less, not "
+            "more, which says more about how much this machine's speed varied between runs "
+            "than about the parent (see the spread table).")
 
 
 def fewer_workers_text(light: MainLight) -> str:
@@ -414,31 +359,70 @@ def fewer_workers_text(light: MainLight) -> str:
     if not light.has_fewer_workers:
         return ("With a single usable CPU there is no worker to spare for the parent: "
                 "its work and the pool's can only take turns.")
-    return (
-        "With one worker fewer, the parent's work took "
-        f"{format_seconds(light.parent_work['busy_parent_fewer_workers'])} "
-        f"({format_ratio(light.fewer_parent_slowdown)} its time alone) and the tasks "
-        f"{format_seconds(light.times['busy_parent_fewer_workers'])} "
-        f"({format_ratio(light.fewer_over_light)} the dispatch-only time): one CPU more for "
-        "the parent, one fewer for the pool."
-    )
+    return (f"With one worker fewer, the parent's work took "
+            f"{format_ratio(light.fewer_parent_slowdown)} its time alone and the tasks "
+            f"{format_ratio(light.fewer_over_light)} the dispatch-only time: one CPU more for "
+            "the parent, one fewer for the pool.")
 
 
-def idle_summary(idle: Idle) -> str:
-    """The short answer's clause on uneven tasks cut into one chunk per worker."""
+def idle_sentence(idle: Idle) -> str:
+    """How uneven tasks cut into one chunk per worker compared with one task at a time."""
     ratio = format_ratio(idle.chunk_over_imap)
     if idle.chunk_over_imap >= CHUNKS_SLOWER_FROM:
-        return (f"uneven tasks cut into one chunk per worker took {ratio} as long as the same "
-                "tasks handed out one at a time")
-    return (f"uneven tasks cut into one chunk per worker took about as long ({ratio}) as the "
-            "same tasks handed out one at a time on this machine's few workers")
+        return (f"Altogether, one chunk per worker took {ratio} as long as one task at a "
+                "time.")
+    return (f"Altogether, one chunk per worker took about as long ({ratio}) as one task at a "
+            "time on this machine's few workers; the more workers, the more of them wait for "
+            "the chunk that holds the long tasks.")
+
+
+def longs_text(idle: Idle, in_chunk: int) -> str:
+    """How many of the long tasks a chunk of ``in_chunk`` long tasks holds, in words."""
+    if in_chunk >= idle.long_tasks:
+        return "every long task"
+    return f"{in_chunk} of the long tasks"
 
 
 def one_chunk_longs(idle: Idle) -> str:
     """Which long tasks the first of one chunk per worker held."""
-    if idle.one_chunk_size >= idle.long_tasks:
-        return "every long task"
-    return f"{idle.one_chunk_size} of the long tasks"
+    return longs_text(idle, min(idle.one_chunk_size, idle.long_tasks))
+
+
+def summary_rows(found: Findings) -> list[tuple[str, str]]:
+    """The chapter's headline results, one (what, this build) row each, for the table
+    under the short answer; each row is explained in a section below."""
+    machine, counters, notebook = found.machine, found.counters, found.notebook
+    light, idle = found.main_light, found.idle
+    default, pickling = machine.start_method, spoken_list(machine.pickling_methods)
+    lambda_error = found.tasks.by_method[default]["lambda_pool"]
+    return [
+        ("pickle.dumps of an environment that holds a socket", found.hand_over.socket_error),
+        ("the same environment handed to a worker by multiprocessing itself",
+         "ran, on the parent's own socket, under every start method"),
+        ("the same, in a wrapper that pickles as vectorised-env libraries do",
+         f"TypeError under {pickling}; on the parent's own socket under fork"),
+        (f"ports numbered by a class-level counter, {counters.environments(default)} "
+         f"environments, {default} start method",
+         f"{counters.distinct_ports(default)} distinct ports; the parent's counter still read "
+         f"{counters.parent_class_count(default)}"),
+        (f"a worker function defined in a notebook-like __main__, under {pickling}",
+         f"workers died ({notebook_deaths(found)}); pool.map still waiting when "
+         f"interrupted after {format_seconds(notebook.limit_s)}"),
+        ("a lambda as a Pool task, every start method",
+         f"{lambda_error['error_type']}: {lambda_error['error']}"),
+        ("pool tasks beside a parent that computed between dispatches",
+         f"{format_ratio(light.busy_over_light)} the time beside a parent that only "
+         "dispatched"),
+        ("uneven tasks in one chunk per worker",
+         f"{format_ratio(idle.chunk_over_imap)} the time of one task at a time"),
+    ]
+
+
+def notebook_deaths(found: Findings) -> str:
+    """How many workers died unable to find the function, under each pickling method."""
+    return spoken_list(
+        f"{found.notebook.defined_in_main[method].attribute_errors} under {method}"
+        for method in found.machine.pickling_methods)
 
 
 def texts(found: Findings) -> dict[str, Any]:
@@ -460,9 +444,7 @@ def texts(found: Findings) -> dict[str, Any]:
         "pitfalls_counter_parent": counters.parent_class_count(default),
         "pitfalls_counter_distinct": counters.distinct_ports(default),
         "pitfalls_notebook_limit": seconds(notebook.limit_s),
-        "pitfalls_notebook_deaths": spoken_list(
-            f"{notebook.defined_in_main[method].attribute_errors} under {method}"
-            for method in machine.pickling_methods),
+        "pitfalls_notebook_deaths": notebook_deaths(found),
         "pitfalls_lambda_error": f"{lambda_error['error_type']}: {lambda_error['error']}",
         "pitfalls_ml_tasks": light.tasks,
         "pitfalls_ml_task_s": seconds(light.task_s),
@@ -471,13 +453,11 @@ def texts(found: Findings) -> dict[str, Any]:
         "pitfalls_ml_dispatch_only": seconds(light.times["dispatch_only"]),
         "pitfalls_ml_busy": seconds(light.times["busy_parent"]),
         "pitfalls_ml_busy_ratio": ratio(light.busy_over_light),
-        "pitfalls_ml_parent_alone": seconds(light.parent_work["parent_alone"]),
-        "pitfalls_ml_parent_busy": seconds(light.parent_work["busy_parent"]),
         "pitfalls_ml_parent_slowdown": ratio(light.parent_work_slowdown),
         "pitfalls_ml_stretch_light": ratio(light.task_stretch["dispatch_only"]),
         "pitfalls_ml_stretch_busy": ratio(light.task_stretch["busy_parent"]),
-        "pitfalls_ml_busy_verdict": busy_verdict(light),
-        "pitfalls_ml_short": main_light_summary(light),
+        "pitfalls_ml_busy_sentence": busy_sentence(light),
+        "pitfalls_ml_parent_sentence": parent_sentence(light),
         "pitfalls_ml_fewer_text": fewer_workers_text(light),
         "pitfalls_idle_long_tasks": idle.long_tasks,
         "pitfalls_idle_short_tasks": idle.short_tasks,
@@ -485,11 +465,12 @@ def texts(found: Findings) -> dict[str, Any]:
         "pitfalls_idle_short_s": seconds(idle.short_s),
         "pitfalls_idle_ideal": seconds(idle.ideal_s),
         "pitfalls_idle_ratio": ratio(idle.chunk_over_imap),
-        "pitfalls_idle_short": idle_summary(idle),
+        "pitfalls_idle_sentence": idle_sentence(idle),
         "pitfalls_idle_one_chunk": idle.one_chunk_size,
         "pitfalls_idle_default_chunk": idle.default_chunksize,
         "pitfalls_idle_first_chunk_longs": idle.first_chunk_longs,
         "pitfalls_idle_one_chunk_longs": one_chunk_longs(idle),
+        "pitfalls_idle_first_chunk_longs_text": longs_text(idle, idle.first_chunk_longs),
     }
     for method in machine.methods:
         glued[f"pitfalls_counter_distinct_{method}"] = counters.distinct_ports(method)

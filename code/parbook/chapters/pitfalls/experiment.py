@@ -84,6 +84,10 @@ IDLE_LABELS = {
     "map_default": "map, default chunksize",
     "imap_unordered": "imap_unordered, chunksize=1",
 }
+#: What the socket-holding environment's error says, whichever way it is pickled.
+SOCKET_ERROR = "cannot pickle 'socket' object"
+#: The start method under which a Process's target and arguments are never pickled.
+FORK = "fork"
 #: Workers and environments per worker in the counter demo.
 COUNTER_WORKERS = 3
 ENVS_PER_WORKER = 2
@@ -131,6 +135,12 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> R
     # Child interpreters first, from helper threads that are gone before anything forks.
     with work.interruptible_children():
         _child_demos(result, size, methods, say)
+    # The page describes what every demonstration did; a run in which one did something
+    # else must fail the build rather than publish a page that says otherwise.
+    problems = broken_promises(result)
+    if problems:
+        raise RuntimeError("demonstrations that did not do what the page says:\n"
+                           + "\n".join(problems))
     rate = calibrate()
     _main_light(result, size, machine_setup, rate, say)
     _idle(result, size, machine_setup, say)
@@ -240,3 +250,64 @@ def _idle(result: Result, size: Sizes, machine_setup: run_setup.RunSetup,
 def _run_record(run: work.PoolRun) -> dict[str, float]:
     return {"elapsed_s": run.elapsed_s, "busy_s": run.busy_s, "task_cpu_s": run.task_cpu_s,
             "parent_work_s": run.parent_work_s, "idle_fraction": run.idle_fraction}
+
+
+def broken_promises(result: Result) -> list[str]:
+    """Every promise the chapter makes about its demos that this result breaks (none, if sound).
+
+    :func:`run` fails when this list is not empty, and the chapter's tests require it to be
+    empty on every quick run, so that the page never describes demos that did something
+    else.
+    """
+    values = result.values
+    problems: list[str] = []
+    limit = result.parameters["notebook_limit_s"]
+    if values["plain_pickle"] != {"error_type": "TypeError", "error": SOCKET_ERROR}:
+        problems.append(f"plain pickle of the env: {values['plain_pickle']}")
+    for name, error in values["pickle_errors"].items():
+        if error["error_type"] not in ("PicklingError", "AttributeError"):
+            problems.append(f"pickle of a {name}: {error}")
+    for method in result.parameters["start_methods"]:
+        hand = values["hand_over"][method]
+        for how in ("instance_process", "instance_pool"):
+            if not (hand[how]["ran"] and hand[how]["same_connection"]):
+                problems.append(f"{method} {how}: {hand[how]}")
+        wrapped = hand["instance_library"]
+        if method == FORK:
+            if not (wrapped["ran"] and wrapped["same_connection"]):
+                problems.append(f"fork instance_library: {wrapped}")
+        elif wrapped.get("error") != SOCKET_ERROR:
+            problems.append(f"{method} instance_library: {wrapped}")
+        for how in ("factory_library", "factory_pool"):
+            if not hand[how]["ran"] or hand[how]["same_connection"]:
+                problems.append(f"{method} {how}: {hand[how]}")
+        counted = values["counters"][method]
+        total = counted["environments"]
+        if counted["parent_class_count"] != 1 or counted["parent_shared_value"] != total:
+            problems.append(f"{method} counters seen by the parent: {counted}")
+        if counted["distinct_ports"]["class_counter"] >= total:
+            problems.append(f"{method} class counter gave distinct ports: {counted['ports']}")
+        if len({tuple(report["class_counter"]) for report in counted["reports"]}) != 1:
+            problems.append(f"{method} workers' class counters differed: {counted['reports']}")
+        if any(counted["distinct_ports"][kind] != total for kind in ("ranks", "shared_value")):
+            problems.append(f"{method} a fix repeated a port: {counted['ports']}")
+        cells = values["notebook"][method]
+        if not cells["imported"]["finished"]:
+            problems.append(f"{method} imported worker function did not run: {cells['imported']}")
+        broken = cells["defined_in_main"]
+        if method == FORK:
+            if not broken["finished"]:
+                problems.append(f"fork notebook cell did not run: {broken}")
+        elif not (broken["killed"] and broken["interrupted"] and broken["attribute_errors"] > 0
+                  and work.MISSING_IN_MAIN in broken["errors"]
+                  and broken["elapsed_s"] < limit + work.WAIT_S):
+            problems.append(f"{method} notebook cell: {broken}")
+        tasks = values["tasks"][method]
+        for task in ("lambda_pool", "local_pool"):
+            if tasks[task]["ran"] or "pickle" not in tasks[task]["error"].lower():
+                problems.append(f"{method} {task}: {tasks[task]}")
+        if tasks["lambda_process"]["ran"] != (method == FORK):
+            problems.append(f"{method} lambda_process: {tasks['lambda_process']}")
+        if tasks["partial_pool"].get("values") != [3, 6, 9]:
+            problems.append(f"{method} partial_pool: {tasks['partial_pool']}")
+    return problems

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 
 from parbook.bench.results import Result
-from parbook.chapters.pitfalls.analysis import Findings, outcome_text
+from parbook.chapters.pitfalls.analysis import Findings, outcome_text, summary_rows
 from parbook.chapters.pitfalls.experiment import (
     COUNTER_LABELS,
     HAND_OVER_LABELS,
@@ -21,6 +21,14 @@ from parbook.render.tables import Table, spread_table, time_cell
 
 #: A cell for a case that has no such value (no pool, no parent's work, no tasks).
 NOT_APPLICABLE = "–"
+
+
+def summary_table(result: Result, found: Findings) -> Table:
+    """The chapter's headline results, shown under its short answer."""
+    frame = pd.DataFrame(summary_rows(found), columns=["what", "this build"])
+    return Table(frame, index=False, caption=(
+        "What this chapter found on the machine that built this page: the demonstrations are "
+        "single runs, the times medians; each row is explained in a section below."))
 
 
 def notebook_text(outcome: dict[str, Any]) -> str:
@@ -106,6 +114,7 @@ def idle_spread(result: Result, found: Findings) -> Table:
 
 
 TABLES = {
+    "pitfalls-summary": summary_table,
     "pitfalls-pickling-table": pickling_table,
     "pitfalls-main-light-table": main_light_table,
     "pitfalls-main-light-spread": main_light_spread,

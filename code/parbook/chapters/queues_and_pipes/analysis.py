@@ -9,7 +9,7 @@ from typing import Any
 
 from parbook import sources
 from parbook.bench.results import Result
-from parbook.chapters.queues_and_pipes.experiment import BACKEND_LABELS, DEMO_LABELS
+from parbook.chapters.queues_and_pipes.experiment import BACKEND_LABELS, DEMO_LABELS, demo_checks
 from parbook.render.formatting import (
     format_rate,
     format_ratio,
@@ -20,12 +20,6 @@ from parbook.render.formatting import (
 
 #: Article 003's claim as a range of Queue time / Pipe time.
 CLAIM_LOW, CLAIM_HIGH = (sources.PIPE_VS_QUEUE_CLAIM.lookup(bound=b) for b in ("low", "high"))
-#: What the page says where the claim did not hold, by the verdict of :func:`claim_verdict`.
-CLAIM_MISSES = {
-    "no: the Queue was faster": "the Queue was the faster of the two",
-    "no: the Pipe was faster, by less": "the Pipe was faster by less than the claim",
-    "no: the Pipe was faster, by more": "the Pipe was faster by more than the claim",
-}
 #: The line the page prints above a demonstration's own lines, for those it heads.
 HEADINGS = {
     "join_first_small": lambda demo: f"--- {format_size(demo['size'])} item, join() first",
@@ -248,35 +242,6 @@ def findings(result: Result) -> Findings:
     )
 
 
-def demo_checks(demos: dict[str, Any], method: str) -> dict[str, bool]:
-    """Every outcome the chapter promises for one start method's demos: name -> held."""
-    patience = demos["patience_s"]
-    basics = demos["basics"]
-    return {
-        "basics": (basics["full_error"] == "queue.Full" and basics["empty_error"] == "queue.Empty"
-                   and basics["got"] == ["apple", "pear", "plum"]),
-        "no_sentinel": (demos["no_sentinel"]["terminated"] == ["consumer-1"]
-                        and demos["no_sentinel"]["taken"] == 4),
-        "too_few_sentinels": (len(demos["too_few_sentinels"]["finished"]) == 2
-                              and len(demos["too_few_sentinels"]["terminated"]) == 1),
-        "sentinel_each": (len(demos["sentinel_each"]["finished"]) == 3
-                          and not demos["sentinel_each"]["terminated"]),
-        "join_first_small": not demos["join_first_small"]["alive_after_join"],
-        "join_first_large": (demos["join_first_large"]["alive_after_join"]
-                             and demos["join_first_large"]["exit_code"] == 0),
-        "drain_first_large": (not demos["drain_first_large"]["alive_after_join"]
-                              and demos["drain_first_large"]["exit_code"] == 0),
-        "pipe_keep_copy": demos["pipe_keep_copy"]["eof_after_s"] >= patience,
-        "pipe_close_copy": demos["pipe_close_copy"]["eof_after_last_s"] < patience,
-        # Under fork the child inherits every descriptor, the parent's sending end too.
-        "child_one_end": demos["child_one_end"]["saw_eof"] == (method != "fork"),
-        "child_both_ends": demos["child_both_ends"]["saw_eof"],
-        "duplex": (demos["duplex"]["answers"] == [30, 3] and not demos["duplex"]["idle_poll"]
-                   and demos["duplex"]["exit_code"] == 0),
-        "nothing_left": demos["threads_left"] == 0 and demos["children_left"] == 0,
-    }
-
-
 # --- the sentences and cells that depend on the data -------------------------------------
 
 
@@ -321,12 +286,17 @@ def claim_verdict(ratio: float) -> str:
 
 
 def hint_sentence(queue: QueueBasics) -> str:
-    """What empty() answered right after put(), against qsize()."""
-    if queue.said_empty:
-        return (f"empty() answered True in {queue.said_empty} of them, although qsize() "
-                f"answered 1 in {queue.said_one}")
-    return ("empty() happened to answer False every time; nothing guarantees that, and other "
-            "runs of the same code do see True")
+    """What empty() answered right after put(), against qsize(), over every try."""
+    if not queue.said_empty:
+        return (f"In this build, empty() happened to answer False in all {queue.hint_trials} "
+                "tries; nothing guarantees that, and another run may see True.")
+    if queue.said_one == queue.hint_trials:
+        return (f"In this build, asked right after a put, empty() answered True in "
+                f"{queue.said_empty} of {queue.hint_trials} tries, although qsize() answered "
+                "1 every time.")
+    return (f"In this build, asked right after a put, empty() answered True in "
+            f"{queue.said_empty} of {queue.hint_trials} tries, and qsize() answered 1 in "
+            f"only {queue.said_one} of them.")
 
 
 def fork_child_sentence(pipes: PipeEnds) -> str:
@@ -334,9 +304,9 @@ def fork_child_sentence(pipes: PipeEnds) -> str:
     if pipes.fork_measured:
         return ("Under fork, the child that was given only its reading end never saw EOFError "
                 "and had to be terminated; under the other start methods it saw EOFError and "
-                "exited")
+                "exited.")
     return ("Fork is not available on this platform, so every start method measured here gave "
-            "the child only the ends passed to it, and it saw EOFError")
+            "the child only the ends passed to it, and it saw EOFError.")
 
 
 def buffer_text(size: int | None) -> str:
@@ -356,44 +326,54 @@ def placement_sentence(sweep: SizeSweep) -> str:
 
 
 def claim_sentence(sweep: SizeSweep) -> str:
-    """At which sizes article 003's claim held."""
+    """At which sizes article 003's claim held, as the end of a sentence that begins "the
+    claim" (the rules page quotes it so)."""
     holds = sweep.claim_holds
     if not holds:
         return "held at none of the sizes measured"
-    every = "" if len(holds) < len(sweep.sizes) else ", that is, at every size measured"
-    return f"held at {spoken_list(format_size(s) for s in holds)}{every}"
+    if len(holds) == len(sweep.sizes):
+        return "held at every size measured"
+    return f"held at {spoken_list(format_size(s) for s in holds)}"
 
 
-def claim_others(sweep: SizeSweep) -> str:
-    """How the claim missed at the sizes where it did not hold."""
-    by_phrase: dict[str, list[str]] = {}
-    for size, verdict in sweep.verdicts.items():
-        if verdict != "yes":
-            by_phrase.setdefault(CLAIM_MISSES[verdict], []).append(format_size(size))
-    if not by_phrase:
-        return "nowhere did it fall outside that range"
-    return "; ".join(f"at {spoken_list(sizes)} {phrase}" for phrase, sizes in by_phrase.items())
+def claim_verdict_sentence(sweep: SizeSweep) -> str:
+    """Whether article 003's claim held at every size, at some, or at none."""
+    holds, sizes = len(sweep.claim_holds), len(sweep.sizes)
+    if holds == sizes:
+        return f"On this build the claim held at every one of the {sizes} sizes."
+    if holds == 0:
+        return (f"On this build the claim held at none of the {sizes} sizes; the last "
+                "column of the table says on which side of it each one fell.")
+    return (f"On this build the claim held at {holds} of the {sizes} sizes "
+            f"({spoken_list(format_size(s) for s in sweep.claim_holds)}); where it missed, "
+            "the last column of the table says on which side.")
 
 
 def small_verdict(sweep: SizeSweep) -> str:
     """How a Queue compared with a Pipe for the smallest message."""
-    ratio = sweep.queue_over_pipe(sweep.smallest)
-    if ratio >= 1:
-        return f"the Queue took {format_ratio(ratio)} as long"
-    return (f"the Queue was faster ({format_ratio(ratio)} the Pipe's time), although it does "
-            "more work per message: something else, such as the scheduler, weighed more in "
-            "this run (see the spread table below)")
+    ratio = format_ratio(sweep.queue_over_pipe(sweep.smallest))
+    if sweep.queue_over_pipe(sweep.smallest) >= 1:
+        return f"A Queue took {ratio} as long as the Pipe."
+    return (f"A Queue was faster here, at {ratio} the Pipe's time, although it does more "
+            "work per message: something else, such as the scheduler, weighed more in this "
+            "run (see the spread table).")
 
 
 def bytes_sentence(sweep: SizeSweep) -> str:
     """Whether skipping pickling (send_bytes) showed at every size."""
-    if sweep.bytes_faster_everywhere:
-        return "Pickling showed: send_bytes was faster than send at every size"
-    ratios = ", ".join(f"{format_ratio(sweep.pipe_over_bytes(s))} ({format_size(s)})"
-                       for s in sweep.sizes)
-    return (f"Pickling did not show at every size: send took {ratios} as long as send_bytes; "
-            "where that is near or below 1×, the copies pickling adds were smaller than the "
-            "variation between runs (see the spread table)")
+    faster = sum(sweep.times[(s, "pipe_bytes")] <= sweep.times[(s, "pipe")]
+                 for s in sweep.sizes)
+    sizes = len(sweep.sizes)
+    if faster == sizes:
+        return "Skipping pickling showed at every size: send_bytes was faster than send."
+    if faster == 0:
+        return ("Skipping pickling did not pay here: send was as fast as send_bytes, or "
+                "faster, at every size, so the copies that pickling adds cost less than "
+                "whatever else varied between runs (see the spread table).")
+    return (f"Skipping pickling did not pay at every size: send_bytes was faster than send "
+            f"at {faster} of the {sizes} sizes (the ratio table below gives each), and where "
+            "it was not, the copies that pickling adds cost less than whatever else varied "
+            "between runs (see the spread table).")
 
 
 def large_floor_sentence(sweep: SizeSweep) -> str:
@@ -404,9 +384,50 @@ def large_floor_sentence(sweep: SizeSweep) -> str:
         return (f"At {format_size(large)} the raw os.pipe, which does no pickling at all, was "
                 f"slower than a Pipe ({os_pipe} against "
                 f"{format_seconds(sweep.fastest_pipe(large))}): the copies were no longer what "
-                "decided, the channel underneath was")
+                "decided, the channel underneath was.")
     return (f"At {format_size(large)} the raw os.pipe, which does no pickling, was still the "
-            f"fastest ({os_pipe}): fewer copies still beat a bigger buffer")
+            f"fastest ({os_pipe}): fewer copies still beat a bigger buffer.")
+
+
+def claim_cell(sweep: SizeSweep) -> str:
+    """At how many of the sizes article 003's claim held, for the summary table."""
+    holds, sizes = len(sweep.claim_holds), len(sweep.sizes)
+    if holds == sizes:
+        return f"held at every one of the {sizes} sizes measured"
+    if holds == 0:
+        return f"held at none of the {sizes} sizes measured"
+    return f"held at {holds} of the {sizes} sizes measured"
+
+
+def summary_rows(found: Findings) -> list[tuple[str, str]]:
+    """The chapter's headline results, one (what, this build) row each, for the table
+    under the short answer; each row is explained in a section below."""
+    sweep, join, setup = found.sweep, found.join_order, found.setup
+    seconds, ratio = format_seconds, format_ratio
+    no_sentinel = found.demos.shown["no_sentinel"]
+    join_large = found.demos.shown["join_first_large"]
+    rows = []
+    for size in (sweep.smallest, sweep.largest):
+        pipe, queue = sweep.times[(size, "pipe")], sweep.times[(size, "queue")]
+        rows += [
+            (f"round trip of one {format_size(size)} message over a Pipe",
+             f"{seconds(pipe)} ({seconds(sweep.times[(size, 'pipe_bytes')])} with send_bytes)"),
+            ("the same over a Queue",
+             f"{seconds(queue)} ({ratio(sweep.queue_over_pipe(size))} the Pipe's time)"),
+        ]
+    rows.append((f"article 003's claim: pipes {ratio(CLAIM_LOW)} to {ratio(CLAIM_HIGH)} "
+                 "faster than queues", claim_cell(sweep)))
+    rows.append(("a consumer that nobody told to stop",
+                 f"still blocked after {seconds(setup.patience_s)}: terminated"
+                 if no_sentinel["terminated"] else "exited by itself"))
+    rows.append((f"join() before get(), on a child that put a {format_size(join.large_size)} "
+                 "item",
+                 f"join() gave up after {seconds(join.large_join_first_s)}, child still alive"
+                 if join_large["alive_after_join"]
+                 else f"child exited; join() returned after {seconds(join.large_join_first_s)}"))
+    rows.append(("get() first, then join(), same item",
+                 f"both done in {seconds(join.large_drain_first_s)}"))
+    return rows
 
 
 def texts(found: Findings) -> dict[str, Any]:
@@ -423,7 +444,6 @@ def texts(found: Findings) -> dict[str, Any]:
         "qp_idle_limit": seconds(setup.idle_limit_s),
         "qp_full_wait": seconds(queue.full_wait_s),
         "qp_empty_wait": seconds(queue.empty_wait_s),
-        "qp_hint_trials": str(queue.hint_trials),
         "qp_hint_sentence": hint_sentence(queue),
         "qp_no_sentinel_code": str(consumers.no_sentinel_exit_code),
         "qp_too_few_stuck": spoken_list(consumers.too_few_stuck),
@@ -447,7 +467,7 @@ def texts(found: Findings) -> dict[str, Any]:
         "qp_claim_high": ratio(CLAIM_HIGH),
         "qp_claim_machine": sources.PIPE_VS_QUEUE_CLAIM.machine,
         "qp_claim_sentence": claim_sentence(sweep),
-        "qp_claim_others": claim_others(sweep),
+        "qp_claim_verdict": claim_verdict_sentence(sweep),
         "qp_small_verdict": small_verdict(sweep),
         "qp_bytes_sentence": bytes_sentence(sweep),
         "qp_large_floor_sentence": large_floor_sentence(sweep),

@@ -14,6 +14,8 @@ facts the chapter checks (which consumers finished, which were terminated, when
 ``EOFError`` came, which exceptions were raised). Each start method's demos run in a
 fresh interpreter (``python -m parbook.chapters.queues_and_pipes.workload demos METHOD
 PATIENCE``) with a time limit; ``values["demo_runs"]`` records how each of those interpreters ended.
+:func:`run` fails when a demonstration ended otherwise than the page says
+(:func:`demo_checks`).
 """
 
 from __future__ import annotations
@@ -131,6 +133,11 @@ def _demos(result: Result, methods: list[str], size: Sizes, say: Callable[[str],
         demos[method] = json.loads(child.output)
     result.values["demos"] = demos
     result.values["demo_runs"] = ends
+    # The page describes how every demonstration ended; a run in which one ended
+    # otherwise must fail the build rather than publish a page that says something else.
+    failed = failed_demos(demos)
+    if failed:
+        raise RuntimeError(f"demonstrations that did not end as the page says: {failed}")
 
 
 def buffer_sizes() -> dict[str, int | None]:
@@ -191,3 +198,39 @@ def _repeat(call: Callable[[], Any], n: int) -> Callable[[Any], None]:
         for _ in range(n):
             call()
     return case
+
+
+def demo_checks(demos: dict[str, Any], method: str) -> dict[str, bool]:
+    """Every outcome the chapter promises for one start method's demos: name -> held."""
+    patience = demos["patience_s"]
+    basics = demos["basics"]
+    return {
+        "basics": (basics["full_error"] == "queue.Full" and basics["empty_error"] == "queue.Empty"
+                   and basics["got"] == ["apple", "pear", "plum"]),
+        "no_sentinel": (demos["no_sentinel"]["terminated"] == ["consumer-1"]
+                        and demos["no_sentinel"]["taken"] == 4),
+        "too_few_sentinels": (len(demos["too_few_sentinels"]["finished"]) == 2
+                              and len(demos["too_few_sentinels"]["terminated"]) == 1),
+        "sentinel_each": (len(demos["sentinel_each"]["finished"]) == 3
+                          and not demos["sentinel_each"]["terminated"]),
+        "join_first_small": not demos["join_first_small"]["alive_after_join"],
+        "join_first_large": (demos["join_first_large"]["alive_after_join"]
+                             and demos["join_first_large"]["exit_code"] == 0),
+        "drain_first_large": (not demos["drain_first_large"]["alive_after_join"]
+                              and demos["drain_first_large"]["exit_code"] == 0),
+        "pipe_keep_copy": demos["pipe_keep_copy"]["eof_after_s"] >= patience,
+        "pipe_close_copy": demos["pipe_close_copy"]["eof_after_last_s"] < patience,
+        # Under fork the child inherits every descriptor, the parent's sending end too.
+        "child_one_end": demos["child_one_end"]["saw_eof"] == (method != "fork"),
+        "child_both_ends": demos["child_both_ends"]["saw_eof"],
+        "duplex": (demos["duplex"]["answers"] == [30, 3] and not demos["duplex"]["idle_poll"]
+                   and demos["duplex"]["exit_code"] == 0),
+        "nothing_left": demos["threads_left"] == 0 and demos["children_left"] == 0,
+    }
+
+
+def failed_demos(demos: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """Start method -> the demonstrations that did not end as the page says (none, normally)."""
+    failed = {method: [name for name, held in demo_checks(outcome, method).items() if not held]
+              for method, outcome in demos.items()}
+    return {method: names for method, names in failed.items() if names}

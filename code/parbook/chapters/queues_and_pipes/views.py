@@ -13,6 +13,7 @@ from parbook.chapters.queues_and_pipes.analysis import (
     CLAIM_LOW,
     Findings,
     outcome_text,
+    summary_rows,
 )
 from parbook.chapters.queues_and_pipes.experiment import BACKEND_LABELS, DEMO_LABELS
 from parbook.render.formatting import format_rate, format_ratio, format_size
@@ -20,6 +21,14 @@ from parbook.render.tables import Table, pivot_table, spread_table
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+
+def summary_table(result: Result, found: Findings) -> Table:
+    """The chapter's headline results, shown under its short answer."""
+    frame = pd.DataFrame(summary_rows(found), columns=["what", "this build"])
+    return Table(frame, index=False, caption=(
+        "What this chapter found on the machine that built this page: round trips are "
+        "medians, the demonstrations single runs; each row is explained in a section below."))
 
 
 def demos_table(result: Result, found: Findings) -> Table:
@@ -71,13 +80,15 @@ def ratio_table(result: Result, found: Findings) -> Table:
         format_size(size): {
             "Queue / Pipe send (this build)": format_ratio(sweep.queue_over_pipe(size)),
             "Queue / Pipe send_bytes (this build)": format_ratio(sweep.queue_over_bytes(size)),
+            "Pipe send / send_bytes (this build)": format_ratio(sweep.pipe_over_bytes(size)),
             f"article {claim.article.key}'s claim": f"{CLAIM_LOW:g}–{CLAIM_HIGH:g}×",
             "claim holds here": verdicts[size],
         } for size in sweep.sizes}, orient="index")
     frame.index.name = "size"
     return Table(frame, caption=(
         "Round-trip time of a Queue divided by that of a Pipe, from the medians above, beside "
-        f"article 003's claim (machine {claim.machine}; message size not stated)."))
+        f"article 003's claim (machine {claim.machine}; message size not stated); the "
+        "third column compares the Pipe's two ways of sending."))
 
 
 def size_figure(result: Result, found: Findings) -> Figure:
@@ -121,6 +132,7 @@ def size_figure(result: Result, found: Findings) -> Figure:
 
 
 TABLES = {
+    "queues-and-pipes-summary": summary_table,
     "queues-and-pipes-demos-table": demos_table,
     "queues-and-pipes-latency-table": latency_table,
     "queues-and-pipes-throughput-table": throughput_table,

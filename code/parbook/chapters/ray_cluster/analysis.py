@@ -17,6 +17,11 @@ EXTRA_HOP_VISIBLE_ABOVE = 1.1
 #: The error a call to an actor on a lost node raises while the cluster has not yet
 #: decided whether the actor is gone or only unreachable.
 UNDECIDED_ERROR = "ActorUnavailableError"
+#: The time of a transfer "hardly depends" on the size below this ratio of the largest
+#: array's time to the empty task's; from it on, it "grows with the size".
+GROWS_FROM = 2.0
+#: The address the node commands ask for.
+LOOPBACK = "127.0.0.1"
 #: How long an error message in the failure table may be before it is cut.
 MESSAGE_CHARS = 110
 
@@ -44,6 +49,7 @@ class Teardown:
     processes_before: int
     killed_after_grace: tuple[str, ...]
     survivors: tuple[str, ...]
+    mentioning_temp_dir: int
     temp_dir_removed: bool
 
 
@@ -244,6 +250,7 @@ def findings(result: Result) -> Findings:
                 seconds=teardown["seconds"], processes_before=teardown["processes_before"],
                 killed_after_grace=tuple(teardown["killed_after_grace"]),
                 survivors=tuple(teardown["survivors"]),
+                mentioning_temp_dir=len(teardown["processes_mentioning_temp_dir"]),
                 temp_dir_removed=teardown["temp_dir_removed"],
             ),
         ),
@@ -283,22 +290,17 @@ def findings(result: Result) -> Findings:
     )
 
 
-def spread_over(counts: dict[str, int]) -> str:
-    """Where a batch ran, in words: ``"2 on the head and 2 on the worker node"``."""
-    head, worker = counts["head"], counts["worker"]
-    if head + worker == 1:
-        return "on the head" if head else "on the worker node"
-    if not worker:
-        return f"all {head} on the head"
-    if not head:
-        return f"all {worker} on the worker node"
-    return f"{head} on the head and {worker} on the worker node"
-
-
 def placement_clause(kind: str, counts: dict[str, int]) -> str:
-    """Where one strategy's tasks or actors ran: ``"the tasks ran all 4 on the worker node"``."""
-    noun = kind if counts["head"] + counts["worker"] > 1 else kind[:-1]
-    return f"the {noun} ran {spread_over(counts)}"
+    """Where one strategy's tasks or actors ran: ``"all 4 tasks ran on the worker node"``."""
+    head, worker = counts["head"], counts["worker"]
+    noun = kind[:-1]
+    if head + worker == 1:
+        return f"the {noun} ran on the head" if head else f"the {noun} ran on the worker node"
+    if not worker:
+        return f"all {head} {kind} ran on the head"
+    if not head:
+        return f"all {worker} {kind} ran on the worker node"
+    return f"{head} {noun if head == 1 else kind} ran on the head and {worker} on the worker node"
 
 
 def actors_placed(placement: Placement) -> str:
@@ -313,14 +315,32 @@ def wire_verdict(transfer: Transfer) -> str:
     faster = [f"{gbit:g} Gbit/s" for gbit, wire_s in transfer.on_wire_s.items()
               if wire_s <= extra]
     if slower and faster:
-        return (f"a {' or '.join(slower)} link would be slower than Ray's copy over "
-                f"loopback here, and the wire would set the pace; on a "
-                f"{' or '.join(faster)} link, Ray's own copying would")
+        return (f"On a {' or '.join(slower)} link the wire would be slower than Ray's copy "
+                f"over loopback was here, and would set the pace; on a {' or '.join(faster)} "
+                "link, Ray's own copying would.")
     if slower:
-        return ("every one of these links would be slower than Ray's copy over loopback "
-                "here, so on a real network the wire would set the pace")
-    return ("every one of these links would carry the bytes faster than Ray copied "
-            "them here, so Ray's own copying, not the wire, would set the pace")
+        return ("Every one of these links would be slower than Ray's copy over loopback was "
+                "here, so on a real network the wire would set the pace.")
+    return ("Every one of these links would carry the bytes faster than Ray copied them "
+            "here, so Ray's own copying, not the wire, would set the pace.")
+
+
+def sizes_sentence(transfer: Transfer) -> str:
+    """Whether the time grew with the array's size on each node."""
+    largest, empty = transfer.largest, transfer.empty
+    head_grows = largest.head >= GROWS_FROM * empty.head
+    worker_grows = largest.worker >= GROWS_FROM * empty.worker
+    if worker_grows and not head_grows:
+        return ("On the head, the time hardly depends on the size: the task maps the array "
+                "that is already there. On the worker node it grows with the size.")
+    if worker_grows:
+        return ("Here the time grew with the size on both nodes (see the table), although on "
+                "the head the task maps the array that is already there.")
+    if head_grows:
+        return ("Here the time grew with the size on the head but hardly on the worker node: "
+                "see the table, and the spread table for how noisy these cases were.")
+    return ("Here the time hardly grew with the size on either node (see the table): at these "
+            "sizes, scheduling the task cost more than moving the array.")
 
 
 def empty_verdict(transfer: Transfer) -> str:
@@ -328,22 +348,117 @@ def empty_verdict(transfer: Transfer) -> str:
     empty = transfer.empty
     worker, head = format_seconds(empty.worker), format_seconds(empty.head)
     if empty.worker > EXTRA_HOP_VISIBLE_ABOVE * empty.head:
-        return (f"cost {worker} against {head} on the head, since its request and "
-                "its result pass through both raylets")
-    return (f"took {worker}, against {head} on the head: here the extra hop was "
-            "lost in the noise of scheduling any task at all")
+        return (f"Even with no array at all, a task on the other node took {worker} against "
+                f"{head} on the head, since its request and its result pass through both "
+                "raylets.")
+    return (f"Even with no array at all, a task on the other node took {worker}, against "
+            f"{head} on the head: here the extra hop was lost in the noise of scheduling any "
+            "task at all.")
+
+
+def address_sentence(cluster: Cluster) -> str:
+    """Whether Ray kept the loopback address the commands asked for."""
+    address = cluster.nodes[0].address
+    if address != LOOPBACK:
+        return (f"The commands ask for {LOOPBACK}, but Ray replaced it with this machine's own "
+                f"address, {address}, because a loopback address means nothing to another "
+                "machine. Packets between the two nodes still never left the machine.")
+    return (f"The commands ask for {LOOPBACK}, and Ray kept it: both nodes and the driver run "
+            "on this machine, so packets between them never leave it.")
+
+
+def stop_sentence(teardown: Teardown) -> str:
+    """Whether SIGTERM alone stopped the cluster's processes."""
+    if not teardown.killed_after_grace:
+        return ("SIGTERM alone stopped them, with none left over for the SIGKILL that follows "
+                "the grace period.")
+    return (f"SIGTERM did not stop them all: after the grace period, SIGKILL had to end "
+            f"{len(teardown.killed_after_grace)} more.")
+
+
+def leftover_sentence(teardown: Teardown) -> str:
+    """Whether anything of the cluster was left once it had stopped."""
+    if teardown.survivors:
+        return (f"Even so, processes of the cluster were still there afterwards "
+                f"({len(teardown.survivors)}; see the raw data).")
+    if teardown.mentioning_temp_dir or not teardown.temp_dir_removed:
+        return ("Afterwards no process of the cluster was left, but its folder was still in "
+                "use or could not be deleted (see the raw data).")
+    return ("Afterwards no process on the machine still referred to the cluster's folder, "
+            "which was then deleted.")
+
+
+def cli_sentence(cli: CommandLine, alive_nodes: int) -> str:
+    """Whether the other experiment ran on the cluster, and what it recorded."""
+    if cli.killed:
+        return ("It was still running at its time limit and was stopped: see its output "
+                "above.")
+    if cli.returncode != 0:
+        return f"It failed this time, with exit code {cli.returncode}: see its output above."
+    if cli.ray_nodes != alive_nodes:
+        return (f"It ran, but recorded {nodes_text(cli.ray_nodes)} instead of the cluster's "
+                f"{alive_nodes}, so it did not run on the cluster this time.")
+    cpus = f"{cli.ray_cluster_cpus:g}" if cli.ray_cluster_cpus else "an unknown number of"
+    return (f"It connected to the cluster instead of starting a local Ray instance and "
+            f"recorded {cli.ray_nodes} nodes with {cpus} CPUs, so its Ray tables describe the "
+            "cluster, not this machine.")
+
+
+def cli_cell(cli: CommandLine, alive_nodes: int) -> str:
+    """The summary table's cell for the other experiment run on the cluster."""
+    if cli.killed:
+        return "stopped at its time limit"
+    if cli.returncode != 0:
+        return f"failed (exit code {cli.returncode})"
+    if cli.ray_nodes != alive_nodes:
+        return f"ran, but recorded {nodes_text(cli.ray_nodes)}"
+    return f"ran unchanged; recorded {nodes_text(cli.ray_nodes)}"
+
+
+def nodes_text(nodes: int | None) -> str:
+    """A count of Ray nodes in words: ``"2 nodes"``, ``"a single node"``, ``"no node"``."""
+    if not nodes:
+        return "no node"
+    return "a single node" if nodes == 1 else f"{nodes} nodes"
+
+
+def summary_rows(found: Findings) -> list[tuple[str, str]]:
+    """The chapter's headline results, one (what, this build) row each, for the table
+    under the short answer; each row is explained in a section below."""
+    seconds, ratio = format_seconds, format_ratio
+    cluster, transfer, failure, cli = (found.cluster, found.transfer, found.failure,
+                                       found.cli)
+    largest, events = transfer.largest, failure.events
+    return [
+        ("from launching the head until the driver listed both nodes alive",
+         seconds(cluster.two_nodes_alive_s)),
+        (f"a task receiving a {largest.mib} MiB array, on the head that holds it",
+         seconds(largest.head)),
+        ("the same, on the worker node",
+         f"{seconds(largest.worker)}, {ratio(largest.worker / largest.head)} as long: Ray "
+         f"copied at about {format_network_rate(largest.bytes_per_s)}"),
+        ("after the worker node was killed: a call to the actor living there",
+         f"raised {_error_type(failure.first_error)} after "
+         f"{seconds(events['plain_actor_first_call'].after_s)}"),
+        ("the head declared the node dead",
+         f"after {seconds(events['node_declared_dead'].after_s)}"),
+        ("the task that had been running there",
+         f"ran again, on {node_name(failure, events['running_task'].returned)}"),
+        (f"this book's {cli.experiment} experiment, run with --ray-address",
+         cli_cell(cli, cluster.alive_nodes)),
+    ]
 
 
 def first_error_meaning(failure: Failure) -> str:
     """What the first error of a call to the lost actor says about the cluster's knowledge."""
     first = failure.first_error
     if first is not None and first.type == UNDECIDED_ERROR:
-        return ("its connection to the actor's process failed, but the cluster had not yet "
+        return ("Its connection to the actor's process failed, but the cluster had not yet "
                 "decided whether the actor was gone or only unreachable (a network hiccup "
                 "looks the same), so the error says that the actor may come back and that "
-                "the call may have run")
-    return ("by the time the call failed, the cluster had already decided that the "
-            "actor was gone")
+                "the call may have run.")
+    return ("By the time the call failed, the cluster had already decided that the actor "
+            "was gone.")
 
 
 def node_name(failure: Failure, node_id: str | None) -> str:
@@ -384,12 +499,14 @@ def texts(found: Findings) -> dict[str, Any]:
         "rc_store_mib": cluster.object_store_mib,
         "rc_nodes": cluster.alive_nodes,
         "rc_cluster_cpus": f"{cluster.cluster_cpus:g}",
-        "rc_node_address": cluster.nodes[0].address,
+        "rc_address_sentence": address_sentence(cluster),
         "rc_gcs_port_open": seconds(cluster.gcs_port_open_s),
         "rc_driver_connected": seconds(cluster.driver_connected_s),
         "rc_two_nodes_alive": seconds(cluster.two_nodes_alive_s),
         "rc_teardown_s": seconds(cluster.teardown.seconds),
         "rc_teardown_processes": cluster.teardown.processes_before,
+        "rc_stop_sentence": stop_sentence(cluster.teardown),
+        "rc_leftover_sentence": leftover_sentence(cluster.teardown),
         "rc_head_processes": cluster.processes_of("head"),
         "rc_worker_processes": cluster.processes_of("worker"),
         # Where work runs.
@@ -401,7 +518,6 @@ def texts(found: Findings) -> dict[str, Any]:
         "rc_largest_mib": largest.mib,
         "rc_largest_head": seconds(largest.head),
         "rc_largest_worker": seconds(largest.worker),
-        "rc_largest_ratio": ratio(largest.worker / largest.head),
         "rc_largest_memcpy": seconds(largest.memcpy),
         "rc_rate": format_network_rate(largest.bytes_per_s),
         "rc_empty_head": seconds(transfer.empty.head),
@@ -410,6 +526,7 @@ def texts(found: Findings) -> dict[str, Any]:
         "rc_claim_machine": claim.machine,
         "rc_wire_verdict": wire_verdict(transfer),
         "rc_empty_verdict": empty_verdict(transfer),
+        "rc_sizes_sentence": sizes_sentence(transfer),
         # When a node dies.
         "rc_processes_killed": failure.processes_killed,
         "rc_first_error": _error_type(failure.first_error),
@@ -437,6 +554,7 @@ def texts(found: Findings) -> dict[str, Any]:
         "rc_cli_s": seconds(cli.seconds),
         "rc_cli_nodes": str(cli.ray_nodes),
         "rc_cli_cpus": f"{cli.ray_cluster_cpus:g}" if cli.ray_cluster_cpus else "?",
+        "rc_cli_sentence": cli_sentence(cli, cluster.alive_nodes),
     }
     for kind in ("tasks", "actors"):
         for strategy, counts in placement.counts[kind].items():

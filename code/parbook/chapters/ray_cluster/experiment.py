@@ -161,7 +161,40 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> R
         say("stopping both nodes")
     result.values["teardown"] = cluster.teardown
     result.add("teardown", {"step": "stop"}, [cluster.teardown["seconds"]])
+    # The page describes what the crash did and where pinned work ran; a run in which
+    # something else happened must fail the build rather than publish that page.
+    failed = failed_claims(result.values)
+    if failed:
+        raise RuntimeError(f"claims of the page that this run contradicts: {'; '.join(failed)}")
     return result
+
+
+def failed_claims(values: dict[str, Any]) -> list[str]:
+    """The page's fixed claims about the failure demonstration and pinned placement that
+    the recorded run contradicts (none, normally); :func:`run` raises when there are any."""
+    failure, placed = values["failure"], values["placement"]
+
+    def raised(name: str) -> dict[str, Any]:
+        return failure[name].get("raised") or {}
+
+    restarted = failure["restartable_actor"].get("returned")
+    claims = {
+        "the first call to the lost actor raised a RayActorError":
+            "RayActorError" in raised("plain_actor_first_call").get("is_a", []),
+        "the same actor, called again, raised ActorDiedError":
+            raised("plain_actor_after_death").get("type") == "ActorDiedError",
+        "ray.nodes() listed the worker node as not alive":
+            not failure["worker_node_entry"]["Alive"],
+        "the running task ran again and returned":
+            failure["running_task"].get("returned") is not None,
+        "the lost result was rebuilt": failure["lost_object"].get("returned") is not None,
+        "the restarted actor answered with its count started over":
+            restarted is not None and restarted[0] < failure["before"]["restartable"][0],
+        "pinned tasks ran only on the worker node":
+            all(placed["tasks"][strategy]["head"] == 0
+                for strategy in ("node_affinity", "custom_resource")),
+    }
+    return [claim for claim, held in claims.items() if not held]
 
 
 def _warm_up(ray: Any, ids: dict[str, str]) -> None:

@@ -8,7 +8,12 @@ from typing import Any
 import pandas as pd
 
 from parbook.bench.results import Result
-from parbook.chapters.ray_cluster.analysis import Findings, format_network_rate, what_happened
+from parbook.chapters.ray_cluster.analysis import (
+    Findings,
+    format_network_rate,
+    summary_rows,
+    what_happened,
+)
 from parbook.chapters.ray_cluster.experiment import (
     FAILURE_LABELS,
     MIB,
@@ -21,6 +26,15 @@ from parbook.render.tables import Table, spread_table, time_cell
 
 #: Characters of a node id the nodes table shows: enough to tell nodes apart.
 SHORT_ID_CHARS = 8
+
+
+def summary_table(result: Result, found: Findings) -> Table:
+    """The chapter's headline results, shown under its short answer."""
+    frame = pd.DataFrame(summary_rows(found), columns=["what", "this build"])
+    return Table(frame, index=False, caption=(
+        "What this chapter found on the machine that built this page, with two nodes over "
+        "loopback: transfer times are medians, the rest single runs; each row is explained "
+        "in a section below."))
 
 
 def size_label(mib: int) -> str:
@@ -161,6 +175,7 @@ def transfer_figure(result: Result, found: Findings) -> Any:
 
 
 TABLES = {
+    "ray-cluster-summary": summary_table,
     "ray-cluster-processes-table": processes_table,
     "ray-cluster-start-table": start_table,
     "ray-cluster-nodes-table": nodes_table,

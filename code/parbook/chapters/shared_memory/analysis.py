@@ -236,6 +236,11 @@ class Demos:
         return "exited: False" in self.children["other-program"]["output"]
 
     @property
+    def owner_complained(self) -> bool:
+        """Whether the owner's own tracker warned about a block it could no longer find."""
+        return "No such file or directory" in self.children["other-program"]["errors"]
+
+    @property
     def other_warned(self) -> bool:
         return LEAK_WARNING in self.children["other-program"]["output"]
 
@@ -303,67 +308,120 @@ def findings(result: Result) -> Findings:
 # --- data-dependent sentences ---------------------------------------------------------------
 
 
-def lost_text(counter: Counter) -> str:
+def lost_sentence(counter: Counter) -> str:
     """How many updates the bare ``v.value += 1`` lost, across the start methods."""
     lost = counter.lost.values()
     fewest, most = min(lost), max(lost)
+    expected = format_count(counter.expected)
     if most == 0:
-        return ("none of the updates, under any start method: the processes never happened "
-                "to interleave between a read and a write on this machine in this run")
+        return (f"The bare v.value += 1 lost none of the {expected} updates, under any start "
+                "method: the processes never happened to interleave between a read and a "
+                "write in this run.")
     if fewest == most:
-        return f"{format_count(fewest)} of them under every start method"
-    return (f"between {format_count(fewest)} and {format_count(most)} of them, depending on "
-            "how often the processes' reads and writes happened to interleave")
+        return (f"The bare v.value += 1 lost {format_count(most)} of the {expected} updates "
+                "under every start method.")
+    return (f"The bare v.value += 1 lost between {format_count(fewest)} and "
+            f"{format_count(most)} of the {expected} updates, depending on how often the "
+            "processes' reads and writes happened to interleave.")
 
 
-def locked_verdict(counter: Counter) -> str:
+def lost_cell(counter: Counter) -> str:
+    """The summary table's cell for the updates the bare ``+=`` lost."""
+    lost = counter.lost.values()
+    fewest, most = min(lost), max(lost)
+    if most == 0:
+        return "none, under every start method"
+    if fewest == most:
+        return f"{format_count(most)} of {format_count(counter.expected)}, under every start method"
+    return (f"{format_count(fewest)} to {format_count(most)} of "
+            f"{format_count(counter.expected)} (fewest and most over the start methods)")
+
+
+def locked_sentence(counter: Counter) -> str:
     """Whether the count was right with the lock held across the update."""
     if counter.locked_exact:
-        return "exactly right under every start method"
-    return "still wrong, which should not happen: see the table"
+        return ("Holding get_lock() for the whole read-add-write made the count exactly right "
+                "under every start method.")
+    return ("Holding get_lock() for the whole read-add-write should make the count exact, yet "
+            "in this run it did not under every start method: see the table.")
 
 
-def exchange_each_verdict(exchange: Exchange) -> str:
+def exchange_each_sentence(exchange: Exchange) -> str:
     """Which channel was cheaper for results reported one at a time."""
-    each = exchange.manager_over_queue_each
-    if each > 1:
-        return ("the queue was the cheaper of the two: the Manager dict took "
-                f"{format_ratio(each)} as long")
-    return (f"the Manager dict was the cheaper of the two, at {format_ratio(each)} the time "
-            "of the queue")
+    each = format_ratio(exchange.manager_over_queue_each)
+    if exchange.manager_over_queue_each > 1:
+        return (f"One result at a time, the queue was the cheaper of the two: the Manager dict "
+                f"took {each} as long.")
+    return (f"One result at a time, the Manager dict was the cheaper of the two, at {each} "
+            "the time of the queue.")
 
 
-def advice_verdict(exchange: Exchange) -> str:
+def batch_sentence(exchange: Exchange) -> str:
+    """What sending each worker's results as one batch changed, against the channel."""
+    queue, manager = exchange.each_over_batch_queue, exchange.each_over_batch_manager
+    channel = max(exchange.manager_over_queue_each, 1 / exchange.manager_over_queue_each)
+    if min(queue, manager) > channel:
+        return ("Sending each worker's results as one batch changed far more than the choice "
+                f"of channel: it made the queue {format_ratio(queue)} faster and the dict "
+                f"{format_ratio(manager)} faster.")
+    if min(queue, manager) > 1:
+        return (f"Sending each worker's results as one batch made the queue "
+                f"{format_ratio(queue)} faster and the dict {format_ratio(manager)} faster.")
+    return ("Sending each worker's results as one batch did not make both faster here: the "
+            f"queue took {format_ratio(1 / queue)} and the dict {format_ratio(1 / manager)} "
+            "of their times one result at a time.")
+
+
+def advice_sentence(exchange: Exchange) -> str:
     """Whether article 000's advice (a Manager rather than a Queue) held here."""
     if exchange.manager_over_queue_each > 1:
-        return "does not hold here for reporting results: a queue was cheaper"
-    return "holds here even for reporting results one by one"
+        return "So the advice does not hold here for reporting results: a queue was cheaper."
+    return "So the advice held here, even for results reported one by one."
 
 
-def best_verdict(handoff: Handoff) -> str:
+def best_sentence(handoff: Handoff) -> str:
     """How the best shared-memory hand-off compares with copying the data once."""
     best = handoff.best_shared_multiple
+    opening = (f"The best shared-memory hand-off, {HANDOFF_LETTERS[handoff.best_shared]}, came "
+               f"to {format_ratio(best)} the memcpy floor")
     if best < 1:
-        return "less than copying the data once in the parent"
+        return f"{opening}: less than copying the data once in the parent."
     if best <= BEST_WITHIN:
-        return "within twice the cost of copying the data once"
-    return ("more than twice the cost of copying the data once, on this machine "
-            "(see the spread table for how noisy the case was)")
+        return f"{opening}: within twice the cost of copying the data once."
+    return (f"{opening}: more than twice the cost of copying the data once, on this machine "
+            "(see the spread table for how noisy the case was).")
 
 
-def worker_first_text(demos: Demos) -> str:
+def touch_sentence(handoff: Handoff) -> str:
+    """What attaching anew cost in page faults, from the worker's first and second sums."""
+    first, second = format_seconds(handoff.first_touch), format_seconds(handoff.second_touch)
+    if handoff.first_touch > handoff.second_touch:
+        return (f"Its first sum took {first} and its second {second}: the difference, the page "
+                f"faults, was about {format_percent(handoff.fault_share_of_by_name)} of the "
+                "time of hand-off (c).")
+    return (f"Its first sum took {first} and its second {second}: here the page faults did "
+            "not show above the variation between runs.")
+
+
+def worker_first_sentence(demos: Demos) -> str:
     """Under which start methods a worker started before the first block destroyed it."""
     destroyed = [m for m, gone in demos.worker_first_destroyed.items() if gone]
     kept = [m for m in demos.methods if m not in destroyed]
+    if destroyed == ["fork"] and kept:
+        return ("In this build, under fork the block was gone within half a second of the "
+                f"worker's exit and the tracker warned; under {spoken_list(kept)} it was still "
+                "there and nothing was printed. A fork child of a parent without a running "
+                "tracker starts its own when it first attaches a block, while spawn and "
+                "forkserver children always get the parent's.")
     if destroyed and kept:
-        return (f"under {spoken_list(destroyed)} the block was gone within half a second of "
-                f"the worker's exit and the tracker warned; under {spoken_list(kept)} it was "
-                "still there and nothing was printed")
+        return (f"In this build, under {spoken_list(destroyed)} the block was gone within half "
+                f"a second of the worker's exit and the tracker warned; under "
+                f"{spoken_list(kept)} it was still there and nothing was printed.")
     if destroyed:
-        return (f"under every start method ({spoken_list(destroyed)}) the block was gone "
-                "within half a second of the worker's exit")
-    return ("under every start method the block was still there after the worker exited: "
-            "this Python shares the tracker with fork children too")
+        return (f"In this build, under every start method ({spoken_list(destroyed)}) the block "
+                "was gone within half a second of the worker's exit.")
+    return ("In this build the block was still there after the worker exited, under every "
+            "start method: this Python shares the tracker with fork children too.")
 
 
 def track_text(setting: Setting) -> str:
@@ -376,16 +434,95 @@ def track_text(setting: Setting) -> str:
             "unregistered the block from its own tracker.")
 
 
-def other_destroyed_text(demos: Demos) -> str:
-    """What became of the block after another program read it."""
-    return "gone" if demos.other_destroyed else "still there"
+def other_program_sentence(demos: Demos) -> str:
+    """What became of the block after another program read it, and who complained."""
+    if not demos.other_destroyed:
+        return ("This time the block was still there once the reader had exited: its tracker "
+                "left it alone (see the printout).")
+    destroyed = ("The reader's tracker warned about a \"leak\" and cleaned it up: once the "
+                 "reader had exited, the block was gone, nobody could attach it by name any "
+                 "more, and the owner's own unlink() failed.")
+    if demos.owner_complained:
+        return (f"{destroyed} The owner's tracker then warned as well, about a block it could "
+                "no longer find.")
+    return destroyed
 
 
-def untracked_survived_text(demos: Demos) -> str:
+def untracked_sentence(demos: Demos) -> str:
     """What became of the block after an untracked reader exited."""
+    if demos.untracked_survived and demos.untracked_quiet:
+        return ("With it, the same demonstration ends cleanly: the block was still there after "
+                "the reader exited, and the owner unlinked it itself.")
     if demos.untracked_survived:
-        return "still there, and the owner unlinked it itself"
-    return "gone all the same"
+        return ("With it, the block was still there after the reader exited and the owner "
+                "unlinked it itself, but a tracker warned all the same (see the printout).")
+    return ("Even so, the block was gone after the reader exited (see the printout), which "
+            "this workaround exists to prevent.")
+
+
+def lifecycle_sentence(demos: Demos) -> str:
+    """Whether the owner-unlinks pattern left anything behind or printed anything."""
+    if demos.owner_clean and demos.segments_left == 0 and demos.demos_quiet:
+        return ("Under every start method the workers' total was right, nothing was left in "
+                "/dev/shm, and at every exit nothing was printed: no warnings from the resource "
+                "tracker, which the next section is about.")
+    if demos.owner_clean and demos.segments_left == 0:
+        return ("Under every start method the workers' total was right and nothing was left "
+                "in /dev/shm, but something was printed at exit (see the printout); the next "
+                "section is about the resource tracker, which prints such warnings.")
+    return ("In this run the pattern did not hold under every start method: the printout shows "
+            "what was left behind or summed wrong.")
+
+
+def queue_share_sentence(demos: Demos, method: str) -> str:
+    """What travelled on the queue, and whether the owner's array changed in place."""
+    shared = demos.by_method[method]["queue_share"]
+    sizes = (f"The message on the queue was {format_count(shared['message_bytes'])} bytes for "
+             f"{format_count(shared['array_bytes'])} bytes of data")
+    if demos.queue_share_ok:
+        return (f"{sizes}, and nothing was sent back: the owner's array had changed, under "
+                "every start method.")
+    return (f"{sizes}, but the owner's array had not changed under every start method (see "
+            "the printout).")
+
+
+def other_program_cell(demos: Demos) -> str:
+    """The summary table's cell for the block another program read."""
+    if demos.other_destroyed:
+        return "gone: that program's resource tracker had unlinked it"
+    return "still there"
+
+
+def summary_rows(found: Findings) -> list[tuple[str, str]]:
+    """The chapter's headline results, one (what, this build) row each, for the table
+    under the short answer; each row is explained in a section below."""
+    seconds, ratio = format_seconds, format_ratio
+    counter, handoff, manager, exchange = (found.counter, found.handoff, found.manager,
+                                           found.exchange)
+    return [
+        (f"handing a {handoff.largest} MiB array to a running worker, pickled through a Pipe",
+         f"{seconds(handoff.at_largest('by_value'))} "
+         f"({ratio(handoff.multiple_at_largest('by_value'))} a memcpy of it)"),
+        ("the same, with the array in a shared block the worker keeps mapped",
+         f"{seconds(handoff.at_largest('kept'))} "
+         f"({ratio(handoff.multiple_at_largest('kept'))} a memcpy of it)"),
+        (f"updates lost, {counter.workers} processes each adding 1 to a Value "
+         f"{format_count(counter.n)} times with v.value += 1", lost_cell(counter)),
+        ("the same, holding v.get_lock() around each update",
+         "none, under every start method" if counter.locked_exact
+         else "some, which should not happen"),
+        ("one store into a Manager dict",
+         f"{seconds(manager.ops['proxy_set'])} "
+         f"({ratio(manager.proxy_over_local)} a store into a local dict)"),
+        (f"{format_count(exchange.total)} results reported one at a time, through a Queue",
+         seconds(exchange.times["queue_each"])),
+        ("the same, one store each into a Manager dict",
+         seconds(exchange.times["manager_each"])),
+        ("a block that a separate program attached, read and closed, after it exited",
+         other_program_cell(found.demos)),
+        ("blocks left in /dev/shm by the owner-unlinks pattern, every start method",
+         str(found.demos.segments_left)),
+    ]
 
 
 def other_program_rule_text(demos: Demos) -> str:
@@ -478,13 +615,13 @@ def texts(found: Findings) -> dict[str, Any]:
         "sm_python": setting.python,
         "sm_cpus": str(setting.cpus),
         "sm_start_method": setting.start_method,
-        "sm_methods": ", ".join(setting.methods),
+        "sm_methods": spoken_list(setting.methods),
         # Value and Array.
         "sm_counter_workers": str(counter.workers),
         "sm_counter_n": format_count(counter.n),
         "sm_counter_expected": format_count(counter.expected),
-        "sm_lost_text": lost_text(counter),
-        "sm_locked_verdict": locked_verdict(counter),
+        "sm_lost_sentence": lost_sentence(counter),
+        "sm_locked_sentence": locked_sentence(counter),
         **{f"sm_contended_{how}": seconds(counter.contended[(setting.start_method, how)])
            for how in COUNTER_LABELS},
         "sm_cost_value": seconds(cost.value),
@@ -498,29 +635,22 @@ def texts(found: Findings) -> dict[str, Any]:
         "sm_exchange_workers": str(exchange.workers),
         "sm_exchange_n": format_count(exchange.n),
         "sm_exchange_total": format_count(exchange.total),
-        "sm_exchange_each_verdict": exchange_each_verdict(exchange),
+        "sm_exchange_each_sentence": exchange_each_sentence(exchange),
+        "sm_batch_sentence": batch_sentence(exchange),
         "sm_exchange_batch_ratio": ratio(exchange.manager_over_queue_batch),
-        "sm_each_over_batch_queue": ratio(exchange.each_over_batch_queue),
-        "sm_each_over_batch_manager": ratio(exchange.each_over_batch_manager),
-        "sm_advice_verdict": advice_verdict(exchange),
+        "sm_advice_sentence": advice_sentence(exchange),
         # shared_memory hand-off.
         "sm_largest_mib": str(largest),
         "sm_sizes": ", ".join(f"{mib} MiB" for mib in handoff.sizes_mib),
-        "sm_best_label": HANDOFF_LETTERS[handoff.best_shared],
-        "sm_best_x": ratio(handoff.best_shared_multiple),
-        "sm_best_verdict": best_verdict(handoff),
-        "sm_first_touch": seconds(handoff.first_touch),
-        "sm_second_touch": seconds(handoff.second_touch),
-        "sm_fault_share": format_percent(handoff.fault_share_of_by_name),
+        "sm_best_sentence": best_sentence(handoff),
+        "sm_touch_sentence": touch_sentence(handoff),
         # Lifetime and the resource tracker.
-        "sm_worker_first_text": worker_first_text(demos),
+        "sm_worker_first_sentence": worker_first_sentence(demos),
         "sm_track_text": track_text(setting),
-        "sm_other_destroyed": other_destroyed_text(demos),
-        "sm_untracked_survived": untracked_survived_text(demos),
-        "sm_queue_message_bytes": format_count(
-            demos.by_method[setting.start_method]["queue_share"]["message_bytes"]),
-        "sm_queue_array_bytes": format_count(
-            demos.by_method[setting.start_method]["queue_share"]["array_bytes"]),
+        "sm_other_program_sentence": other_program_sentence(demos),
+        "sm_untracked_sentence": untracked_sentence(demos),
+        "sm_lifecycle_sentence": lifecycle_sentence(demos),
+        "sm_queue_share_sentence": queue_share_sentence(demos, setting.start_method),
         # Quoted by the rules page.
         "sm_rule_by_value": f"{seconds(handoff.at_largest('by_value'))} "
                             f"({ratio(handoff.multiple_at_largest('by_value'))} a memcpy)",

@@ -21,6 +21,15 @@ from parbook.render.outputs import printout_views
 from parbook.render.tables import Table, spread_view, time_cell
 
 
+def summary_table(result: Result, found: Findings) -> Table:
+    """The chapter's headline results, shown under its short answer."""
+    frame = pd.DataFrame(analysis.summary_rows(found), columns=["what", "this build"])
+    return Table(frame, index=False, caption=(
+        "What this chapter found on the machine that built this page: times are medians, "
+        "the demonstrations single runs under every start method; each row is explained in "
+        "a section below."))
+
+
 def _relative(result: Result, group: str, key: str, labels: dict[str, str],
               floor: float, headers: tuple[str, str, str]) -> pd.DataFrame:
     """One row per case of ``group``: its label, its median, and that over ``floor``."""
@@ -126,6 +135,7 @@ def handoff_figure(result: Result, found: Findings) -> Any:
 
 
 TABLES = {
+    "shared-memory-summary": summary_table,
     "shared-memory-counter-table": counter_table,
     "shared-memory-counter-cost-table": counter_cost_table,
     "shared-memory-counter-cost-spread": spread_view(

@@ -14,12 +14,20 @@ from parbook.chapters.synchronization.experiment import (
     traffic_checks,
     verdicts_hold,
 )
-from parbook.render.formatting import format_percent, format_ratio, format_seconds
+from parbook.render.formatting import (
+    format_percent,
+    format_ratio,
+    format_seconds,
+    spoken_list,
+)
 
 #: A process lock at most this many times a thread lock's cost is "no dearer" than it.
 NO_DEARER_UP_TO = 1.25
 #: From this many times a thread lock's cost on, a process lock is "many times dearer".
 MANY_TIMES_FROM = 10
+#: Two processes hammering one lock "rarely" found it taken when an operation cost less
+#: than this fraction of a hand-off (an acquire that always waits); else "often".
+HANDOFF_SHARE_RARELY = 4
 #: The lock scopes whose first lines of the file the page prints, in that order.
 EXCERPT_HOLDS = ("nothing", "write")
 
@@ -355,21 +363,69 @@ def _barrier(info: dict[str, Any]) -> BarrierRun:
 # --- the sentences that depend on the data ---------------------------------------------
 
 
-def torn_verdict(shared_file: SharedFile) -> str:
+def torn_sentence(shared_file: SharedFile) -> str:
     """How many records the writers tore without a lock, run after run."""
     torn_runs = shared_file.runs["nothing"].torn_per_run
     per_run = shared_file.runs["nothing"].records
-    if max(torn_runs) == 0:
-        return ("no record was torn this time, which proves nothing: the gap between two "
-                "writes is always there")
-    if min(torn_runs) == 0:
-        return (f"{max(torn_runs)} of the {per_run} records were torn in the worst run "
-                "and none in another, which proves nothing: the gap is always there")
-    if len(torn_runs) == 1:
-        return f"{torn_runs[0]} of the {per_run} records were torn"
-    if min(torn_runs) == max(torn_runs):
-        return f"{torn_runs[0]} of the {per_run} records were torn in every run"
-    return f"{min(torn_runs)} to {max(torn_runs)} of the {per_run} records were torn in each run"
+    fewest, most = min(torn_runs), max(torn_runs)
+    if most == 0:
+        return ("Without the lock, no record was torn this time, which proves nothing: the gap "
+                "between two writes is always there, and another run may hit it.")
+    if fewest == 0:
+        return (f"Without the lock, {most} of the {per_run} records were torn in the worst run "
+                "and none in another, which shows how much luck decides.")
+    if fewest == most == per_run:
+        if len(torn_runs) == 1:
+            return f"Without the lock, every one of the {per_run} records was torn."
+        return f"Without the lock, every one of the {per_run} records was torn, in every run."
+    if fewest == most:
+        if len(torn_runs) == 1:
+            return f"Without the lock, {most} of the {per_run} records were torn."
+        return f"Without the lock, {most} of the {per_run} records were torn in every run."
+    return (f"Without the lock, {fewest} to {most} of the {per_run} records were torn in "
+            "each run.")
+
+
+def torn_cell(shared_file: SharedFile, hold: str) -> str:
+    """The summary table's cell for the records torn with the lock held around ``hold``."""
+    torn_runs = shared_file.runs[hold].torn_per_run
+    per_run = shared_file.runs[hold].records
+    fewest, most = min(torn_runs), max(torn_runs)
+    runs = "" if len(torn_runs) == 1 else f", in {len(torn_runs)} runs"
+    if most == 0:
+        return f"none of {per_run}{runs}"
+    if fewest == most:
+        return f"{most} of {per_run}{runs}"
+    return f"{fewest} to {most} of {per_run} per run{runs}"
+
+
+def semaphore_none_sentence(semaphore: Semaphores) -> str:
+    """What the unguarded visits show about the time line that counts who is inside."""
+    most = semaphore.unguarded.most_inside
+    if most > semaphore.places:
+        return (f"Without the semaphore, {most} processes were inside at once, which shows "
+                "that the time line sees overlap when there is some.")
+    return (f"Without the semaphore, no more than {most} processes happened to be inside at "
+            "once, so this run cannot show that the time line would see too many.")
+
+
+def trips_sentence(traffic: Traffic) -> str:
+    """How the cars' trips ended (none passing on red is checked by the run)."""
+    return (f"{traffic.passed} of the {len(traffic.trips)} trips passed and {traffic.gave_up} "
+            "gave up, and no car passed while the light was red.")
+
+
+def waited_sentence(traffic: Traffic) -> str:
+    """How soon the cars that waited at red moved off once the light turned green."""
+    waited = traffic.waited_for_green
+    if not waited:
+        return "No trip happened to arrive at red and wait for green in this run."
+    if len(waited) == 1:
+        return ("The one trip that arrived at red and waited was woken by the light's set() "
+                f"and moved off {format_seconds(waited[0])} after it turned green.")
+    return (f"The {len(waited)} trips that arrived at red and waited were woken by the "
+            f"light's set() and moved off at most {format_seconds(max(waited))} after it "
+            "turned green.")
 
 
 def attempt_line(attempt: LockAttempt) -> str:
@@ -380,21 +436,66 @@ def attempt_line(attempt: LockAttempt) -> str:
             f"after {attempt.waited_s:.3f} s")
 
 
-def last_event_text(traffic: Traffic) -> str:
-    """When the last trip ended, and how."""
+def light_end_sentence(traffic: Traffic) -> str:
+    """When the light stopped and when, and how, the last trip ended."""
     last = traffic.last_trip
     how = "gave up, its patience spent" if last.outcome == "gave up" else "passed"
-    return f"{format_seconds(last.at)}, when {last.car} {how}"
+    return (f"The light stopped at {format_seconds(traffic.light_ended)}, and the last trip "
+            f"ended at {format_seconds(last.at)}, when {last.car} {how}.")
 
 
-def uncontended_verdict(lock_cost: LockCost) -> str:
+def uncontended_sentence(lock_cost: LockCost) -> str:
     """How an uncontended process lock compares with a thread lock."""
     process_vs_thread = lock_cost.ratio("process_lock")
     if process_vs_thread <= NO_DEARER_UP_TO:
-        return "no dearer than a lock between threads"
+        return ("As long as nobody waits for it, a lock between processes is no dearer than "
+                "one between threads.")
     if process_vs_thread < MANY_TIMES_FROM:
-        return "dearer than a lock between threads, but of the same order"
-    return "many times dearer than a lock between threads"
+        return ("As long as nobody waits for it, a lock between processes is dearer than one "
+                "between threads, but of the same order.")
+    return ("Even when nobody waits for it, a lock between processes was many times dearer "
+            "than one between threads here.")
+
+
+def shared_sentence(lock_cost: LockCost) -> str:
+    """Whether two processes hammering one lock often found it taken."""
+    if lock_cost.cost["processes_share"] * HANDOFF_SHARE_RARELY < lock_cost.cost["handoff"]:
+        return ("That is far less than a hand-off costs (below): a loop that holds the lock "
+                "for no time at all rarely finds it taken.")
+    return ("That is close to what a hand-off costs (below): the two loops often found the "
+            "lock taken and had to wait for each other.")
+
+
+def summary_rows(found: Findings) -> list[tuple[str, str]]:
+    """The chapter's headline results, one (what, this build) row each, for the table
+    under the short answer; each row is explained in a section below."""
+    files, semaphore, lock_cost = found.shared_file, found.semaphore, found.lock_cost
+    barrier, broken = found.barriers.complete, found.barriers.missing_party
+    seconds, ratio = format_seconds, format_ratio
+    return [
+        (f"records torn, {files.writers} processes writing {files.lines_per_record}-line "
+         "records to one file, no lock", torn_cell(files, "nothing")),
+        ("the same, with a multiprocessing.Lock around each record's write",
+         torn_cell(files, "write")),
+        ("time with the lock around the work too, against around the write alone",
+         f"{ratio(files.work_lock_slowdown)} as long"),
+        (f"most of {semaphore.workers} processes inside at once, through a "
+         f"Semaphore({semaphore.places})",
+         f"{semaphore.limited.most_inside} (without it: {semaphore.unguarded.most_inside})"),
+        ("cars that passed the Event traffic light on red", str(found.traffic.passed_on_red)),
+        (f"workers leaving a Barrier, having arrived {seconds(barrier.arrival_spread_s)} apart",
+         f"left within {seconds(barrier.leave_skew_s)} of each other"),
+        ("a Barrier with one party missing, wait(timeout=...)",
+         f"every worker raised BrokenBarrierError, the last {seconds(broken.ended_after)} "
+         "after the first had arrived"),
+        ("acquire(timeout=...) on a lock whose holder was killed",
+         f"returned False after {seconds(found.dead_holder.after_death.waited_s)}"),
+        ("one acquire and release of a free multiprocessing.Lock",
+         f"{seconds(lock_cost.cost['process_lock'])} "
+         f"({ratio(lock_cost.ratio('process_lock'))} a threading.Lock)"),
+        ("one hand-off: an acquire that waits for another process to release",
+         seconds(lock_cost.cost["handoff"])),
+    ]
 
 
 def texts(found: Findings) -> dict[str, Any]:
@@ -406,14 +507,14 @@ def texts(found: Findings) -> dict[str, Any]:
     glued: dict[str, Any] = {
         "sync_cpus": str(setup.cpus),
         "sync_start_method": setup.start_method,
-        "sync_methods": ", ".join(setup.start_methods),
+        "sync_methods": spoken_list(setup.start_methods),
         # Lock: the shared file.
         "sync_writers": str(files.writers),
         "sync_records_each": str(files.records_each),
         "sync_lines": str(files.lines_per_record),
         "sync_work_s": seconds(files.work_s),
         "sync_line_pause": seconds(files.line_pause_s),
-        "sync_torn_verdict": torn_verdict(files),
+        "sync_torn_sentence": torn_sentence(files),
         "sync_work_lock_slowdown": ratio(files.work_lock_slowdown),
         "sync_write_lock_slowdown": ratio(files.write_lock_slowdown),
         # acquire(timeout=...) and a holder that died.
@@ -425,7 +526,7 @@ def texts(found: Findings) -> dict[str, Any]:
         "sync_sem_places": str(semaphore.places),
         "sync_sem_visits": str(semaphore.visits_each),
         "sync_sem_inside": seconds(semaphore.inside_s),
-        "sync_sem_most_none": str(semaphore.unguarded.most_inside),
+        "sync_sem_none_sentence": semaphore_none_sentence(semaphore),
         "sync_sem_most_limited": str(semaphore.limited.most_inside),
         "sync_sem_time_none": seconds(semaphore.unguarded.elapsed_s),
         "sync_sem_time_limited": seconds(semaphore.limited.elapsed_s),
@@ -435,13 +536,9 @@ def texts(found: Findings) -> dict[str, Any]:
         "sync_cycles": str(traffic.cycles),
         "sync_cars": str(traffic.cars),
         "sync_trips": str(len(traffic.trips)),
-        "sync_passed": str(traffic.passed),
-        "sync_gave_up": str(traffic.gave_up),
-        "sync_passed_on_red": str(traffic.passed_on_red),
-        "sync_waited_for_green": str(len(traffic.waited_for_green)),
-        "sync_green_latency_max": seconds(max(traffic.waited_for_green)),
-        "sync_light_ended": seconds(traffic.light_ended),
-        "sync_last_event": last_event_text(traffic),
+        "sync_trips_sentence": trips_sentence(traffic),
+        "sync_waited_sentence": waited_sentence(traffic),
+        "sync_light_end_sentence": light_end_sentence(traffic),
         # Barrier.
         "sync_barrier_parties": str(barrier.parties),
         "sync_barrier_spread": seconds(barrier.arrival_spread_s),
@@ -452,7 +549,8 @@ def texts(found: Findings) -> dict[str, Any]:
         "sync_broken_timeout": seconds(broken.timeout_s),
         "sync_broken_after": seconds(broken.ended_after),
         # What a lock costs.
-        "sync_uncontended_verdict": uncontended_verdict(lock_cost),
+        "sync_uncontended_sentence": uncontended_sentence(lock_cost),
+        "sync_shared_sentence": shared_sentence(lock_cost),
         "sync_handoff_vs_process": ratio(lock_cost.handoff_vs_process),
         "sync_manager_vs_process": ratio(lock_cost.manager_vs_process),
     }

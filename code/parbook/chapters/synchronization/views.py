@@ -7,13 +7,21 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from parbook.bench.results import Result
-from parbook.chapters.synchronization.analysis import Findings
+from parbook.chapters.synchronization.analysis import Findings, summary_rows
 from parbook.chapters.synchronization.experiment import COST_LABELS, HOLD_LABELS
 from parbook.render.formatting import format_ratio, format_seconds
 from parbook.render.tables import Table, spread_table, time_cell
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+
+def summary_table(result: Result, found: Findings) -> Table:
+    """The chapter's headline results, shown under its short answer."""
+    frame = pd.DataFrame(summary_rows(found), columns=["what", "this build"])
+    return Table(frame, index=False, caption=(
+        "What this chapter found on the machine that built this page: the demonstrations are "
+        "single runs, the costs medians; each row is explained in a section below."))
 
 
 def lock_table(result: Result, found: Findings) -> Table:
@@ -164,6 +172,7 @@ def occupancy_figure(result: Result, found: Findings) -> Figure:
 
 
 TABLES = {
+    "synchronization-summary": summary_table,
     "synchronization-lock-table": lock_table,
     "synchronization-lock-spread": lock_spread,
     "synchronization-semaphore-table": semaphore_table,
