@@ -16,6 +16,14 @@ from parbook.render.formatting import format_ratio, format_seconds
 MP_CHANNELS = ("mp_pipe", "mp_queue", "pool_apply")
 #: How the Ray verdict names each kind of Ray call, in the order the sentence lists them.
 RAY_CALL_NAMES = {"ray_task": "a Ray task", "ray_actor": "an actor call"}
+#: The backends whose break-even task length is compared with a round trip of the same
+#: kind of call, for PAR002: backend -> (who, the round trip's channel, what it is called).
+BREAK_EVEN_CALLS = {
+    "pool_per_task": ("A Pool fed one task per message", "pool_apply", "Pool.apply round trip"),
+    "ray_actors": ("Ray actors", "ray_actor", "actor call"),
+}
+#: A first use of one actor at most this share of the same created again is "cheaper".
+FIRST_USE_CHEAPER_BELOW = 0.5
 
 
 @dataclass(frozen=True)
@@ -125,12 +133,50 @@ class Sweep:
 
 
 @dataclass(frozen=True)
+class RayFirstUse:
+    """The article's Ray case, return at once, as a program meets it (the first actors
+    after ``ray.init``, one run each) and as the article grid repeats it (new processes)."""
+
+    #: Worker processes a fresh local instance starts in advance; None on a cluster.
+    prestarted: int | None
+    first: dict[int, float]  # workers -> seconds, the first actors of a fresh session
+    again: dict[int, float]  # workers -> median seconds, each repeat on new processes
+
+    @property
+    def fewest(self) -> int:
+        return min(self.first)
+
+    @property
+    def most(self) -> int:
+        return max(self.first)
+
+
+@dataclass(frozen=True)
+class BreakEvenFactor:
+    """One backend's break-even task length as a multiple of one round trip of the same
+    kind of call, measured to a running worker."""
+
+    backend: str
+    crossing: float | None  # the break-even task length; None if it never broke even
+    won_at_shortest: bool  # it already won at the shortest task: crossing is a bound
+    round_trip: float
+    round_trip_placement: str  # where the round trip's two ends ran
+    longest_task: float
+
+    @property
+    def factor(self) -> float | None:
+        return None if self.crossing is None else self.crossing / self.round_trip
+
+
+@dataclass(frozen=True)
 class Findings:
     setting: Setting
     article: ArticleRerun
     startup: Startup
     round_trips: RoundTrips
     sweep: Sweep
+    first_use: RayFirstUse
+    factors: dict[str, BreakEvenFactor]
 
 
 def sweep_speedups(result: Result) -> dict[str, list[tuple[float, float]]]:
@@ -184,6 +230,18 @@ def findings(result: Result) -> Findings:
     # sched_setaffinity offers.
     software = "same_cpu" if "same_cpu" in measured else "unpinned"
     parallel = "different_cpus" if "different_cpus" in measured else software
+    first = {c.params["workers"]: c.summary.median for c in result.group("ray_first_use")}
+    sweep = Sweep(speedups=sweep_speedups(result))
+    factors = {}
+    for backend, (_who, channel, _call) in BREAK_EVEN_CALLS.items():
+        placement = software if channel in MP_CHANNELS else "unpinned"
+        crossing = sweep.break_even[backend]
+        factors[backend] = BreakEvenFactor(
+            backend=backend, crossing=crossing,
+            won_at_shortest=crossing is not None and crossing <= sweep.shortest_task,
+            round_trip=round_trip[(channel, placement)], round_trip_placement=placement,
+            longest_task=sweep.longest_task,
+        )
     return Findings(
         setting=Setting(cpus=result.parameters["usable_cpus"],
                         start_method=result.parameters["start_method"]),
@@ -204,7 +262,13 @@ def findings(result: Result) -> Findings:
             seconds=round_trip, software_placement=software, parallel_placement=parallel,
             ray_claim=sources.RAY_ROUND_TRIP_CLAIM_S.rows[0]["value"],
         ),
-        sweep=Sweep(speedups=sweep_speedups(result)),
+        sweep=sweep,
+        first_use=RayFirstUse(
+            prestarted=result.parameters.get("ray_prestarted_workers"),
+            first=first,
+            again={workers: article("return", workers, "ray_actors") for workers in first},
+        ),
+        factors=factors,
     )
 
 
@@ -224,14 +288,139 @@ def ray_claim_verdict(round_trips: RoundTrips) -> str:
 
 
 def break_even_text(sweep: Sweep, backend: str) -> str:
-    """The task length at which ``backend`` broke even, said as the page's list says it."""
+    """The task length at which ``backend`` broke even, as a table cell, or after "broke
+    even at tasks of" (the rules page quotes it so)."""
     crossing = sweep.break_even[backend]
     if crossing is None:
-        return "none of the task lengths measured here"
+        return (f"over {format_seconds(sweep.longest_task)}, if at all (no task length "
+                "measured here was long enough)")
     if crossing <= sweep.shortest_task:
         return (f"{format_seconds(crossing)} or less (it already won at the shortest tasks "
                 "measured)")
     return format_seconds(crossing)
+
+
+#: How the break-even sentences name each backend.
+BACKEND_SUBJECTS = {
+    "pool_per_task": "A Pool fed one task per message",
+    "pool_map": "Pool.map, which sends the tasks in batches,",
+    "ray_tasks": "Ray tasks",
+    "ray_actors": "Ray actors",
+}
+
+
+def break_even_sentence(sweep: Sweep, backend: str) -> str:
+    """Where ``backend`` broke even, as a whole sentence."""
+    who, crossing = BACKEND_SUBJECTS[backend], sweep.break_even[backend]
+    if crossing is None:
+        return (f"{who} did not break even at any task length measured here, up to "
+                f"{format_seconds(sweep.longest_task)}.")
+    if crossing <= sweep.shortest_task:
+        return (f"{who} already won at the shortest tasks measured, "
+                f"{format_seconds(crossing)}.")
+    return f"{who} broke even at tasks of about {format_seconds(crossing)}."
+
+
+def times(ratio: float) -> str:
+    """A multiple in words, as the rules say it: ``"3.0 times"``."""
+    return f"{format_ratio(ratio).removesuffix('×')} times"
+
+
+def break_even_factor_sentence(found: BreakEvenFactor) -> str:
+    """Where one backend broke even, as a multiple of one round trip of its kind of call."""
+    who, _channel, call = BREAK_EVEN_CALLS[found.backend]
+    trip = format_seconds(found.round_trip)
+    if found.round_trip_placement != "unpinned":
+        trip = f"{trip}, {PLACEMENT_LABELS[found.round_trip_placement]}"
+    if found.factor is None:
+        return (f"{who} did not break even at any task length measured here, up to "
+                f"{format_seconds(found.longest_task)}.")
+    multiple = times(found.factor)
+    if found.won_at_shortest:
+        return (f"{who} already won at the shortest tasks measured, {multiple} as long as "
+                f"one {call} ({trip}), so the break-even lies at or below that.")
+    return f"{who} broke even at tasks {multiple} as long as one {call} ({trip})."
+
+
+def par002_rule(factors: dict[str, BreakEvenFactor]) -> str:
+    """Rule PAR002, with the factor this build's break-even points give it."""
+    measured = [f.factor for f in factors.values() if f.factor is not None]
+    if not measured:
+        return ("A task sent to another process should take much longer than one round "
+                "trip to that process.")
+    factor = max(measured)
+    if factor < 1:
+        return ("A task sent to another process should take well over one round trip to "
+                "that process.")
+    return (f"A task sent to another process should take well over {times(factor)} as "
+            "long as one round trip to that process.")
+
+
+def first_use_one_sentence(first_use: RayFirstUse) -> str:
+    """One actor as the first of a fresh Ray session, against one on a new process."""
+    first, again = format_seconds(first_use.first[1]), format_seconds(first_use.again[1])
+    if first_use.first[1] <= FIRST_USE_CHEAPER_BELOW * first_use.again[1]:
+        return (f"Right after ray.init, one actor took {first} to create and call, against "
+                f"{again} once it needed a new process: the first one ran in a worker "
+                "process that Ray had started in advance.")
+    return (f"Right after ray.init, one actor took {first} to create and call, against "
+            f"{again} once it needed a new process: here the workers Ray starts in advance "
+            "did not make the first one cheaper.")
+
+
+def _worker_processes(count: int) -> str:
+    return "one worker process" if count == 1 else f"{count} worker processes"
+
+
+def first_use_most_sentence(first_use: RayFirstUse) -> str:
+    """The most actors as the first of a fresh Ray session, and how many could find a
+    worker started in advance."""
+    most, prestarted = first_use.most, first_use.prestarted
+    timed = (f"With {most} actors, the first use took {format_seconds(first_use.first[most])} "
+             f"and a later use {format_seconds(first_use.again[most])}")
+    if prestarted is None:
+        return (f"{timed}; on a cluster, how many of them found a worker waiting depends on "
+                "what ran there before.")
+    started = (f"Ray starts {_worker_processes(prestarted)} in advance here, one per CPU "
+               "it counts")
+    if prestarted >= most:
+        return f"{timed}: {started}, enough for all of them."
+    if most - prestarted == 1:
+        return f"{timed}: {started}, so one actor needed a new process even at first use."
+    return (f"{timed}: {started}, so the other {most - prestarted} needed new processes "
+            "even at first use.")
+
+
+def summary_rows(found: Findings) -> list[tuple[str, str]]:
+    """The chapter's headline results, one (what, this build) row each, for the table
+    under the short answer; each row is explained in a section below."""
+    seconds, ratio = format_seconds, format_ratio
+    article, startup, trips, first_use = (found.article, found.startup, found.round_trips,
+                                          found.first_use)
+    rows = [
+        ("one task that returns at once, run in this process",
+         seconds(article.return_one_process)),
+        ("the same task on a new multiprocessing.Process",
+         f"{seconds(article.return_process)} ({ratio(article.return_process_ratio)} as long)"),
+    ]
+    rows += [(f"each extra process started with {method}", seconds(startup.per_process[method]))
+             for method in ("fork", "forkserver", "spawn") if method in startup.per_process]
+    rows += [
+        (f"{article.most_workers} tasks that sleep 1 s, one after another",
+         seconds(article.sleep_most_one_process)),
+        ("the same tasks on one multiprocessing.Process each",
+         f"{seconds(article.sleep_most_process)} (a speed-up of "
+         f"{ratio(article.sleep_most_process_speedup)})"),
+        ("one round trip to a running process over a multiprocessing.Pipe",
+         seconds(trips.pipe)),
+        ("one call to a running Ray actor", seconds(trips.ray_actor)),
+        ("the first Ray actor after ray.init, and one created later",
+         f"{seconds(first_use.first[1])} and {seconds(first_use.again[1])}"),
+        ("break-even task length, Pool fed one task per message",
+         break_even_text(found.sweep, "pool_per_task")),
+        ("break-even task length, Ray actors", break_even_text(found.sweep, "ray_actors")),
+    ]
+    return rows
 
 
 def texts(found: Findings) -> dict[str, Any]:
@@ -281,10 +470,31 @@ def texts(found: Findings) -> dict[str, Any]:
 
     for backend in sweep.speedups:
         glued[f"overhead_break_even_{backend}"] = break_even_text(sweep, backend)
+        glued[f"overhead_break_even_sentence_{backend}"] = break_even_sentence(sweep, backend)
         glued[f"overhead_best_{backend}"] = ratio(sweep.best_speedup[backend])
     glued.update({
         "overhead_best_overall": ratio(max(sweep.best_speedup.values())),
         "overhead_sweep_shortest": seconds(sweep.shortest_task),
         "overhead_sweep_longest": seconds(sweep.longest_task),
+        "overhead_par002_rule": par002_rule(found.factors),
+    })
+    for backend, factor in found.factors.items():
+        glued[f"overhead_break_even_factor_{backend}"] = break_even_factor_sentence(factor)
+
+    first_use = found.first_use
+    glued.update({
+        "overhead_first_use_one_sentence": first_use_one_sentence(first_use),
+        "overhead_first_use_most_sentence": first_use_most_sentence(first_use),
+    })
+
+    # Article 000's middle rows: its header says one sleep, its code and figures another.
+    reported, header_sleep = sources.OVERHEAD_TABLE, sources.OVERHEAD_TABLE_HEADER_SLEEP_S
+    reported_most = max(row["workers"] for row in reported.rows)
+    glued.update({
+        "overhead_reported_most_workers": reported_most,
+        "overhead_reported_header_sleep": seconds(header_sleep),
+        "overhead_reported_short_most_one_process": seconds(reported.lookup(
+            body="sleep_100us", workers=reported_most, backend="one_process")),
+        "overhead_reported_header_total": seconds(reported_most * header_sleep),
     })
     return glued

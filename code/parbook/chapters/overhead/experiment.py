@@ -3,9 +3,16 @@
 Four measurements, each a group of cases in the result:
 
 ``article``
-    The article's experiment: 1, 5, 10 workers x task body {return at once, sleep 1 ms,
+    The article's experiment: 1, 5, 10 workers x task body {return at once, sleep 0.1 ms,
     sleep 1 s} x {one process, one ``multiprocessing.Process`` per worker, one Ray actor
-    per worker}, timed including start-up as the article did.
+    per worker}, timed including start-up as the article did. The middle body sleeps
+    0.1 ms, as the article's code does (its table's header says ``time.sleep(0.001)``,
+    but its code and its one-process figures say 0.0001). Ray actors are killed after
+    every repeat, so every repeat starts new worker processes.
+``ray_first_use``
+    The article's Ray case as a program meets it: the first actors created after
+    ``ray.init``, which may run in the worker processes Ray starts in advance (one per
+    CPU). One run each (1 and the most workers), each in a fresh Ray session.
 ``startup``
     Starting and joining 1, 5, 10 processes that do nothing, under each start method.
 ``round_trip``
@@ -29,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from parbook.bench.measure import Protocol, measure, measure_interleaved
+from parbook.bench.measure import Protocol, measure, measure_interleaved, time_once
 from parbook.bench.results import Result
 from parbook.chapters.overhead import workload as work
 from parbook.shared import roundtrip, run_setup
@@ -40,8 +47,11 @@ from parbook.shared.raysession import describe, ray_session
 NAME = "overhead"
 
 #: The article's task bodies: label -> seconds slept in ``run`` (0: return at once).
-TASK_BODIES = {"return": 0.0, "sleep_1ms": 0.001, "sleep_1s": 1.0}
-BODY_LABELS = {"return": "return at once", "sleep_1ms": "sleep(0.001)", "sleep_1s": "sleep(1)"}
+#: The middle body is the article's code, ``time.sleep(0.0001)``; its table's header says
+#: ``time.sleep(0.001)``, which its own one-process figures rule out.
+TASK_BODIES = {"return": 0.0, "sleep_100us": 0.0001, "sleep_1s": 1.0}
+BODY_LABELS = {"return": "return at once", "sleep_100us": "sleep(0.0001)",
+               "sleep_1s": "sleep(1)"}
 BACKENDS = ("one_process", "processes", "ray_actors")
 BACKEND_LABELS = {
     "one_process": "one process",
@@ -153,11 +163,23 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> R
     result.values["burn_iterations_per_s"] = rate
     _sweep_local(result, size, context, cpus, rate, say)
 
+    # Two fresh Ray sessions, each of whose first actors is timed once as a program
+    # meets them: the first session's with one actor, the second's with the most.
     say("starting Ray")
     began = time.perf_counter()
-    with ray_session(num_cpus=None) as ray:
+    with ray_session(num_cpus=None):
         result.add("ray_init", {}, [time.perf_counter() - began])
+        _ray_first_use(result, 1, say)
+    with ray_session(num_cpus=None) as ray:
         result.parameters.update(describe(ray))
+        prestarted = _prestarted_workers(result.parameters)
+        result.parameters["ray_prestarted_workers"] = prestarted
+        most = max(size.worker_counts)
+        _ray_first_use(result, most, say)
+        # Use up any worker started in advance that the first actors left idle, so that
+        # every timed repeat below starts new processes, as each repeat after the first
+        # does in a program that creates and kills actors.
+        work.kill_actors(work.run_one_actor_each(max(1, (prestarted or 0) - most), 0.0))
         _article_ray(result, size, say)
         _round_trips_ray(result, size, say)
         _sweep_ray(result, size, cpus, rate, say)
@@ -183,8 +205,25 @@ def _article_local(result: Result, size: Sizes, context: Any, say: Callable) -> 
             result.add("article", _article_params(body, workers, "processes"), samples)
 
 
+def _prestarted_workers(parameters: dict[str, Any]) -> int | None:
+    """How many worker processes a fresh local Ray instance starts in advance: one per CPU
+    it counts (``ray/_private/services.py`` starts the raylet with
+    ``--num_prestart_python_workers`` set to ``num_cpus``). None on a cluster, whose
+    workers' history this run does not know."""
+    if parameters["ray_address"] != "local":
+        return None
+    return int(parameters["ray_cluster_cpus"])
+
+
+def _ray_first_use(result: Result, workers: int, say: Callable) -> None:
+    """Time, once, the first actors of a fresh Ray session (they cannot be first twice)."""
+    say(f"article: return, {workers} workers, the first Ray actors after ray.init")
+    sample = time_once(lambda actors: actors.extend(work.run_one_actor_each(workers, 0.0)),
+                       setup=list, teardown=work.kill_actors)
+    result.add("ray_first_use", {"body": "return", "workers": workers}, [sample])
+
+
 def _article_ray(result: Result, size: Sizes, say: Callable) -> None:
-    work.kill_actors(work.run_one_actor_each(1, 0.0))  # warm-up, discarded
     for body, task_s in TASK_BODIES.items():
         for workers in size.worker_counts:
             say(f"article: {body}, {workers} workers, one Ray actor each")
