@@ -14,6 +14,9 @@ from parbook.render.formatting import format_ratio, format_seconds
 
 #: Two times within this factor of each other are called level.
 LEVEL = 1.1
+#: Below this share of labels equal to the serial version's, the model versions are said
+#: to disagree (above it and below 1, near-ties rounded differently).
+LABELS_NEAR_TIE = 0.99
 #: Which start-up costs each version pays when a job is run once (``ray_init`` is Ray's,
 #: once for all three workloads; the plain pool serves every naive version).
 STARTUP_OF = {
@@ -294,49 +297,140 @@ def repeats_phrase(method: Method) -> str:
     return "a single run (this is a quick build)"
 
 
-def comparison(subject: str, subject_s: float, other: str, other_s: float) -> str:
-    """A clause comparing two times measured side by side: who was faster, or level."""
+def _order(subject_s: float, other_s: float) -> tuple[str, float]:
+    """Whether ``subject`` was ``"faster"``, ``"level"`` or ``"slower"`` than ``other``,
+    and by how many times (always at least 1)."""
     ratio = other_s / subject_s
     if ratio >= LEVEL:
-        return f"{subject} was {format_ratio(ratio)} faster than {other}"
+        return "faster", ratio
     if ratio <= 1 / LEVEL:
-        return f"{other} was {format_ratio(1 / ratio)} faster than {subject}"
-    return (f"{subject} and {other} were level ({format_seconds(subject_s)} against "
-            f"{format_seconds(other_s)})")
+        return "slower", 1 / ratio
+    return "level", max(ratio, 1 / ratio)
 
 
-def ray_vs_fair(times: VersionTimes) -> str:
-    """Ray against the fair multiprocessing version of one workload."""
-    return comparison("Ray", times.ray, "the fair multiprocessing version", times.fair_mp)
+#: One workload's three-way comparison, by (the fair version against the article's, the
+#: fair version against Ray): a sentence for each of the nine outcomes. ``{naive}`` and
+#: ``{ray}`` are the ratios of the first and the second comparison.
+_COMPARED = {
+    ("faster", "slower"): "The fair version ran {naive} faster than the article's, and Ray "
+                          "{ray} faster still.",
+    ("faster", "level"): "The fair version ran {naive} faster than the article's and about "
+                         "as fast as Ray.",
+    ("faster", "faster"): "The fair version ran {naive} faster than the article's, and "
+                          "{ray} faster than Ray.",
+    ("level", "slower"): "The fair version took about as long as the article's, and Ray ran "
+                         "{ray} faster than the fair version.",
+    ("level", "level"): "The fair version took about as long as the article's, and about "
+                        "as long as Ray.",
+    ("level", "faster"): "The fair version took about as long as the article's, and ran "
+                         "{ray} faster than Ray.",
+    ("slower", "slower"): "Here the article's version ran {naive} faster than the fair one, "
+                          "and Ray ran {ray} faster than the fair one.",
+    ("slower", "level"): "Here the article's version ran {naive} faster than the fair one, "
+                         "which took about as long as Ray.",
+    ("slower", "faster"): "Here the article's version ran {naive} faster than the fair one, "
+                          "which in turn ran {ray} faster than Ray.",
+}
 
 
-def fair_vs_naive(times: VersionTimes) -> str:
-    """The fair multiprocessing version against the article's, for one workload."""
-    return comparison("the fair version", times.fair_mp, "the article's", times.naive_mp)
+def versions_compared(times: VersionTimes) -> str:
+    """One workload: the fair multiprocessing version against the article's and against
+    Ray, in one or two sentences (times within ``LEVEL`` of each other are "about as long")."""
+    against_naive, naive = _order(times.fair_mp, times.naive_mp)
+    against_ray, ray = _order(times.fair_mp, times.ray)
+    return _COMPARED[against_naive, against_ray].format(naive=format_ratio(naive),
+                                                        ray=format_ratio(ray))
+
+
+def agreement_sentence(found: Findings) -> str:
+    """Whether the four versions returned the same answers in this build."""
+    labels = found.initialisation.agreement
+    differed = [workload for workload, agreed in (
+        ("numerical", found.numerical.agree), ("stateful", found.stateful.agree),
+        ("initialisation", labels >= LABELS_NEAR_TIE)) if not agreed]
+    if not differed and labels == 1.0:
+        return ("In this build they agreed: all four versions' filtered images had the same "
+                "checksum, and all four found the same popular prefixes and gave each image "
+                "the same label")
+    if not differed:
+        return ("In this build all four versions' filtered images had the same checksum and "
+                "all four found the same popular prefixes; the model's labels agreed "
+                f"for {labels:.1%} of the images (floating-point sums added in another order "
+                "can tip a near-tie)")
+    if len(differed) == 1:
+        return (f"In this build the versions' answers differed in the {differed[0]} "
+                "workload, so its times do not compare equal work")
+    workloads = ", the ".join(differed[:-1]) + f" and the {differed[-1]}"
+    return (f"In this build the versions' answers differed in the {workloads} workloads, so "
+            "their times do not compare equal work")
+
+
+def handover_sentence(numerical: Numerical) -> str:
+    """What copying the image into every task cost the article's version, if it showed."""
+    against_naive, _ratio = _order(numerical.times.fair_mp, numerical.times.naive_mp)
+    if against_naive == "faster":
+        return ("What the article's version paid beyond the fair one came to about "
+                f"{format_seconds(numerical.handover_per_task)} per task")
+    return "Copying the image into every task cost too little to show in these timings"
+
+
+def serial_threads_sentence(model: Initialisation) -> str:
+    """Whether the serial version ran with more threads than a worker."""
+    parent, worker = model.threads_parent, model.threads_worker
+    worker_threads = f"{worker} thread" if worker == 1 else f"{worker} threads"
+    if parent > worker:
+        return ("The serial version was not single-threaded: it ran in the experiment "
+                "process, whose BLAS libraries start threads of their own by default (that process "
+                f"had {parent} threads when it started; each worker had {worker_threads})")
+    parent_threads = f"{parent} thread" if parent == 1 else f"{parent} threads"
+    return (f"The serial version ran in the experiment process, which had {parent_threads} "
+            f"when it started, no more than each worker ({worker_threads})")
+
+
+def short_answer(found: Findings) -> str:
+    """The short answer's measured half: the fair versions, then the article's, against Ray."""
+    over_fair = [times.ray_over_fair for times in found.times.values()]
+    naive = ratio_range([times.ray_over_naive for times in found.times.values()])
+    if all(1 / LEVEL < ratio < LEVEL for ratio in over_fair):
+        return ("Written without them, multiprocessing kept level with Ray in all three "
+                f"workloads in this build, where the post's own code took {naive} as long "
+                "as Ray")
+    if all(ratio < LEVEL for ratio in over_fair):
+        return ("Written without them, multiprocessing kept level with Ray or beat it in all "
+                f"three workloads in this build, where the post's own code took {naive} as "
+                "long as Ray")
+    fair = ratio_range(over_fair)
+    if all(ratio >= LEVEL for ratio in over_fair):
+        return (f"Written without them, multiprocessing still took {fair} as long as Ray in "
+                f"this build, against {naive} for the post's own code")
+    return (f"Written without them, multiprocessing took {fair} as long as Ray in this "
+            f"build, against {naive} for the post's own code")
 
 
 def claim_serial_verdict(found: Findings) -> str:
-    """Whether the first part of the article's claim (Ray against serial code) held here."""
+    """Whether the first part of the article's claim (Ray against serial code) held here,
+    or could not be tested on this machine's CPUs."""
     low, high = found.article.claim["serial"]
+    cpus = found.method.cpus
     ray_speedups = [times.speedup("ray") for times in found.times.values()]
-    listed = _listed(ray_speedups)
-    first = f"The first part (Ray {claim_range(low, high)} faster than serial code)"
+    speedups = ratio_range(ray_speedups)
+    first = f"The first part, Ray {claim_range(low, high)} faster than serial code,"
+    if cpus < low:
+        untestable = (f"{first} cannot be tested on this machine: with only {cpus} usable "
+                      "CPUs, no version of CPU-bound work could come near that")
+        if max(ray_speedups) > cpus * LEVEL:
+            return (f"{untestable}. Ray's speed-ups over serial code were {speedups}, and a "
+                    f"speed-up above {cpus}× means the serial run was slowed, not that Ray "
+                    "found more CPUs")
+        return f"{untestable}; Ray's speed-ups over serial code were {speedups}"
     if all(speedup >= low for speedup in ray_speedups):
-        return (f"{first} holds here: Ray's speed-ups over serial code were {listed} in the "
-                "three workloads")
+        return f"{first} holds here: Ray's speed-ups over serial code were {speedups}"
     if any(speedup >= low for speedup in ray_speedups):
         return (f"{first} holds here only in part: Ray's speed-ups over serial code were "
-                f"{listed} in the three workloads")
-    return (f"{first} does not hold here: Ray's speed-ups over serial code were {listed} in "
-            f"the three workloads; {short_of_serial_claim(found.method.cpus, low)}")
-
-
-def short_of_serial_claim(cpus: int, low: float) -> str:
-    """Why Ray fell short of the article's speed-up over serial code on this machine."""
-    if cpus < low:
-        return (f"with {cpus} usable CPUs, no version of CPU-bound work can run much more "
-                f"than {cpus}× faster than one process, whatever carries the work")
-    return "Ray's overheads and the serial version's efficiency left less to gain"
+                f"{speedups}")
+    return (f"{first} does not hold here: Ray's speed-ups over serial code were {speedups}, "
+            f"though with {cpus} usable CPUs there was room for it; this build does not "
+            "measure what took it away")
 
 
 def claim_mp_verdict(found: Findings) -> str:
@@ -350,24 +444,42 @@ def claim_mp_verdict(found: Findings) -> str:
         verdict = "holds here only in part"
     else:
         verdict = "does not hold here"
-    return (f"The second part (Ray {claim_range(low, high)} faster than multiprocessing) "
+    return (f"The second part, Ray {claim_range(low, high)} faster than multiprocessing, "
             f"{verdict} against the article's own multiprocessing code, which took "
-            f"{_listed(over_naive)} as long as Ray in the three workloads")
+            f"{ratio_range(over_naive)} as long as Ray")
 
 
 def claim_fair_verdict(found: Findings) -> str:
-    """How the fair multiprocessing versions fared against Ray, next to the claim."""
+    """The claim's second part held against the fair multiprocessing versions, or not."""
     low, _high = found.article.claim["naive_mp"]
     over_fair = [times.ray_over_fair for times in found.times.values()]
-    fair_listed = _listed(over_fair)
-    if all(ratio <= LEVEL for ratio in over_fair):
-        return f"The fair versions took {fair_listed} as long as Ray: level with it or ahead"
-    if all(ratio >= low for ratio in over_fair):
-        return (f"Even the fair versions took {fair_listed} as long as Ray, inside the "
-                "article's range")
-    over_naive = [times.ray_over_naive for times in found.times.values()]
-    return (f"The fair versions took {fair_listed} as long as Ray, against "
-            f"{_listed(over_naive)} for the article's code")
+    fair = ratio_range(over_fair)
+    inside = sum(ratio >= low for ratio in over_fair)
+    if all(ratio < LEVEL for ratio in over_fair):
+        return (f"Against the fair versions the second part fails: they took {fair} as long as "
+                "Ray, level with it or ahead")
+    if inside == len(over_fair):
+        return (f"Even against the fair versions the second part holds: they took {fair} as long "
+                "as Ray, inside the article's range")
+    if inside:
+        return (f"Against the fair versions the second part holds only in part: they took {fair} "
+                "as long as Ray")
+    if all(ratio >= LEVEL for ratio in over_fair):
+        return (f"Against the fair versions the second part fails, though Ray still led: they took "
+                f"{fair} as long as Ray")
+    return (f"Against the fair versions the second part fails: they took {fair} as long as Ray, "
+            "level with it or ahead in some workloads and behind it in others")
+
+
+def ray_startup_compared(startup: Startup) -> str:
+    """Starting Ray against starting a plain pool, measured once each."""
+    ray, pool = startup.costs["ray_init"], startup.costs["plain_pool"]
+    if ray >= LEVEL * pool:
+        return (f"Starting Ray took {format_ratio(ray / pool)} as long as starting a pool "
+                "here: worth paying once for a long job or a cluster, less so for a short "
+                "script")
+    return ("Starting Ray took no longer than starting a pool here, so start-up does not "
+            "decide between them")
 
 
 def with_startup_sentence(found: Findings) -> str:
@@ -379,8 +491,13 @@ def with_startup_sentence(found: Findings) -> str:
             f"versions and {totals['ray']} with Ray")
 
 
-def _listed(ratios: list[float]) -> str:
-    return ", ".join(format_ratio(ratio) for ratio in ratios)
+def ratio_range(ratios: list[float]) -> str:
+    """The smallest and largest of some ratios: ``0.79–1.3×``, or one ratio if they read
+    the same."""
+    low, high = format_ratio(min(ratios)), format_ratio(max(ratios))
+    if low == high:
+        return high
+    return f"{low.removesuffix('×')}–{high}"
 
 
 def claim_range(low: float, high: float) -> str:
@@ -414,13 +531,17 @@ def texts(found: Findings) -> dict[str, Any]:
             glued[f"rvm_{workload}_{version}"] = seconds(times.time(version))
             glued[f"rvm_{workload}_{version}_speedup"] = ratio(times.speedup(version))
         glued[f"rvm_{workload}_fair_over_naive"] = ratio(times.fair_over_naive)
-        glued[f"rvm_{workload}_ray_vs_fair"] = ray_vs_fair(times)
-        glued[f"rvm_{workload}_fair_vs_naive"] = fair_vs_naive(times)
+        glued[f"rvm_{workload}_compared"] = versions_compared(times)
     glued.update({
+        "rvm_short_answer": short_answer(found),
+        "rvm_agreement": agreement_sentence(found),
+        "rvm_handover": handover_sentence(numerical),
+        "rvm_serial_threads": serial_threads_sentence(model),
         "rvm_claim_serial": claim_serial_verdict(found),
         "rvm_claim_mp": claim_mp_verdict(found),
         "rvm_claim_fair": claim_fair_verdict(found),
         "rvm_with_startup": with_startup_sentence(found),
+        "rvm_startup_compared": ray_startup_compared(found.startup),
     })
 
     # The article's figures, always labelled as the article's.
@@ -434,6 +555,10 @@ def texts(found: Findings) -> dict[str, Any]:
         glued[f"rvm_article_{workload}_ray_over_mp"] = ratio(figures.ray_over_mp)
     for versus, (low, high) in article.claim.items():
         glued[f"rvm_claim_{versus}_range"] = claim_range(low, high)
+    glued["rvm_article_ray_speedup_range"] = ratio_range(
+        [figures.ray_speedup for figures in article.workloads.values()])
+    glued["rvm_article_ray_over_mp_range"] = ratio_range(
+        [figures.ray_over_mp for figures in article.workloads.values()])
 
     glued.update({
         # Numerical data.

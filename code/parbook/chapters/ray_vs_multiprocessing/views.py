@@ -29,6 +29,24 @@ def version_frame(result: Result, workload: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def summary_table(result: Result, found: Findings) -> Table:
+    """The short answer's figures: every workload's four times, and the fair version's
+    time as a multiple of Ray's."""
+    rows = []
+    for workload, workload_label in WORKLOAD_LABELS.items():
+        times = found.times[workload]
+        row = {"workload": workload_label}
+        row.update({label: time_cell(result.case("runs", workload=workload,
+                                                  version=version).summary)
+                    for version, label in VERSION_LABELS.items()})
+        row["fair ÷ Ray"] = format_ratio(times.ray_over_fair)
+        rows.append(row)
+    return Table(pd.DataFrame(rows), index=False, caption=(
+        f"Each workload's whole job on {found.method.workers} workers (median of N runs; "
+        "start-up excluded). The last column is the fair multiprocessing time as a multiple "
+        "of Ray's: above 1× Ray was faster, below 1× the fair version was."))
+
+
 def numerical_table(result: Result, found: Findings) -> Table:
     numerical, workers = found.numerical, found.method.workers
     side = numerical.image_side
@@ -127,6 +145,7 @@ def speedup_figure(result: Result, found: Findings) -> Any:
 
 
 TABLES = {
+    "ray-vs-multiprocessing-summary": summary_table,
     "ray-vs-multiprocessing-numerical-table": numerical_table,
     "ray-vs-multiprocessing-stateful-table": stateful_table,
     "ray-vs-multiprocessing-initialisation-table": initialisation_table,
