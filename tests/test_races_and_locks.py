@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import threading
 
 import pytest
 
 from parbook import sources
+from parbook.bench import machine
 from parbook.bench.results import load
 from parbook.chapters.races_and_locks import analysis
 from parbook.chapters.races_and_locks import experiment as experiment
@@ -42,6 +44,49 @@ def test_race_runs_are_complete(locks_quick):
         counts = analysis.race_counts(locks_quick, use_lock)
         assert len(counts) == size.race_runs
         assert all(1 <= count <= size.race_threads for count in counts)
+
+
+def test_no_pause_runs_are_complete(locks_quick, quick_found):
+    size = experiment.QUICK
+    cases = {c.params["body"]: c for c in locks_quick.group("no_pause")}
+    assert set(cases) == set(work.NO_PAUSE_BODIES) == set(experiment.NO_PAUSE_LABELS)
+    total = size.no_pause_threads * size.no_pause_increments
+    for case in cases.values():
+        assert case.unit == "count" and len(case.samples) == size.no_pause_runs
+        assert all(0 <= lost <= total for lost in case.samples)
+    assert quick_found.no_pause.total == total
+    assert locks_quick.values["gil_enabled"] is machine.gil_enabled()
+    assert locks_quick.values["switch_interval_s"] == sys.getswitchinterval()
+
+
+def test_bare_increment_loses_nothing_under_the_gil(locks_quick):
+    """What the page explains: with the GIL (3.10+), no check point lies between the read
+    and the write of ``counter.value += 1``, so the quick run lost nothing there."""
+    if not machine.gil_enabled():
+        pytest.skip("free-threaded: the threads run at once, so nothing is predicted")
+    assert analysis.race_counts(locks_quick, False)  # the run happened at all
+    lost = {c.params["body"]: c.samples for c in locks_quick.group("no_pause")}
+    assert lost["in_place"] == [0] * experiment.QUICK.no_pause_runs
+
+
+def test_a_call_between_read_and_write_lets_updates_get_lost():
+    """The demonstration's contrast, made certain: at a 1 µs switch interval the threads
+    switch at every check point they reach; the bare loop still loses nothing (with the
+    GIL), and the loop with a call between its read and write loses updates. Bounded by
+    the threads' join timeout; the interval is restored."""
+    before, threads_before = sys.getswitchinterval(), threading.active_count()
+    sys.setswitchinterval(1e-6)
+    try:
+        with_call = [work.lost_updates(work.increments_with_a_call, 4, 50_000)
+                     for _ in range(3)]
+        bare = [work.lost_updates(work.increments_without_lock, 4, 50_000) for _ in range(3)]
+    finally:
+        sys.setswitchinterval(before)
+    assert sys.getswitchinterval() == before
+    assert sum(with_call) > 0, with_call
+    if machine.gil_enabled():
+        assert bare == [0, 0, 0]
+    assert threading.active_count() == threads_before  # every thread was joined
 
 
 def test_locked_count_is_exact_every_run(locks_quick, quick_found):
@@ -93,9 +138,22 @@ def test_fixed_versions_complete_with_balances_intact(quick_found, strategy):
 def test_the_article_figures_are_labelled_and_present():
     assert sources.RACE_TABLE.article.key == "001"
     assert sorted(row["value"] for row in sources.RACE_TABLE.rows) == [7, 69]
-    assert analysis.article_texts() == {"locks_article_followed": "69",
-                                        "locks_article_author": "7",
-                                        "locks_article_threads": "1,000"}
+    texts = analysis.article_texts()
+    assert texts == {"locks_article_followed": "69", "locks_article_author": "7",
+                     "locks_article_threads": "1,000", "locks_article_pause": "1.00 ms",
+                     "locks_article_machine": sources.RACE_TABLE.machine}
+    assert "i9-10900K" in texts["locks_article_machine"]
+
+
+def test_the_page_types_no_article_figure():
+    """Article 001's figures reach the page only through glue (labelled as the article's)."""
+    page = (ROOT / "book" / "races-and-locks.md").read_text(encoding="utf-8")
+    prose = "\n".join(line for line in page.splitlines() if not line.startswith(("```", ":")))
+    for figure in ("1000", "1,000", " 69", " 7 "):
+        assert figure not in prose, figure
+    for key in ("locks_article_threads", "locks_article_pause", "locks_article_followed",
+                "locks_article_author", "locks_article_machine"):
+        assert f"{{glue:text}}`{key}`" in page, key
 
 
 def test_locked_increments_are_exact_with_many_threads():
@@ -127,13 +185,96 @@ def test_unlocked_range(found, unlocked, expected):
 
 
 @pytest.mark.parametrize(("unlocked", "expected"), [
-    ((19, 20, 18), "every run without the lock lost updates"),
-    ((19, 200, 18), "some runs without the lock lost updates"),
-    ((200, 200, 200), "no run lost an update this time, which proves nothing"),
+    ((19, 20, 18), "Without the lock, every run lost updates: the final count was between 18 "
+                   "and 20 instead of 200, so up to 91% of the increments vanished."),
+    ((19, 19, 19), "Without the lock, every run lost updates: the final count was 19 each "
+                   "time instead of 200."),
+    ((19, 200, 18), "Without the lock, 2 of the 3 runs lost updates; the lowest final count "
+                    "was 18 instead of 200."),
+    ((200, 200, 200), "Without the lock, no run lost an update this time; with a pause "
+                      "between the read and the write, that is luck, not safety."),
 ])
 def test_race_verdict(found, unlocked, expected):
-    race = dataclasses.replace(found.race, threads=200, unlocked_counts=unlocked)
+    race = dataclasses.replace(found.race, threads=200, runs=3, unlocked_counts=unlocked)
     assert analysis.race_verdict(race) == expected
+
+
+def no_pause(found, in_place=(0, 0, 0), call_between=(0, 0, 0), gil=True):
+    """The committed no-pause findings with the given losses per run (3 runs of 4 x 1000)."""
+    return dataclasses.replace(found.no_pause, threads=4, increments=1000, runs=3,
+                               gil_enabled=gil, lost={"in_place": in_place,
+                                                      "call_between": call_between})
+
+
+@pytest.mark.parametrize(("lost", "expected"), [
+    ((0, 0, 0), "With the bare loop, none of the 3 runs lost an update: each counted all "
+                "4,000 increments."),
+    ((0, 0, 70), "With the bare loop, one of the 3 runs lost updates: 70 of its 4,000 "
+                 "increments."),
+    ((5, 0, 700), "With the bare loop, 2 of the 3 runs lost updates, up to 700 of 4,000 "
+                  "increments in one run."),
+    ((5, 1, 1200), "With the bare loop, all 3 runs lost updates, up to 1,200 of 4,000 "
+                   "increments in one run."),
+])
+def test_in_place_verdict(found, lost, expected):
+    assert analysis.in_place_verdict(no_pause(found, in_place=lost)) == expected
+
+
+@pytest.mark.parametrize(("lost", "expected"), [
+    ((0, 0, 0), "With an empty call between the read and the write, none of the 3 runs lost "
+                "an update."),
+    ((0, 0, 1500), "With an empty call between the read and the write, one of the 3 runs "
+                   "lost updates: 1,500 of its 4,000 increments."),
+    ((0, 2, 1500), "With an empty call between the read and the write, 2 of the 3 runs lost "
+                   "updates, up to 1,500 of 4,000 in one run."),
+    ((3, 9, 1500), "With an empty call between the read and the write, all 3 runs lost "
+                   "updates, up to 1,500 of 4,000 in one run."),
+])
+def test_call_between_verdict(found, lost, expected):
+    assert analysis.call_between_verdict(no_pause(found, call_between=lost)) == expected
+
+
+@pytest.mark.parametrize(("in_place", "call_between", "gil", "start"), [
+    ((0, 0, 0), (0, 9, 0), True, "That is what the check points predict"),
+    ((0, 0, 0), (0, 0, 0), True, "Neither loop lost an update in these runs"),
+    ((0, 4, 0), (0, 9, 0), True, "So this build switched threads even between"),
+    ((0, 4, 0), (0, 9, 0), False, "This build ran with the GIL off"),
+    ((0, 0, 0), (0, 0, 0), False, "This build ran with the GIL off"),
+])
+def test_no_pause_reading(found, in_place, call_between, gil, start):
+    reading = analysis.no_pause_reading(no_pause(found, in_place, call_between, gil))
+    assert reading.startswith(start) and reading.endswith(".")
+
+
+@pytest.mark.parametrize(("gil", "expected"), [
+    (True, "how often the bare loop loses updates there is not measured here."),
+    (False, "How the bare loop behaves with the GIL on is not measured here."),
+])
+def test_free_threaded_note_says_what_was_not_measured(found, gil, expected):
+    assert analysis.free_threaded_note(no_pause(found, gil=gil)).endswith(expected)
+
+
+@pytest.mark.parametrize(("lost", "expected"), [
+    ((0, 0, 0), "no update lost in 3 runs"),
+    ((0, 7, 70), "updates lost in 2 of 3 runs (up to 70 of 4,000)"),
+])
+def test_summary_lost_cell(found, lost, expected):
+    assert analysis.lost_cell(no_pause(found, in_place=lost), "in_place") == expected
+
+
+@pytest.mark.parametrize(("locked", "killed", "expected_locked", "expected_opposite"), [
+    ((200, 200, 200), True, "final count 200 in every run", "stuck until killed after"),
+    ((200, 199, 200), False, "final count between 199 and 200", "finished by itself in"),
+])
+def test_summary_rows(found, locked, killed, expected_locked, expected_opposite):
+    race = dataclasses.replace(found.race, threads=200, locked_counts=locked)
+    stuck = dataclasses.replace(found.deadlock.opposite_order, killed=killed)
+    rows = dict(analysis.summary_rows(dataclasses.replace(
+        found, race=race, deadlock=dataclasses.replace(found.deadlock, opposite_order=stuck))))
+    assert rows["the same 200 threads with a Lock"] == expected_locked
+    assert rows["two threads taking two locks in opposite orders"].startswith(
+        expected_opposite)
+    assert len(rows) == 7 and all(rows.values())
 
 
 def test_lost_shares_and_their_texts(found):
@@ -185,6 +326,10 @@ def test_reentry_transcript_has_one_line_per_lock(found):
 def test_texts_of_the_committed_result(found):
     texts = analysis.texts(found)
     assert texts["locks_race_verdict"] == analysis.race_verdict(found.race)
+    for key in ("locks_in_place_verdict", "locks_call_between_verdict",
+                "locks_no_pause_reading", "locks_free_threaded_note"):
+        assert texts[key][0].isupper() and texts[key].endswith("."), key
+        assert "`" not in texts[key], key  # glue:text shows backticks as they are
     assert texts["locks_deadlock_returncode"] == str(found.deadlock.opposite_order.returncode)
     for case in experiment.COST_LABELS:
         assert texts[f"locks_cost_{case}"] and texts[f"locks_ops_{case}"]

@@ -88,32 +88,101 @@ def test_status_sentence(found, enabled, free_threaded, expected):
 
 
 @pytest.mark.parametrize(("threads", "expected"), [
-    (0.9, "no faster than running them one after another"),
-    (0.25, "4.0× faster than one after another"),
+    (0.9, "The threads brought no gain here either (a speed-up of 1.1×)."),
+    (0.25, "The threads ran 4.0× as fast as the loops one after another, so more than one "
+           "of them ran Python at a time."),
 ])
 def test_thread_verdict(found, threads, expected):
     article = dataclasses.replace(found.article, sequential=1.0, threads=threads)
     assert analysis.thread_verdict(article) == expected
 
 
-@pytest.mark.parametrize(("threads", "start"), [(0.5, "faster, because"),
-                                                (0.95, "hardly faster here")])
-def test_sha_verdict(found, threads, start):
+@pytest.mark.parametrize(("threads", "sha_threads", "expected"), [
+    (0.9, 0.5, "On this build, 10 threads each running a pure-Python loop finished no sooner "
+               "than the same loops run one after another, while threads hashing large "
+               "buffers ran 2.0× as fast as one thread."),
+    (0.9, 0.95, "On this build, 10 threads each running a pure-Python loop finished no "
+                "sooner than the same loops run one after another, and threads hashing large "
+                "buffers ran only 1.1× as fast as one thread; the sections below say why."),
+    (0.25, 0.5, "On this build, 10 threads each running a pure-Python loop ran 4.0× as fast "
+                "as the same loops one after another, and threads hashing large buffers ran "
+                "2.0× as fast as one thread."),
+    (0.25, 0.95, "On this build, 10 threads each running a pure-Python loop ran 4.0× as fast "
+                 "as the same loops one after another, but threads hashing large buffers "
+                 "ran only 1.1× as fast as one thread."),
+])
+def test_short_answer(found, threads, sha_threads, expected):
+    article = dataclasses.replace(found.article, loops=10, sequential=1.0, threads=threads)
+    release = dataclasses.replace(found.release, sha_serial=1.0, sha_threads=sha_threads)
+    assert analysis.short_answer(article, release) == expected
+
+
+@pytest.mark.parametrize(("threads", "expected"), [
+    (0.5, "Hashing on one thread per CPU ran 2.0× as fast as on one thread, because hashlib "
+          "releases the GIL while it hashes."),
+    (0.95, "Hashing on one thread per CPU ran only 1.1× as fast as on one thread, although "
+           "hashlib releases the GIL while it hashes; the spread table shows whether other "
+           "load on the machine got in the way."),
+])
+def test_sha_verdict(found, threads, expected):
     release = dataclasses.replace(found.release, sha_serial=1.0, sha_threads=threads)
-    assert analysis.sha_verdict(release).startswith(start)
+    assert analysis.sha_verdict(release) == expected
 
 
-@pytest.mark.parametrize(("shortest", "start"), [(1.2, "switching more often cost time"),
-                                                 (0.8, "here the shortest interval was not"),
-                                                 (1.01, "here the difference was within")])
-def test_cost_verdict(found, shortest, start):
+@pytest.mark.parametrize(("woken", "start"), [
+    (0.0012, "So the sleeper hardly waited"),
+    (0.006, "So the sleeper waited about one switch interval"),
+    (0.02, "So the sleeper waited more than two switch intervals"),
+])
+def test_wake_verdict(found, woken, start):
+    switch = dataclasses.replace(
+        found.switch, wake_floor=0.001,
+        intervals={"shortest": 0.0005, "default": 0.005, "longest": 0.02},
+        wake_up={"shortest": woken, "default": woken, "longest": woken})
+    assert analysis.wake_verdict(switch).startswith(start)
+
+
+@pytest.mark.parametrize(("shortest", "expected"), [
+    (1.2, "That is 1.2× the default's time: switching more often "
+          "cost time, which is why the default is not shorter."),
+    (0.8, "That is 0.80× the default's time, so switching more "
+          "often cost nothing measurable here; its cost is small next to the work, and "
+          "varies between machines and runs."),
+    (1.01, "That is 1.0× the default's time, within a few per "
+           "cent of it."),
+])
+def test_cost_verdict(found, shortest, expected):
     switch = dataclasses.replace(found.switch, switch_cost={"shortest": shortest,
                                                             "default": 1.0, "longest": 1.0})
-    assert analysis.cost_verdict(switch).startswith(start)
+    assert analysis.cost_verdict(switch) == expected
+
+
+@pytest.mark.parametrize("match", [True, False])
+def test_sums_and_digests_sentences(found, match):
+    article = dataclasses.replace(found.article, sums_match=match)
+    release = dataclasses.replace(found.release, digests_match=match)
+    sums, digests = analysis.sums_sentence(article), analysis.digests_sentence(release)
+    if match:
+        assert sums.startswith("All three ways computed the same sums")
+        assert digests.startswith("The threads' digests equal the serial ones")
+    else:
+        assert "should not be trusted" in sums and "should not be trusted" in digests
+
+
+def test_summary_rows(found):
+    rows = dict(analysis.summary_rows(found))
+    assert rows["interpreter"] == analysis.status_text(found.interpreter)
+    assert rows["usable CPUs"] == str(found.interpreter.cpus)
+    assert len(rows) == 7 and all(rows.values())
 
 
 def test_texts_of_the_committed_result_read_as_sentences(found):
     texts = analysis.texts(found)
-    assert texts["gil_thread_verdict"] in (analysis.thread_verdict(found.article),)
-    assert texts["gil_results_match"] == "yes"
+    assert texts["gil_thread_verdict"] == analysis.thread_verdict(found.article)
+    assert texts["gil_sums_sentence"].startswith("All three ways")
+    assert texts["gil_digests_sentence"].startswith("The threads' digests equal")
     assert texts["gil_status"].startswith(("Python", "a free-threaded"))
+    for key in ("gil_short_answer", "gil_thread_verdict", "gil_sha_verdict",
+                "gil_wake_verdict", "gil_cost_verdict", "gil_sums_sentence",
+                "gil_digests_sentence"):
+        assert texts[key][0].isupper() and texts[key].endswith("."), key

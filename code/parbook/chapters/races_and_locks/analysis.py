@@ -9,7 +9,7 @@ from typing import Any
 
 from parbook import sources
 from parbook.bench.results import Result
-from parbook.chapters.races_and_locks.experiment import CONTENDED_THREADS
+from parbook.chapters.races_and_locks.experiment import CONTENDED_THREADS, NO_PAUSE_LABELS
 from parbook.chapters.races_and_locks.workload import STRATEGIES
 from parbook.render.formatting import (
     format_per_second,
@@ -64,6 +64,34 @@ class Race:
     @property
     def locked_slowdown(self) -> float:
         return self.locked_time / self.unlocked_time
+
+
+@dataclass(frozen=True)
+class NoPause:
+    """Increments lost per run when threads add one many times with no pause, by loop
+    (``in_place``: ``counter.value += 1``; ``call_between``: read, empty call, write),
+    and what decides where this interpreter may switch threads."""
+
+    threads: int
+    increments: int  # per thread
+    runs: int
+    lost: dict[str, tuple[int, ...]]  # loop -> increments lost in each run
+    python_version: str
+    gil_enabled: bool
+    switch_interval_s: float
+
+    @property
+    def total(self) -> int:
+        """Increments every run should count: threads times increments per thread."""
+        return self.threads * self.increments
+
+    def runs_losing(self, loop: str) -> int:
+        """How many runs of ``loop`` lost at least one update."""
+        return sum(1 for lost in self.lost[loop] if lost > 0)
+
+    def most_lost(self, loop: str) -> int:
+        """The most updates ``loop`` lost in one run."""
+        return max(self.lost[loop])
 
 
 @dataclass(frozen=True)
@@ -157,6 +185,7 @@ class Deadlock:
 @dataclass(frozen=True)
 class Findings:
     race: Race
+    no_pause: NoPause
     lock_cost: LockCost
     reentry: Reentry
     deadlock: Deadlock
@@ -183,6 +212,15 @@ def findings(result: Result) -> Findings:
             unlocked_time=result.median("race_time", lock=False),
             locked_time=result.median("race_time", lock=True),
         ),
+        no_pause=NoPause(
+            threads=parameters["no_pause_threads"],
+            increments=parameters["no_pause_increments"],
+            runs=parameters["no_pause_runs"],
+            lost={case.params["body"]: tuple(int(lost) for lost in case.samples)
+                  for case in result.group("no_pause")},
+            python_version=values["python_version"], gil_enabled=values["gil_enabled"],
+            switch_interval_s=values["switch_interval_s"],
+        ),
         lock_cost=LockCost(
             increments=parameters["increments"],
             seconds_per_op={case.params["case"]: case.summary.median
@@ -205,22 +243,129 @@ def unlocked_range(race: Race) -> str:
 
 
 def race_verdict(race: Race) -> str:
-    """Whether the runs without the lock lost updates: all, some, or none of them."""
-    lost = [count < race.threads for count in race.unlocked_counts]
-    if all(lost):
-        return "every run without the lock lost updates"
-    if any(lost):
-        return "some runs without the lock lost updates"
-    return "no run lost an update this time, which proves nothing"
+    """Whether the runs with a pause and no lock lost updates: all, some, or none."""
+    losing = sum(1 for count in race.unlocked_counts if count < race.threads)
+    if losing == race.runs and race.unlocked_min != race.unlocked_max:
+        return (f"Without the lock, every run lost updates: the final count was between "
+                f"{race.unlocked_min:,} and {race.unlocked_max:,} instead of "
+                f"{race.threads:,}, so up to {format_percent(race.lost_share_max)} of the "
+                "increments vanished.")
+    if losing == race.runs:
+        return (f"Without the lock, every run lost updates: the final count was "
+                f"{race.unlocked_min:,} each time instead of {race.threads:,}.")
+    if losing:
+        return (f"Without the lock, {losing} of the {race.runs} runs lost updates; the "
+                f"lowest final count was {race.unlocked_min:,} instead of {race.threads:,}.")
+    return ("Without the lock, no run lost an update this time; with a pause between the "
+            "read and the write, that is luck, not safety.")
+
+
+def in_place_verdict(no_pause: NoPause) -> str:
+    """How often the bare ``counter.value += 1`` loop lost updates on this build."""
+    losing, most = no_pause.runs_losing("in_place"), no_pause.most_lost("in_place")
+    runs, total = no_pause.runs, f"{no_pause.total:,}"
+    if losing == 0:
+        return (f"With the bare loop, none of the {runs} runs lost an update: each counted "
+                f"all {total} increments.")
+    if losing == 1:
+        return (f"With the bare loop, one of the {runs} runs lost updates: {most:,} of its "
+                f"{total} increments.")
+    if losing == runs:
+        return (f"With the bare loop, all {runs} runs lost updates, up to {most:,} of "
+                f"{total} increments in one run.")
+    return (f"With the bare loop, {losing} of the {runs} runs lost updates, up to {most:,} "
+            f"of {total} increments in one run.")
+
+
+def call_between_verdict(no_pause: NoPause) -> str:
+    """How often the read, empty call, write loop lost updates on this build."""
+    losing, most = no_pause.runs_losing("call_between"), no_pause.most_lost("call_between")
+    runs, total = no_pause.runs, f"{no_pause.total:,}"
+    if losing == 0:
+        return (f"With an empty call between the read and the write, none of the {runs} "
+                "runs lost an update.")
+    if losing == 1:
+        return (f"With an empty call between the read and the write, one of the {runs} runs "
+                f"lost updates: {most:,} of its {total} increments.")
+    if losing == runs:
+        return (f"With an empty call between the read and the write, all {runs} runs lost "
+                f"updates, up to {most:,} of {total} in one run.")
+    return (f"With an empty call between the read and the write, {losing} of the {runs} "
+            f"runs lost updates, up to {most:,} of {total} in one run.")
+
+
+def no_pause_reading(no_pause: NoPause) -> str:
+    """What the two loops without a pause show about where this build switches threads."""
+    bare, called = no_pause.runs_losing("in_place"), no_pause.runs_losing("call_between")
+    if not no_pause.gil_enabled:
+        return ("This build ran with the GIL off, so its threads ran these loops at the same "
+                "instant, with no check point needed to interleave them.")
+    if bare:
+        return ("So this build switched threads even between the bare loop's read and "
+                "write, which the check points described above do not predict; treat the "
+                "bare increment as unsafe here, as everywhere.")
+    if called:
+        return ("That is what the check points predict: the bare loop has none between "
+                "its read and its write, and the call puts one there.")
+    return ("Neither loop lost an update in these runs, so no switch landed between a read "
+            "and its write; the threads may have overlapped too little to show it.")
+
+
+def free_threaded_note(no_pause: NoPause) -> str:
+    """What this build says, and does not say, about a free-threaded Python."""
+    if no_pause.gil_enabled:
+        return ("On a free-threaded build (Python 3.13t and later, with the GIL off) the "
+                "threads run at the same instant and need no check point to interleave; "
+                "how often the bare loop loses updates there is not measured here.")
+    return "How the bare loop behaves with the GIL on is not measured here."
+
+
+def lost_cell(no_pause: NoPause, loop: str) -> str:
+    """A summary-table cell: in how many runs ``loop`` lost updates."""
+    losing = no_pause.runs_losing(loop)
+    if losing == 0:
+        return f"no update lost in {no_pause.runs} runs"
+    return (f"updates lost in {losing} of {no_pause.runs} runs "
+            f"(up to {no_pause.most_lost(loop):,} of {no_pause.total:,})")
+
+
+def summary_rows(found: Findings) -> list[tuple[str, str]]:
+    """What the chapter measured, one line each, for the table after the short answer."""
+    race, no_pause, cost, deadlock = (found.race, found.no_pause, found.lock_cost,
+                                      found.deadlock)
+    locked = (f"final count {race.threads:,} in every run" if race.locked_exact
+              else f"final count between {min(race.locked_counts):,} and "
+                   f"{max(race.locked_counts):,}")
+    stuck = deadlock.opposite_order
+    opposite = (f"stuck until killed after {format_seconds(stuck.elapsed_s)}" if stuck.killed
+                else f"finished by itself in {format_seconds(stuck.elapsed_s)}")
+    return [
+        (f"{race.threads:,} threads: read, pause {format_seconds(race.pause_s)}, write; "
+         "no lock", f"final count {unlocked_range(race)} (should be {race.threads:,})"),
+        (f"the same {race.threads:,} threads with a Lock", locked),
+        (f"{no_pause.threads} threads, no pause: {NO_PAUSE_LABELS['in_place']}",
+         lost_cell(no_pause, "in_place")),
+        (f"{no_pause.threads} threads, no pause: {NO_PAUSE_LABELS['call_between']}",
+         lost_cell(no_pause, "call_between")),
+        ("one increment under an uncontended Lock",
+         f"{format_ratio(cost.lock_over_none)} the time without a lock"),
+        ("two threads taking two locks in opposite orders", opposite),
+        ("the same two threads, locks in one global order",
+         f"finished in {format_seconds(deadlock.global_order.elapsed_s)}"),
+    ]
 
 
 def article_texts() -> dict[str, str]:
-    """Article 001's two final counts and its thread count, as the page quotes them."""
+    """Article 001's race as the page quotes it: its thread count, pause, two final counts
+    and machines, all from :data:`parbook.sources.RACE_TABLE`."""
+    reported = sources.RACE_TABLE
     glued = {}
-    for row in sources.RACE_TABLE.rows:
+    for row in reported.rows:
         who = "author" if "author" in row["run"] else "followed"
-        glued[f"locks_article_{who}"] = str(row["value"])
-    glued["locks_article_threads"] = f"{sources.RACE_TABLE.rows[0]['threads']:,}"
+        glued[f"locks_article_{who}"] = f"{row['value']:,}"
+    glued["locks_article_threads"] = f"{reported.rows[0]['threads']:,}"
+    glued["locks_article_pause"] = format_seconds(reported.rows[0]["pause_s"])
+    glued["locks_article_machine"] = reported.machine
     return glued
 
 
@@ -228,6 +373,7 @@ def texts(found: Findings) -> dict[str, Any]:
     """Every sentence and number the page glues, by glue key."""
     seconds, ratio = format_seconds, format_ratio
     race, cost, reentry, deadlock = found.race, found.lock_cost, found.reentry, found.deadlock
+    no_pause = found.no_pause
     most = max(CONTENDED_THREADS)
     glued: dict[str, Any] = {
         "locks_threads": f"{race.threads:,}",
@@ -242,6 +388,15 @@ def texts(found: Findings) -> dict[str, Any]:
         "locks_locked_time": seconds(race.locked_time),
         "locks_locked_slowdown": ratio(race.locked_slowdown),
         "locks_race_verdict": race_verdict(race),
+        "locks_no_pause_threads": str(no_pause.threads),
+        "locks_no_pause_increments": f"{no_pause.increments:,}",
+        "locks_no_pause_runs": str(no_pause.runs),
+        "locks_switch_interval": seconds(no_pause.switch_interval_s),
+        "locks_python_version": no_pause.python_version,
+        "locks_in_place_verdict": in_place_verdict(no_pause),
+        "locks_call_between_verdict": call_between_verdict(no_pause),
+        "locks_no_pause_reading": no_pause_reading(no_pause),
+        "locks_free_threaded_note": free_threaded_note(no_pause),
         **article_texts(),
         "locks_lock_over_none": ratio(cost.lock_over_none),
         "locks_rlock_over_lock": ratio(cost.rlock_over_lock),

@@ -6,6 +6,12 @@ Groups of cases in the result:
     The final count after one thread per increment (read, pause, write), without and
     with a lock, over several runs (unit: ``count``). ``race_time`` holds each run's
     wall time in seconds.
+``no_pause``
+    Increments lost per run (unit: ``count``) when a few threads, released together,
+    each add one many times with no pause: ``counter.value += 1`` (``in_place``), and
+    the same read and write with a call to an empty function between them
+    (``call_between``). The interpreter's version, GIL status and switch interval are
+    in ``values``.
 ``lock_cost``
     Seconds per increment: no lock, an uncontended ``Lock``, an uncontended ``RLock``
     (one thread), and one ``Lock`` shared by 2, 4 and 8 threads.
@@ -21,11 +27,16 @@ Groups of cases in the result:
 
 from __future__ import annotations
 
+import platform
+import sys
+import sysconfig
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from parbook.bench import machine
 from parbook.bench.measure import Protocol, measure
 from parbook.bench.results import Result
 from parbook.chapters.races_and_locks import workload as work
@@ -42,6 +53,10 @@ COST_LABELS = {
     "contended_8": "one Lock shared by 8 threads",
 }
 CONTENDED_THREADS = (2, 4, 8)
+NO_PAUSE_LABELS = {
+    "in_place": "counter.value += 1",
+    "call_between": "read, empty call, write",
+}
 STRATEGY_LABELS = {
     "opposite_order": "locks taken in opposite orders",
     "global_order": "fix 1: one global lock order",
@@ -60,15 +75,20 @@ class Sizes:
 
     race_threads: int
     race_runs: int
+    no_pause_threads: int
+    no_pause_increments: int  # per thread; each thread's share lasts a few switch intervals
+    no_pause_runs: int
     increments: int
     cost: Protocol
     transfer_rounds: int
     deadlock_limit_s: float
 
 
-FULL = Sizes(race_threads=1000, race_runs=5, increments=200_000,
+FULL = Sizes(race_threads=1000, race_runs=5, no_pause_threads=4,
+             no_pause_increments=400_000, no_pause_runs=5, increments=200_000,
              cost=Protocol(repeats=5, warmup=1), transfer_rounds=20, deadlock_limit_s=3.0)
-QUICK = Sizes(race_threads=200, race_runs=3, increments=50_000,
+QUICK = Sizes(race_threads=200, race_runs=3, no_pause_threads=4,
+              no_pause_increments=200_000, no_pause_runs=3, increments=50_000,
               cost=Protocol(repeats=3, warmup=1), transfer_rounds=10, deadlock_limit_s=2.0)
 
 
@@ -86,8 +106,12 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> R
         race_threads=size.race_threads, race_runs=size.race_runs, race_pause_s=RACE_PAUSE_S,
         increments=size.increments, transfer_rounds=size.transfer_rounds, hold_s=HOLD_S,
         deadlock_limit_s=size.deadlock_limit_s, reentry_timeout_s=REENTRY_TIMEOUT_S,
+        no_pause_threads=size.no_pause_threads,
+        no_pause_increments=size.no_pause_increments, no_pause_runs=size.no_pause_runs,
     )
+    result.values.update(interpreter())
     _race(result, size, say)
+    _no_pause(result, size, say)
     _lock_cost(result, size, say)
     _reentry(result, say)
     _deadlock(result, size, say)
@@ -109,6 +133,25 @@ def _race(result: Result, size: Sizes, say: Callable[[str], None]) -> None:
         params = {"lock": use_lock, "threads": size.race_threads}
         result.add("race", params, counts, unit="count")
         result.add("race_time", params, seconds)
+
+
+def interpreter() -> dict[str, Any]:
+    """What decides where threads may switch: the version, the GIL, the switch interval."""
+    return {
+        "python_version": platform.python_version(),
+        "gil_enabled": machine.gil_enabled(),
+        "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+        "switch_interval_s": sys.getswitchinterval(),
+    }
+
+
+def _no_pause(result: Result, size: Sizes, say: Callable[[str], None]) -> None:
+    threads, n = size.no_pause_threads, size.no_pause_increments
+    for body, loop in work.NO_PAUSE_BODIES.items():
+        say(f"no pause: {threads} threads x {n} increments, {body}, {size.no_pause_runs} runs")
+        lost = [work.lost_updates(loop, threads, n) for _ in range(size.no_pause_runs)]
+        result.add("no_pause", {"body": body, "threads": threads, "increments": n}, lost,
+                   unit="count")
 
 
 def _lock_cost(result: Result, size: Sizes, say: Callable[[str], None]) -> None:

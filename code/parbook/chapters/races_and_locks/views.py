@@ -6,13 +6,20 @@ import pandas as pd
 
 from parbook import sources
 from parbook.bench.results import Result
-from parbook.chapters.races_and_locks.analysis import Findings
-from parbook.chapters.races_and_locks.experiment import COST_LABELS
-from parbook.render.formatting import format_per_second, format_ratio
+from parbook.chapters.races_and_locks.analysis import Findings, summary_rows
+from parbook.chapters.races_and_locks.experiment import COST_LABELS, NO_PAUSE_LABELS
+from parbook.render.formatting import format_per_second, format_ratio, format_seconds
 from parbook.render.tables import Table, spread_table, time_cell
 
 #: What the article did not measure: it ran no thread with a lock.
 NOT_MEASURED = "–"
+
+
+def summary_table(result: Result, found: Findings) -> Table:
+    frame = pd.DataFrame(summary_rows(found), columns=["what ran", "this build"])
+    return Table(frame, index=False, caption=(
+        "What this chapter measured while the page was built; the sections below show "
+        "each run and its spread."))
 
 
 def race_table(result: Result, found: Findings) -> Table:
@@ -27,6 +34,22 @@ def race_table(result: Result, found: Findings) -> Table:
     return Table(pd.DataFrame(rows), index=False, caption=(
         "Final count after one thread per increment (it should equal the number of "
         f"threads). Article 001's figures are single runs ({reported.machine})."))
+
+
+def no_pause_table(result: Result, found: Findings) -> Table:
+    no_pause = found.no_pause
+    rows = []
+    for index in range(no_pause.runs):
+        row = {"run": str(index + 1)}
+        for loop, label in NO_PAUSE_LABELS.items():
+            row[f"lost: {label}"] = f"{no_pause.lost[loop][index]:,}"
+        rows.append(row)
+    gil = "GIL on" if no_pause.gil_enabled else "GIL off"
+    return Table(pd.DataFrame(rows), index=False, caption=(
+        f"Increments lost in each run: {no_pause.threads} threads, released together, each "
+        f"add one {no_pause.increments:,} times with no pause ({no_pause.total:,} in all). "
+        f"Python {no_pause.python_version}, {gil}, switch interval "
+        f"{format_seconds(no_pause.switch_interval_s)}."))
 
 
 def cost_table(result: Result, found: Findings) -> Table:
@@ -51,7 +74,9 @@ def cost_spread(result: Result, found: Findings) -> Table:
 
 
 TABLES = {
+    "races-and-locks-summary": summary_table,
     "races-and-locks-race-table": race_table,
+    "races-and-locks-no-pause-table": no_pause_table,
     "races-and-locks-cost-table": cost_table,
     "races-and-locks-cost-spread": cost_spread,
 }

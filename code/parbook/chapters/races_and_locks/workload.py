@@ -65,19 +65,60 @@ def count_with_threads(n_threads: int, pause_s: float, use_lock: bool) -> int:
 # [end:race-run]
 
 
-def in_place_increment(counter: Counter) -> None:
-    """``counter.value += 1``: one line, still a separate read and write (see ``dis``)."""
-    counter.value += 1
+# ---------------------------------------------------------------------------------------
+# The race without a pause: where may CPython switch threads inside ``counter.value += 1``?
+
+
+# [start:no-pause]
+def increments_without_lock(counter: Counter, n: int) -> None:
+    """``n`` increments, no lock: a read and a write with no call between them."""
+    for _ in range(n):
+        counter.value += 1
+
+
+def increments_with_a_call(counter: Counter, n: int) -> None:
+    """The same read and write, with a call to an empty function between them."""
+    for _ in range(n):
+        current = counter.value
+        do_nothing()
+        counter.value = current + 1
+
+
+def do_nothing() -> None:
+    """An empty function: calling it still runs the check that can hand the GIL over."""
+# [end:no-pause]
+
+
+#: The loops of the race without a pause, by the name the result records them under.
+NO_PAUSE_BODIES: dict[str, Callable[[Counter, int], None]] = {
+    "in_place": increments_without_lock,
+    "call_between": increments_with_a_call,
+}
+
+
+def lost_updates(body: Callable[[Counter, int], None], n_threads: int, n: int) -> int:
+    """Run ``body(counter, n)`` on ``n_threads`` threads released together; return how many
+    of the ``n_threads * n`` increments the final count is missing."""
+    counter = Counter()
+    start_together = threading.Barrier(n_threads, timeout=WAIT_S)
+
+    def work() -> None:
+        start_together.wait()
+        body(counter, n)
+
+    threads = [threading.Thread(target=work) for _ in range(n_threads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=WAIT_S)
+    if any(thread.is_alive() for thread in threads):
+        raise TimeoutError(f"increment threads still running after {WAIT_S} s")
+    return n_threads * n - counter.value
 
 
 # ---------------------------------------------------------------------------------------
-# The cost of locking: the same increment with no lock, an idle lock, a contended lock.
-
-
-def increments_without_lock(counter: Counter, n: int) -> None:
-    """``n`` increments in this thread, no lock (correct only with one thread)."""
-    for _ in range(n):
-        counter.value += 1
+# The cost of locking: the same increment with no lock, an idle lock, a contended lock
+# (the no-lock loop is ``increments_without_lock`` above).
 
 
 def increments_with_lock(counter: Counter, lock: Any, n: int) -> None:

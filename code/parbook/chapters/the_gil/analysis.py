@@ -39,7 +39,7 @@ class ArticleRerun:
     sequential: float
     threads: float
     processes: float
-    results_match: bool
+    sums_match: bool  # the three ways computed the same sums
 
     @property
     def thread_speedup(self) -> float:
@@ -59,6 +59,7 @@ class Release:
     sha_threads: float
     python_serial: float
     python_threads: float
+    digests_match: bool
 
     @property
     def sha_speedup(self) -> float:
@@ -110,7 +111,7 @@ def findings(result: Result) -> Findings:
             sequential=result.median("article", backend="sequential"),
             threads=result.median("article", backend="threads"),
             processes=result.median("article", backend="processes"),
-            results_match=values["digests_match"] and values["loop_results_match"],
+            sums_match=values["loop_results_match"],
         ),
         release=Release(
             hashed_bytes=parameters["hash_chunks"] * parameters["hash_chunk_bytes"],
@@ -118,6 +119,7 @@ def findings(result: Result) -> Findings:
             sha_threads=result.median("release", workload="sha256", backend="threads"),
             python_serial=result.median("release", workload="python", backend="serial"),
             python_threads=result.median("release", workload="python", backend="threads"),
+            digests_match=values["digests_match"],
         ),
         switch=SwitchInterval(
             sleep=parameters["sleep_s"],
@@ -141,29 +143,112 @@ def status_text(interpreter: Interpreter) -> str:
     return f"a free-threaded Python {interpreter.python_version}, with the GIL disabled"
 
 
+def short_answer(article: ArticleRerun, release: Release) -> str:
+    """The short answer's measured sentence: pure-Python loops and hashing on threads."""
+    loops, sha = article.loops, format_ratio(release.sha_speedup)
+    threads_gain = article.thread_speedup >= NO_GAIN_BELOW
+    sha_gain = release.sha_speedup >= SHA_GAIN_FROM
+    if not threads_gain and sha_gain:
+        return (f"On this build, {loops} threads each running a pure-Python loop finished no "
+                "sooner than the same loops run one after another, while threads hashing "
+                f"large buffers ran {sha} as fast as one thread.")
+    if not threads_gain:
+        return (f"On this build, {loops} threads each running a pure-Python loop finished no "
+                "sooner than the same loops run one after another, and threads hashing "
+                f"large buffers ran only {sha} as fast as one thread; the sections below "
+                "say why.")
+    speedup = format_ratio(article.thread_speedup)
+    if sha_gain:
+        return (f"On this build, {loops} threads each running a pure-Python loop ran "
+                f"{speedup} as fast as the same loops one after another, and threads "
+                f"hashing large buffers ran {sha} as fast as one thread.")
+    return (f"On this build, {loops} threads each running a pure-Python loop ran {speedup} as "
+            "fast as the same loops one after another, but threads hashing large buffers "
+            f"ran only {sha} as fast as one thread.")
+
+
 def thread_verdict(article: ArticleRerun) -> str:
-    """How the ten threads compared with one loop after another."""
+    """How the threads compared with one loop after another, as a whole sentence."""
+    speedup = format_ratio(article.thread_speedup)
     if article.thread_speedup < NO_GAIN_BELOW:
-        return "no faster than running them one after another"
-    return f"{format_ratio(article.thread_speedup)} faster than one after another"
+        return f"The threads brought no gain here either (a speed-up of {speedup})."
+    return (f"The threads ran {speedup} as fast as the loops one after another, so more "
+            "than one of them ran Python at a time.")
 
 
 def sha_verdict(release: Release) -> str:
-    """Whether hashing on threads paid off here."""
+    """Whether hashing on threads paid off here, as a whole sentence."""
+    speedup = format_ratio(release.sha_speedup)
     if release.sha_speedup >= SHA_GAIN_FROM:
-        return "faster, because hashing runs with the GIL released"
-    return ("hardly faster here, although hashing runs with the GIL released; "
-            "the spread table shows whether other load on the machine got in the way")
+        return (f"Hashing on one thread per CPU ran {speedup} as fast as on one thread, "
+                "because hashlib releases the GIL while it hashes.")
+    return (f"Hashing on one thread per CPU ran only {speedup} as fast as on one thread, "
+            "although hashlib releases the GIL while it hashes; the spread table shows "
+            "whether other load on the machine got in the way.")
+
+
+def wake_verdict(switch: SwitchInterval) -> str:
+    """How long the sleeper waited beside a busy thread, in switch intervals."""
+    waited = (switch.wake_up["default"] - switch.wake_floor) / switch.intervals["default"]
+    if waited < 0.5:
+        return ("So the sleeper hardly waited for the busy thread here: much less than one "
+                "switch interval each time it woke up.")
+    if waited <= 2:
+        return ("So the sleeper waited about one switch interval each time it woke up, "
+                "before it could run again.")
+    return ("So the sleeper waited more than two switch intervals each time it woke up; "
+            "other load on the machine may have added to the wait.")
 
 
 def cost_verdict(switch: SwitchInterval) -> str:
-    """What switching more often cost two CPU-bound threads."""
+    """What switching more often cost two CPU-bound threads, as a whole sentence."""
+    ratio = format_ratio(switch.cost_ratio)
     if switch.cost_ratio > 1 + COST_TOLERANCE:
-        return "switching more often cost time, which is why the default is not shorter"
+        return (f"That is {ratio} the default's time: switching "
+                "more often cost time, which is why the default is not shorter.")
     if switch.cost_ratio < 1 - COST_TOLERANCE:
-        return ("here the shortest interval was not slower; the cost of switching is "
-                "small next to the work, and varies between machines and runs")
-    return "here the difference was within a few per cent"
+        return (f"That is {ratio} the default's time, so "
+                "switching more often cost nothing measurable here; its cost is small next "
+                "to the work, and varies between machines and runs.")
+    return (f"That is {ratio} the default's time, within a few "
+            "per cent of it.")
+
+
+def sums_sentence(article: ArticleRerun) -> str:
+    """Whether the three ways of running the loops computed the same sums."""
+    if article.sums_match:
+        return "All three ways computed the same sums; the run compares them."
+    return ("The three ways did not all compute the same sums: something in this run went "
+            "wrong, and its numbers should not be trusted.")
+
+
+def digests_sentence(release: Release) -> str:
+    """Whether the threads' digests equal the serial ones."""
+    if release.digests_match:
+        return "The threads' digests equal the serial ones; the run compares them."
+    return ("The threads' digests did not all equal the serial ones: something in this run "
+            "went wrong, and its numbers should not be trusted.")
+
+
+def summary_rows(found: Findings) -> list[tuple[str, str]]:
+    """What the chapter measured, one line each, for the table after the short answer."""
+    seconds, ratio = format_seconds, format_ratio
+    interp, article, release, switch = (found.interpreter, found.article, found.release,
+                                        found.switch)
+    return [
+        ("interpreter", status_text(interp)),
+        ("usable CPUs", str(interp.cpus)),
+        (f"{article.loops} pure-Python loops of {article.loop_iterations:,} iterations, one "
+         "after another", seconds(article.sequential)),
+        ("the same loops, one thread each",
+         f"{seconds(article.threads)}, {ratio(article.thread_speedup)} as fast"),
+        ("the same loops on a process pool",
+         f"{seconds(article.processes)}, {ratio(article.process_speedup)} as fast"),
+        (f"SHA-256 of {release.hashed_bytes / 2**20:,.0f} MiB, one thread per CPU",
+         f"{ratio(release.sha_speedup)} as fast as one thread"),
+        (f"a sleep of {seconds(switch.sleep)} beside a busy thread, default switch interval",
+         f"{seconds(switch.wake_up['default'])} (alone: {seconds(switch.wake_floor)})"),
+    ]
 
 
 def texts(found: Findings) -> dict[str, Any]:
@@ -185,6 +270,7 @@ def texts(found: Findings) -> dict[str, Any]:
         "gil_article_thread_speedup": ratio(article.thread_speedup),
         "gil_article_process_speedup": ratio(article.process_speedup),
         "gil_thread_verdict": thread_verdict(article),
+        "gil_short_answer": short_answer(article, release),
         "gil_reported_sequential": seconds(reported.lookup(backend="sequential")),
         "gil_reported_threads": seconds(reported.lookup(backend="threads")),
         "gil_reported_machine": reported.machine,
@@ -192,13 +278,15 @@ def texts(found: Findings) -> dict[str, Any]:
         "gil_sha_threads": seconds(release.sha_threads),
         "gil_sha_speedup": ratio(release.sha_speedup),
         "gil_sha_verdict": sha_verdict(release),
+        "gil_digests_sentence": digests_sentence(release),
+        "gil_sums_sentence": sums_sentence(article),
         "gil_python_speedup": ratio(release.python_speedup),
         "gil_hashed_mib": f"{release.hashed_bytes / 2**20:,.0f} MiB",
-        "gil_results_match": "yes" if article.results_match else "NO",
         "gil_sleep": seconds(switch.sleep),
         "gil_wake_floor": seconds(switch.wake_floor),
         "gil_cost_ratio": ratio(switch.cost_ratio),
         "gil_cost_verdict": cost_verdict(switch),
+        "gil_wake_verdict": wake_verdict(switch),
     }
     for name in ("shortest", "default", "longest"):
         glued[f"gil_{name}_interval"] = seconds(switch.intervals[name])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pandas as pd
+
 from parbook import sources
 from parbook.bench.results import Result
-from parbook.chapters.the_gil.analysis import Findings
+from parbook.chapters.the_gil.analysis import Findings, summary_rows
 from parbook.chapters.the_gil.experiment import (
     ARTICLE_LABELS,
     RELEASE_BACKENDS,
@@ -14,6 +16,13 @@ from parbook.render.formatting import format_seconds
 from parbook.render.tables import Table, comparison_table, pivot_table, spread_table
 
 SPREAD_CAPTION = "Spread of every case above: N runs, interquartile range and min-max."
+
+
+def summary_table(result: Result, found: Findings) -> Table:
+    frame = pd.DataFrame(summary_rows(found), columns=["what ran", "this build"])
+    return Table(frame, index=False, caption=(
+        "What this chapter measured while the page was built (medians; the sections below "
+        "show every case and its spread, and article 001's figures in its own column)."))
 
 
 def article_table(result: Result, found: Findings) -> Table:
@@ -75,6 +84,7 @@ def switch_cost_table(result: Result, found: Findings) -> Table:
 
 
 TABLES = {
+    "the-gil-summary": summary_table,
     "the-gil-article-table": article_table,
     "the-gil-article-spread": article_spread,
     "the-gil-release-table": release_table,
