@@ -291,10 +291,140 @@ def test_chunk_label():
     assert analysis.chunk_label("1000", 250) == "1,000"
 
 
-def test_cpu_counts_a_platform_does_not_give_read_n_a(found):
-    machine = dataclasses.replace(found.machine, os_cpu_count=None, affinity=None)
-    texts = analysis.texts(dataclasses.replace(found, machine=machine))
-    assert texts["pools_os_cpu_count"] == texts["pools_affinity"] == "n/a"
+def _counts(found, **changes):
+    """The committed CPU counts, all 4, changed as given."""
+    counts = dataclasses.replace(
+        found.machine.counts, usable=4, os_cpu_count=4, process_cpu_count=None, affinity=4,
+        quota_cpus=None, quota_version="v2", quota_file="cpu.max", quota_text="max 100000",
+        python_cpu_count=None, x_cpu_count=None, default_pool_count="os.cpu_count()",
+        python_version="3.11.7", override=5, override_env_seen=4, override_x_seen=4)
+    return dataclasses.replace(counts, **changes)
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({}, "On this machine every count this interpreter offers says 4, so Pool() with no "
+         "size starts one worker per usable CPU."),
+    ({"os_cpu_count": 8, "process_cpu_count": 4, "default_pool_count": "os.process_cpu_count()"},
+     "The counts differ on this machine, but the one Pool() uses when given no size, "
+     "os.process_cpu_count(), says 4, the number of usable CPUs."),
+    ({"os_cpu_count": 8, "quota_cpus": 2.0, "usable": 2},
+     "The counts differ on this machine: Pool() with no size would start 8 workers "
+     "(os.cpu_count()) for the 2 CPUs this process can use, so pass processes= "
+     "yourself."),
+    ({"os_cpu_count": 1, "python_cpu_count": "1"},
+     "The counts differ on this machine: Pool() with no size would start only 1 worker "
+     "(os.cpu_count()) for the 4 CPUs this process can use, because this build ran with "
+     "the override set."),
+    ({"os_cpu_count": None},
+     "The counts differ on this machine: Pool() with no size would start only 1 worker "
+     "(os.cpu_count()) for the 4 CPUs this process can use."),
+])
+def test_counts_sentence(found, changes, expected):
+    assert analysis.counts_sentence(_counts(found, **changes)) == expected
+
+
+@pytest.mark.parametrize(("seen", "version", "expected"), [
+    (4, "3.11.7", "A child interpreter started with PYTHON_CPU_COUNT=5, one more than the "
+                  "machine's count, still reported 4: Python 3.11.7 predates the variable, "
+                  "which came in 3.13, and ignores it."),
+    (5, "3.13.0", "A child interpreter started with PYTHON_CPU_COUNT=5, one more than the "
+                  "machine's count, reported os.cpu_count() as 5: Python 3.13.0 takes the "
+                  "override, which sizes every default pool of a program without a change "
+                  "to its code."),
+    (None, "3.13.0", "A child interpreter started with PYTHON_CPU_COUNT=5, one more than "
+                     "the machine's count, failed before it reported a count, so whether "
+                     "Python 3.13.0 takes the override is not measured here."),
+])
+def test_override_sentence(found, seen, version, expected):
+    counts = _counts(found, override_env_seen=seen, python_version=version)
+    assert analysis.override_sentence(counts) == expected
+
+
+def test_cpu_count_rows_say_what_is_missing(found):
+    rows = analysis.cpu_count_rows(_counts(found, affinity=None, override_x_seen=None))
+    cells = {row["count"]: row["this build"] for row in rows}
+    assert cells["os.process_cpu_count()"] == (
+        "not available on this interpreter (Python 3.11.7)")
+    assert cells["len(os.sched_getaffinity(0))"] == "not available on this platform"
+    assert cells["cgroup CPU quota"] == "no quota (cgroup v2, cpu.max = max 100000)"
+    assert cells["PYTHON_CPU_COUNT, -X cpu_count"] == "not set"
+    assert cells["os.cpu_count() in a child started with -X cpu_count=5"] == "the child failed"
+    assert cells["Pool() and ProcessPoolExecutor() with no size"] == "os.cpu_count(): 4"
+    limited = analysis.cpu_count_rows(_counts(
+        found, quota_cpus=1.5, quota_text="150000 100000", process_cpu_count=4,
+        python_cpu_count="2", quota_version=None))
+    cells = {row["count"]: row["this build"] for row in limited}
+    assert cells["cgroup CPU quota"] == "no cgroup CPU controller found"
+    assert cells["os.process_cpu_count()"] == "4"
+    assert cells["PYTHON_CPU_COUNT, -X cpu_count"] == "PYTHON_CPU_COUNT=2"
+    quota = analysis.cpu_count_rows(_counts(found, quota_cpus=1.5, quota_text="150000 100000"))
+    assert {row["count"]: row["this build"] for row in quota}["cgroup CPU quota"] == (
+        "1.5 CPUs (cgroup v2, cpu.max = 150000 100000)")
+
+
+def _cgroup(tmp_path, membership, files):
+    (tmp_path / "self").write_text(membership)
+    for name, text in files.items():
+        path = tmp_path / "fs" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return work.cgroup_cpu_quota(tmp_path / "fs", tmp_path / "self")
+
+
+def test_cgroup_quota_takes_the_tightest_on_the_way_to_the_root(tmp_path):
+    seen = _cgroup(tmp_path, "0::/job/step\n", {"job/cpu.max": "150000 100000\n",
+                                                 "job/step/cpu.max": "max 100000\n"})
+    assert seen == {"version": "v2", "cpus": 1.5, "file": "cpu.max", "text": "150000 100000"}
+
+
+def test_cgroup_quota_reads_v1_and_says_when_there_is_none(tmp_path):
+    v1 = _cgroup(tmp_path, "3:cpu,cpuacct:/\n0::/\n", {
+        "cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"})
+    assert v1 == {"version": "v1", "cpus": None, "file": "cpu.cfs_quota_us", "text": "-1"}
+    assert work.cgroup_cpu_quota(tmp_path / "none", tmp_path / "none" / "self") == {
+        "version": None, "cpus": None, "file": None, "text": None}
+
+
+def test_the_override_reaches_child_interpreters_only_from_3_13():
+    """The demonstration behind the override sentence, bounded by its time limit."""
+    import sys
+
+    seen = work.counts_under_override(7, time_limit_s=60)
+    expected = 7 if sys.version_info >= (3, 13) else os.cpu_count()
+    assert seen["override"] == 7
+    assert seen["env"] == expected and seen["x_option"] == expected
+    assert seen["env_error"] is None and seen["x_option_error"] is None
+    assert not lingering_children()
+
+
+def test_counts_and_default_pool_of_this_interpreter(quick_found):
+    counts = quick_found.machine.counts
+    assert counts.os_cpu_count == os.cpu_count()
+    assert counts.default_pool_count == work.default_pool_count()
+    assert (counts.process_cpu_count is None) == (not hasattr(os, "process_cpu_count"))
+    assert counts.usable == quick_found.machine.cpus
+    table = views.TABLES["pools-cpu-counts-table"](None, quick_found).frame
+    assert list(table.columns) == ["count", "what it reports", "this build"]
+    assert len(table) == 9
+
+
+@pytest.mark.parametrize(("synchronous", "expected"), [
+    (2.6, "2.6× faster, close to the 2.5× the arithmetic expects"),
+    (1.5, "1.5× faster, short of the 2.5× the arithmetic expects"),
+    (4.0, "4.0× faster, more than the 2.5× the arithmetic expects"),
+    (0.8, "no faster (0.80×), although the arithmetic expects 2.5×; the spread table shows "
+          "how much other load on the machine disturbed the runs"),
+])
+def test_sync_verdict(found, synchronous, expected):
+    sync = dataclasses.replace(found.sync_async, tasks=10, workers=3, task_s=0.02,
+                               synchronous=synchronous, asynchronous=1.0)
+    assert analysis.sync_verdict(sync) == expected
+
+
+def test_summary_table(pools_quick, quick_found):
+    summary = views.TABLES["pools-summary"](pools_quick, quick_found).frame
+    assert list(summary.columns) == ["what", "this build"]
+    assert len(summary) == len(analysis.summary_rows(quick_found)) == 8
 
 
 def test_printouts_of_the_committed_result(found):
@@ -319,6 +449,9 @@ def test_texts_of_the_committed_result(found):
     assert texts["pools_methods"] == "fork, spawn and forkserver"
     assert texts["pools_chunk_verdict"] == analysis.chunk_verdict(found.chunksize)
     assert texts["pools_blas_verdict"] == analysis.blas_verdict(found.blas)
+    assert texts["pools_counts_sentence"] == analysis.counts_sentence(found.machine.counts)
+    assert texts["pools_override_sentence"] == analysis.override_sentence(found.machine.counts)
+    assert texts["pools_sync_verdict"] == analysis.sync_verdict(found.sync_async)
 
 
 def test_nothing_is_left_running(shm_before):

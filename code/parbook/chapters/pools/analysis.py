@@ -28,8 +28,59 @@ WORKERS_GAIN_FROM = 1.2
 BLAS_MUCH_SLOWER_FROM = 1.5
 #: ... "somewhat slower" from this one, and made "a small difference" below it.
 BLAS_SLOWER_FROM = 1.1
+#: The measured gain of sending every task at once over ``apply`` in a loop is "close to"
+#: the arithmetic's when within this fraction of it.
+SYNC_CLOSE_WITHIN = 0.2
 #: The ways of starting workers whose BLAS threads the page describes in a sentence each.
 PROBED = ("fork", "spawn", "forkserver", "child_one")
+
+
+@dataclass(frozen=True)
+class CpuCounts:
+    """Every count of CPUs this build could ask for, and what overriding them did."""
+
+    python_version: str
+    usable: int  # what this book sizes its pools by: the affinity mask, capped by a quota
+    os_cpu_count: int | None
+    process_cpu_count: int | None  # None: the interpreter predates it (3.13)
+    affinity: int | None  # None: the platform has no sched_getaffinity
+    quota_cpus: float | None  # None: no quota, or no cgroup CPU controller found
+    quota_version: str | None  # "v1" | "v2"; None: no cgroup CPU controller found
+    quota_file: str | None
+    quota_text: str | None
+    python_cpu_count: str | None  # PYTHON_CPU_COUNT as this build was started with
+    x_cpu_count: str | None  # -X cpu_count as this build was started with
+    default_pool_count: str  # "os.cpu_count()" | "os.process_cpu_count()"
+    override: int  # the value given to the child interpreters
+    override_env_seen: int | None  # os.cpu_count() with PYTHON_CPU_COUNT; None: it failed
+    override_x_seen: int | None  # os.cpu_count() with -X cpu_count; None: it failed
+
+    @property
+    def default_pool_size(self) -> int:
+        """How many workers ``Pool()`` with no size starts on this interpreter."""
+        if self.default_pool_count == "os.process_cpu_count()":
+            return self.process_cpu_count or 1
+        return self.os_cpu_count or 1
+
+    @property
+    def available(self) -> list[int]:
+        """The counts this interpreter and platform offer (the quota rounded down)."""
+        counts = [self.os_cpu_count, self.process_cpu_count, self.affinity]
+        if self.quota_cpus is not None:
+            counts.append(max(1, math.floor(self.quota_cpus)))
+        return [count for count in counts if count is not None]
+
+    @property
+    def agree(self) -> bool:
+        """Whether every available count, and the size of a default pool, equal the usable
+        CPUs."""
+        return self.default_pool_size == self.usable and all(
+            count == self.usable for count in self.available)
+
+    @property
+    def overridden(self) -> bool:
+        """Whether this build itself ran with PYTHON_CPU_COUNT or -X cpu_count set."""
+        return bool(self.python_cpu_count or self.x_cpu_count)
 
 
 @dataclass(frozen=True)
@@ -39,8 +90,7 @@ class Machine:
     cpus: int
     start_method: str
     start_methods: list[str]
-    os_cpu_count: int | None
-    affinity: int | None
+    counts: CpuCounts
 
 
 @dataclass(frozen=True)
@@ -299,6 +349,19 @@ def outcome_rows(by_method: dict[str, dict[str, Any]]) -> dict[str, dict[str, st
     return rows
 
 
+def _cpu_counts(counts: dict[str, Any]) -> CpuCounts:
+    quota, override = counts["cgroup_quota"], counts["override"]
+    return CpuCounts(
+        python_version=counts["python_version"], usable=counts["usable"],
+        os_cpu_count=counts["os_cpu_count"], process_cpu_count=counts["process_cpu_count"],
+        affinity=counts["affinity"], quota_cpus=quota["cpus"], quota_version=quota["version"],
+        quota_file=quota["file"], quota_text=quota["text"],
+        python_cpu_count=counts["PYTHON_CPU_COUNT"], x_cpu_count=counts["-X cpu_count"],
+        default_pool_count=counts["default_pool_count"], override=override["override"],
+        override_env_seen=override["env"], override_x_seen=override["x_option"],
+    )
+
+
 def findings(result: Result) -> Findings:
     """The chapter's findings, derived from one recorded result."""
     p, values = result.parameters, result.values
@@ -310,8 +373,7 @@ def findings(result: Result) -> Findings:
     probed.update(child_default=blas_workers["default"], child_one=blas_workers["one"])
     return Findings(
         machine=Machine(cpus=p["cpus"], start_method=p["start_method"],
-                        start_methods=p["start_methods"], os_cpu_count=counts["os_cpu_count"],
-                        affinity=counts["affinity"]),
+                        start_methods=p["start_methods"], counts=_cpu_counts(counts)),
         sync_async=SyncAsync(
             tasks=p["sync_tasks"], workers=p["sync_workers"], task_s=p["sync_task_s"],
             synchronous=result.median("sync_async", how="sync"),
@@ -351,6 +413,131 @@ def findings(result: Result) -> Findings:
 
 
 # --- data-dependent sentences ---------------------------------------------------------------
+
+def sync_verdict(sync: SyncAsync) -> str:
+    """How much faster sending every task at once was than apply in a loop, against the
+    gain the arithmetic expects (tasks over rounds)."""
+    measured = format_ratio(sync.sync_over_async)
+    expected_gain = sync.sync_expected / sync.async_expected
+    expected = format_ratio(expected_gain)
+    if sync.sync_over_async < 1:
+        return (f"no faster ({measured}), although the arithmetic expects {expected}; the "
+                "spread table shows how much other load on the machine disturbed the runs")
+    if abs(sync.sync_over_async / expected_gain - 1) <= SYNC_CLOSE_WITHIN:
+        return f"{measured} faster, close to the {expected} the arithmetic expects"
+    if sync.sync_over_async < expected_gain:
+        return f"{measured} faster, short of the {expected} the arithmetic expects"
+    return f"{measured} faster, more than the {expected} the arithmetic expects"
+
+
+def counts_sentence(counts: CpuCounts) -> str:
+    """Whether the counts agree here, and what Pool() with no size would start."""
+    default, usable, call = counts.default_pool_size, counts.usable, counts.default_pool_count
+    workers = f"{default} worker" if default == 1 else f"{default} workers"
+    if counts.agree:
+        return (f"On this machine every count this interpreter offers says {usable}, so "
+                "Pool() with no size starts one worker per usable CPU.")
+    if default == usable:
+        return (f"The counts differ on this machine, but the one Pool() uses when given no "
+                f"size, {call}, says {usable}, the number of usable CPUs.")
+    if default > usable:
+        return (f"The counts differ on this machine: Pool() with no size would start "
+                f"{workers} ({call}) for the {usable} CPUs this process can use, so pass "
+                "processes= yourself.")
+    if counts.overridden:
+        return (f"The counts differ on this machine: Pool() with no size would start only "
+                f"{workers} ({call}) for the {usable} CPUs this process can use, because "
+                "this build ran with the override set.")
+    return (f"The counts differ on this machine: Pool() with no size would start only "
+            f"{workers} ({call}) for the {usable} CPUs this process can use.")
+
+
+def override_sentence(counts: CpuCounts) -> str:
+    """Whether a child interpreter took the PYTHON_CPU_COUNT override."""
+    given, version, seen = counts.override, counts.python_version, counts.override_env_seen
+    if seen is None:
+        return (f"A child interpreter started with PYTHON_CPU_COUNT={given}, one more than "
+                "the machine's count, failed before it reported a count, so whether Python "
+                f"{version} takes the override is not measured here.")
+    if seen == given:
+        return (f"A child interpreter started with PYTHON_CPU_COUNT={given}, one more than "
+                f"the machine's count, reported os.cpu_count() as {given}: Python {version} "
+                "takes the override, which sizes every default pool of a program without a "
+                "change to its code.")
+    return (f"A child interpreter started with PYTHON_CPU_COUNT={given}, one more than the "
+            f"machine's count, still reported {seen}: Python {version} predates the "
+            "variable, which came in 3.13, and ignores it.")
+
+
+def _quota_cell(counts: CpuCounts) -> str:
+    if counts.quota_version is None:
+        return "no cgroup CPU controller found"
+    where = f"cgroup {counts.quota_version}, {counts.quota_file} = {counts.quota_text}"
+    if counts.quota_cpus is None:
+        return f"no quota ({where})"
+    return f"{counts.quota_cpus:g} CPUs ({where})"
+
+
+def _seen_cell(seen: int | None) -> str:
+    return "the child failed" if seen is None else str(seen)
+
+
+def cpu_count_rows(counts: CpuCounts) -> list[dict[str, str]]:
+    """What each count reports, and its value in this build: the rows of the page's table."""
+    absent = f"not available on this interpreter (Python {counts.python_version})"
+    setting = ", ".join(f"{name}={value}" for name, value in (
+        ("PYTHON_CPU_COUNT", counts.python_cpu_count), ("-X cpu_count", counts.x_cpu_count))
+        if value) or "not set"
+    given = counts.override
+    rows = [
+        ("os.cpu_count()", "logical CPUs in the system; from 3.13, the override if one is "
+         "set", str(counts.os_cpu_count) if counts.os_cpu_count is not None else "None"),
+        ("os.process_cpu_count()", "from 3.13: logical CPUs the calling thread may run on "
+         "(its affinity mask), or the override if one is set",
+         absent if counts.process_cpu_count is None else str(counts.process_cpu_count)),
+        ("len(os.sched_getaffinity(0))", "CPUs in the calling thread's affinity mask "
+         "(Linux and some Unixes), which taskset and CPU sets restrict",
+         "not available on this platform" if counts.affinity is None
+         else str(counts.affinity)),
+        ("cgroup CPU quota", "CPU time per period the process's cgroup may use, in CPUs "
+         "(v2 cpu.max, v1 cpu.cfs_quota_us); none of the counts above reads it",
+         _quota_cell(counts)),
+        ("PYTHON_CPU_COUNT, -X cpu_count", "from 3.13: a number that replaces both Python "
+         "counts", setting),
+        (f"os.cpu_count() in a child started with PYTHON_CPU_COUNT={given}",
+         "whether this interpreter takes the override", _seen_cell(counts.override_env_seen)),
+        (f"os.cpu_count() in a child started with -X cpu_count={given}",
+         "the same, given as a command-line option", _seen_cell(counts.override_x_seen)),
+        ("Pool() and ProcessPoolExecutor() with no size",
+         "start as many workers as this call returns",
+         f"{counts.default_pool_count}: {counts.default_pool_size}"),
+        ("usable CPUs (this book)", "the affinity mask, capped by the quota: what this "
+         "book sizes its pools by", str(counts.usable)),
+    ]
+    return [{"count": count, "what it reports": what, "this build": value}
+            for count, what, value in rows]
+
+
+def summary_rows(found: Findings) -> list[tuple[str, str]]:
+    """The chapter's headline results, one (what, this build) row each."""
+    sync, chunks, init, blas = found.sync_async, found.chunksize, found.initializer, found.blas
+    seconds, rates = format_seconds, chunks.rates
+    return [
+        (f"{sync.tasks} sleeping tasks on {sync.workers} workers, apply in a loop",
+         seconds(sync.synchronous)),
+        ("the same tasks, apply_async then get", seconds(sync.asynchronous)),
+        (f"{chunks.tasks:,} tasks of a few microseconds, chunksize=1",
+         f"{format_count(rates['1'])} tasks/s"),
+        (f"the same tasks, the chunksize map picks ({chunks.default:,})",
+         f"{format_count(rates['default'])} tasks/s"),
+        (f"a {init.vocabulary:,}-word table built in every task", seconds(init.per_task)),
+        ("the same table built once per worker, in an initializer",
+         seconds(init.initializer)),
+        (f"matrix products on {blas.cpus} workers, BLAS threads at their default",
+         seconds(blas.default)),
+        ("the same products, one BLAS thread per worker", seconds(blas.one)),
+    ]
+
 
 def chunk_label(key: str, default: int) -> str:
     """How a chunksize case reads in tables: ``"1,000"``, ``"default (250)"``."""
@@ -504,9 +691,8 @@ def texts(found: Findings) -> dict[str, Any]:
         "pools_cpus": machine.cpus,
         "pools_start_method": machine.start_method,
         "pools_methods": spoken_list(machine.start_methods),
-        "pools_os_cpu_count": (machine.os_cpu_count if machine.os_cpu_count is not None
-                               else "n/a"),
-        "pools_affinity": machine.affinity if machine.affinity is not None else "n/a",
+        "pools_counts_sentence": counts_sentence(machine.counts),
+        "pools_override_sentence": override_sentence(machine.counts),
         # The article's experiment.
         "pools_sync_tasks": sync.tasks,
         "pools_sync_workers": sync.workers,
@@ -518,6 +704,7 @@ def texts(found: Findings) -> dict[str, Any]:
         "pools_sync_expected": seconds(sync.sync_expected),
         "pools_async_expected": seconds(sync.async_expected),
         "pools_sync_over_async": format_ratio(sync.sync_over_async),
+        "pools_sync_verdict": sync_verdict(sync),
         "pools_article_task_s": seconds(sync.article_task_s),
         "pools_article_sync_expected": seconds(sync.article_sync_expected),
         "pools_article_async_expected": seconds(sync.article_async_expected),
@@ -552,6 +739,7 @@ def texts(found: Findings) -> dict[str, Any]:
         "pools_workers_verdict": workers_verdict(workers),
         # BLAS
         "pools_blas_size": blas.size,
+        "pools_blas_matrix": f"{blas.size} × {blas.size}",
         "pools_blas_products": blas.products,
         "pools_blas_tasks": blas.tasks,
         "pools_blas_default": seconds(blas.default),

@@ -25,14 +25,17 @@ platform's default start method, except in the demonstrations, which run under e
 
 ``values`` holds what the demonstrations returned under each start method
 (``values["demos"]``), which threads the workers had when the variables were set
-around pool creation (``values["blas_probe"]``) and the CPU counts.
+around pool creation (``values["blas_probe"]``) and every CPU count
+(``values["cpu_counts"]``: ``os.cpu_count()``, ``os.process_cpu_count()``, the affinity
+mask, the cgroup quota, the override variable and option, the count ``Pool()`` uses by
+default, and what child interpreters started with the override reported).
 """
 
 from __future__ import annotations
 
 import json
 import multiprocessing
-import os
+import platform
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -154,13 +157,7 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> R
         blas_tasks=size.blas_tasks_per_worker * machine_setup.cpus,
         demo_nap_s=size.demo_nap_s,
     )
-    result.values["cpu_counts"] = {
-        "usable": machine_setup.cpus,
-        "os_cpu_count": os.cpu_count(),
-        "affinity": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "process_cpu_count": (os.process_cpu_count() if hasattr(os, "process_cpu_count")
-                              else None),
-    }
+    _cpu_counts(result, machine_setup)
     _demos(result, size, machine_setup)
     _sync_async(result, size, machine_setup)
     _chunksize(result, size, machine_setup)
@@ -169,6 +166,21 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> R
     _workers(result, size, machine_setup)
     _blas(result, size, machine_setup)
     return result
+
+
+def _cpu_counts(result: Result, machine_setup: run_setup.RunSetup) -> None:
+    """Every CPU count, the one Pool() uses by default, and whether the override reaches a
+    child interpreter: the override is one more than the machine's count, so the child's
+    answer shows which count it gave."""
+    machine_setup.say("CPU counts, and PYTHON_CPU_COUNT in a child interpreter")
+    counts = work.cpu_counts()
+    result.values["cpu_counts"] = {
+        **counts,
+        "usable": machine_setup.cpus,
+        "python_version": platform.python_version(),
+        "default_pool_count": work.default_pool_count(),
+        "override": work.counts_under_override((counts["os_cpu_count"] or 1) + 1),
+    }
 
 
 def _interleaved(cases: dict[str, tuple[Callable[[Any], Any], Callable[[], Any] | None,

@@ -27,6 +27,24 @@ def _rate(tasks: int, seconds: float) -> str:
     return format_count(tasks / seconds)
 
 
+def summary_table(result: Result, found: Findings) -> Table:
+    """The chapter's headline results, shown under its short answer."""
+    frame = pd.DataFrame(analysis.summary_rows(found), columns=["what", "this build"])
+    return Table(frame, index=False, caption=(
+        f"What this chapter measured on the machine that built this page "
+        f"({found.machine.cpus} usable CPUs, start method {found.machine.start_method}): "
+        "medians of N runs; each row is explained in a section below."))
+
+
+def cpu_counts_table(result: Result, found: Findings) -> Table:
+    """Each count of CPUs, what it reports, and its value in this build."""
+    frame = pd.DataFrame(analysis.cpu_count_rows(found.machine.counts))
+    return Table(frame, index=False, caption=(
+        "Every count of CPUs this build could ask for, read while this page was built "
+        "(the child interpreters are started with the override one more than the "
+        "machine's count, so their answer shows whether they took it)."))
+
+
 def sync_async_table(result: Result, found: Findings) -> Table:
     """Measured medians beside what the arithmetic expects for sleeping tasks."""
     sync = found.sync_async
@@ -195,6 +213,8 @@ def chunksize_spread(result: Result, found: Findings) -> Table:
 
 
 TABLES = {
+    "pools-summary": summary_table,
+    "pools-cpu-counts-table": cpu_counts_table,
     "pools-sync-async-table": sync_async_table,
     "pools-sync-async-spread": spread_view(
         "sync_async", {"how": SYNC_LABELS.get},

@@ -3,12 +3,19 @@ texts (every sentence and number the page glues)."""
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from typing import Any
 
 from parbook.bench.results import Result
 from parbook.chapters.ray_basics.experiment import ANTI_PATTERN_LABELS, FIX, PROBLEM, SIZE_LABELS
-from parbook.render.formatting import format_rate, format_ratio, format_seconds, format_size
+from parbook.render.formatting import (
+    format_rate,
+    format_ratio,
+    format_seconds,
+    format_size,
+    spoken_list,
+)
 from parbook.shared.raysession import LOCAL_OBJECT_STORE_BYTES
 
 #: A fix that gains less than this factor over its anti-pattern "gained little".
@@ -19,6 +26,18 @@ FLAT_GET_FACTOR = 10
 #: An object size this close (bytes) to the documented inline limit counts as that limit:
 #: the object size adds Ray's metadata to the serialised data.
 LIMIT_TOLERANCE_BYTES = 64
+#: A put that took at least this many page faults per page it wrote wrote into pages
+#: the process did not have mapped yet; below it, into pages it already had.
+FRESH_FAULTS_FROM = 0.5
+#: The page faults of puts are classified from this size up; smaller puts write a page
+#: or two, which the faults of everything else around them drown.
+COUNTED_FROM_BYTES = 1 << 20
+#: A put that used at least this many times the CPU seconds per wall second of the copy
+#: it is compared with ran on several threads at once.
+PARALLEL_FROM = 1.2
+#: A copy split over threads that took within this fraction of the one-thread copy's time
+#: took "about as long".
+SPLIT_TOLERANCE = 0.1
 
 
 @dataclass(frozen=True)
@@ -173,12 +192,27 @@ class Calls:
 
 @dataclass(frozen=True)
 class SizeSweep:
-    """Seconds per operation on an array (median), by size, and the store's warm-up."""
+    """Seconds per operation on an array (median), by size, and the store's warm-up; for
+    the copies and ``ray.put``, their page faults per page written and CPU seconds per
+    wall second (medians of a few untimed runs)."""
 
     sizes: tuple[int, ...]
     seconds: dict[tuple[int, str], float]  # (bytes, how in SIZE_LABELS) -> seconds
     warmup_bytes: int
     warmup_s: float
+    faults_per_page: dict[tuple[int, str], float]  # (bytes, how in COUNTED) -> faults
+    cpu_per_wall: dict[tuple[int, str], float]  # (bytes, how in COUNTED) -> CPU s per s
+    memcopy_threads: int  # threads ray.put copies a large buffer on (Ray's source)
+    memcopy_threshold: int  # bytes above which it does
+
+    def put_fresh(self, size: int) -> bool:
+        """Whether the put at ``size`` wrote into pages this process did not have mapped."""
+        return self.faults_per_page[(size, "put")] >= FRESH_FAULTS_FROM
+
+    @property
+    def counted_sizes(self) -> tuple[int, ...]:
+        """The sizes whose puts the page classifies by their page faults."""
+        return tuple(size for size in self.sizes if size >= COUNTED_FROM_BYTES)
 
     @property
     def smallest(self) -> int:
@@ -333,6 +367,14 @@ def findings(result: Result) -> Findings:
                      result.median("size_sweep", **c.params)
                      for c in result.group("size_sweep")},
             warmup_bytes=warmup.params["bytes"], warmup_s=warmup.samples[0],
+            faults_per_page={(int(size), how): statistics.median(runs["faults_per_page"])
+                             for size, counted in values["copy_counts"].items()
+                             for how, runs in counted.items()},
+            cpu_per_wall={(int(size), how): statistics.median(runs["cpu_per_wall"])
+                          for size, counted in values["copy_counts"].items()
+                          for how, runs in counted.items()},
+            memcopy_threads=params["ray_memcopy_threads"],
+            memcopy_threshold=params["ray_memcopy_threshold_bytes"],
         ),
         anti=AntiPatterns(
             seconds={(c.params["pattern"], c.params["how"]):
@@ -374,11 +416,16 @@ def ref_sentence(sweep: SizeSweep) -> str:
     wins_from = sweep.ref_wins_from
     if wins_from is None:
         return ("Passing the put ref never beat passing the array by value at the sizes "
-                "measured here")
+                "measured here, although by value a large array is put again for every "
+                "call; the spread table shows how much the two varied between runs.")
     if wins_from == sweep.smallest:
-        return "A task given the put ref was faster at every size measured here"
-    return (f"Below {format_size(wins_from)}, passing the array by value was the faster "
-            f"of the two here; from {format_size(wins_from)} up, the put ref won")
+        return ("A task given the put ref was faster at every size measured here, even at "
+                f"{format_size(wins_from)}, where the array by value travels inside the "
+                "task's message.")
+    return (f"Below {format_size(wins_from)}, passing the array by value was the faster of "
+            "the two here: a small value travels inside the task's message, while a ref "
+            "makes the worker fetch the value from the store. From "
+            f"{format_size(wins_from)} up, the put ref won.")
 
 
 def get_lead(sweep: SizeSweep) -> str:
@@ -394,17 +441,110 @@ def pipe_sentence(sweep: SizeSweep) -> str:
     at_largest = sweep.over("task_value", "os_pipe", largest)
     at_smallest = sweep.over("task_value", "os_pipe", smallest)
     pipe_smallest = format_seconds(sweep.seconds[(smallest, "os_pipe")])
+    task_smallest = format_seconds(sweep.seconds[(smallest, "task_value")])
     if at_largest < 1 <= at_smallest:
         return (
             f"A Ray task given the array by value took {format_ratio(at_largest)} that time: "
             "one copy into shared memory, which the worker then reads in place, beat two "
             "copies through the kernel. For tiny arrays the order reverses: the pipe took "
-            f"{pipe_smallest}, a task given the array "
-            f"{format_seconds(sweep.seconds[(smallest, 'task_value')])} "
-            f"({format_ratio(at_smallest)})")
-    return (f"A Ray task given the array by value took {format_ratio(at_largest)} that time, "
-            f"and at {format_size(smallest)} {format_ratio(at_smallest)} the pipe's "
-            f"{pipe_smallest}")
+            f"{pipe_smallest}, a task given the array {task_smallest} "
+            f"({format_ratio(at_smallest)}). Ray's cost per call is high and its cost per "
+            "byte low.")
+    if at_largest < 1:
+        return (f"A Ray task given the array by value took {format_ratio(at_largest)} that "
+                f"time, and at {format_size(smallest)} {format_ratio(at_smallest)} the "
+                f"pipe's {pipe_smallest}: here Ray beat the raw pipe at every size.")
+    return (f"A Ray task given the array by value took {format_ratio(at_largest)} that time: "
+            "here one copy into shared memory did not beat two copies through the kernel. "
+            f"At {format_size(smallest)} it took {format_ratio(at_smallest)} the pipe's "
+            f"{pipe_smallest}.")
+
+
+def put_pages_sentence(sweep: SizeSweep) -> str:
+    """Whether the puts of large arrays wrote into pages this process had mapped already."""
+    counted = sweep.counted_sizes
+    start = format_size(COUNTED_FROM_BYTES)
+    if not counted:
+        return (f"No array measured here reached {start}, so which pages the puts wrote "
+                "into is not measured here.")
+    fresh = [size for size in counted if sweep.put_fresh(size)]
+    touched = [size for size in counted if not sweep.put_fresh(size)]
+    if not touched:
+        return (f"Every put of {start} or more took about one page fault per page it wrote, "
+                "like the copy into fresh memory: the store gave each new object pages this "
+                "process did not have mapped yet.")
+    if not fresh:
+        return (f"No put of {start} or more took more than a few page faults: the store "
+                "gave each new object pages this process had already touched, like the "
+                "copy into touched memory.")
+    return (f"Puts of {spoken_list(format_size(size) for size in fresh)} took about one page "
+            "fault per page they wrote, like the copy into fresh memory; puts of "
+            f"{spoken_list(format_size(size) for size in touched)} wrote into pages this "
+            "process had already touched and took almost none. Where the store puts a new "
+            "object decides which, and that is up to Ray's allocator.")
+
+
+def put_floor_sentence(sweep: SizeSweep) -> str:
+    """The put of the largest array against the copy that writes the same kind of pages:
+    whether it beat that copy, and whether more threads explain it."""
+    largest = sweep.largest
+    at, put = format_size(largest), sweep.seconds[(largest, "put")]
+    floor = "memcpy_fresh" if sweep.put_fresh(largest) else "memcpy"
+    ratio = format_ratio(put / sweep.seconds[(largest, floor)])
+    put_cpu, copy_cpu = sweep.cpu_per_wall[(largest, "put")], sweep.cpu_per_wall[(largest, floor)]
+    cpu, cpu_copy = f"{put_cpu:.2f}", f"{copy_cpu:.2f}"
+    slower = put >= sweep.seconds[(largest, floor)]
+    split = put_cpu >= PARALLEL_FROM * copy_cpu and largest > sweep.memcopy_threshold
+    threads = sweep.memcopy_threads
+    if floor == "memcpy_fresh" and slower:
+        return (f"At {at}, the put took {ratio} as long as the copy into fresh memory, which "
+                "takes the same page faults.")
+    if floor == "memcpy_fresh" and split:
+        return (f"At {at}, the put took only {ratio} as long as the copy into fresh memory, "
+                "which takes the same page faults on one thread: Ray copies a buffer this "
+                f"large on {threads} threads, and the put used {cpu} seconds of CPU per "
+                f"second against the copy's {cpu_copy}.")
+    if floor == "memcpy_fresh":
+        return (f"At {at}, the put took only {ratio} as long as the copy into fresh memory, "
+                "which takes the same page faults, while using no more CPU per second "
+                f"({cpu} seconds per second, against the copy's {cpu_copy}). Its faults were "
+                "on the store's shared memory and the copy's on private memory; which of the "
+                "two costs the kernel less per page is not measured here.")
+    if slower:
+        return (f"At {at}, the put took {ratio} as long as the copy into touched memory, "
+                "which, like the put, takes almost no page faults.")
+    if split:
+        return (f"At {at}, the put took only {ratio} as long as the copy into touched memory, "
+                "which, like the put, takes almost no page faults, but copies on one thread: "
+                f"Ray copies a buffer this large on {threads} threads, and the put used {cpu} "
+                f"seconds of CPU per second against the copy's {cpu_copy}.")
+    return (f"At {at}, the put took only {ratio} as long as the copy into touched memory, "
+            "which, like the put, takes almost no page faults, while using no more CPU per "
+            f"second ({cpu} seconds per second, against the copy's {cpu_copy}): more threads "
+            "do not explain the difference here, and what does is not measured here.")
+
+
+def split_sentence(sweep: SizeSweep) -> str:
+    """Whether splitting a plain copy of the largest array over threads made it faster."""
+    largest, threads = sweep.largest, sweep.memcopy_threads
+    at = format_size(largest)
+    if largest <= sweep.memcopy_threshold:
+        return (f"At {at}, the largest size here, ray.put copies on one thread, and so "
+                "does the split copy.")
+    ratio = sweep.over("memcpy_threads", "memcpy", largest)
+    shown = format_ratio(ratio)
+    if ratio < 1 - SPLIT_TOLERANCE:
+        return (f"Split over {threads} threads, the plain copy of the {at} array took "
+                f"{shown} as long as on one thread: on this machine one thread does not copy "
+                "as fast as the memory allows.")
+    if ratio <= 1 + SPLIT_TOLERANCE:
+        return (f"Split over {threads} threads, the plain copy of the {at} array took about "
+                f"as long as on one thread ({shown}): more threads did not copy faster here, "
+                "either because one thread already copies as fast as the memory allows or "
+                "because no other CPU was free.")
+    return (f"Split over {threads} threads, the plain copy of the {at} array took {shown} as "
+            "long as on one thread: handing out the parts and waiting for them cost more "
+            "than the threads gained here.")
 
 
 def limit_verdict(limit: InlineLimit) -> str:
@@ -413,7 +553,7 @@ def limit_verdict(limit: InlineLimit) -> str:
         return ("within a few bytes of the documented default: the limit counts the "
                 "serialised data, and the object size adds Ray's few bytes of metadata")
     return ("not the documented default: this Ray, or this cluster's configuration "
-            "(`RAY_max_direct_call_object_size`), uses another limit")
+            "(RAY_max_direct_call_object_size), uses another limit")
 
 
 def pyarrow_clause(serialisation: Serialisation) -> str:
@@ -431,6 +571,34 @@ def get_in_loop_result(anti: AntiPatterns, workers: int) -> str:
         text += (". In this run the fix gained little: with few CPUs, or CPUs busy with "
                  "other work, there is little left to run side by side")
     return text
+
+
+def summary_rows(found: Findings) -> list[tuple[str, str]]:
+    """The chapter's headline results, one (what, this build) row each."""
+    calls, sweep, anti = found.calls, found.sweep, found.anti
+    largest = format_size(sweep.largest)
+    seconds = format_seconds
+
+    def against_fix(pattern: str) -> str:
+        return f"{format_ratio(anti.gain(pattern))} as long"
+
+    return [
+        ("a task: f.remote(), then ray.get, one at a time", seconds(calls.seconds["task"])),
+        ("an actor call, one at a time", seconds(calls.seconds["actor"])),
+        ("1 byte through a raw os.pipe to a process and back (the floor)",
+         seconds(calls.seconds["os_pipe"])),
+        (f"ray.get of a {largest} array already in the object store",
+         seconds(sweep.seconds[(sweep.largest, "get")])),
+        (f"copying the {largest} array into memory already written (memcpy)",
+         seconds(sweep.seconds[(sweep.largest, "memcpy")])),
+        (f"ray.put of the {largest} array", seconds(sweep.seconds[(sweep.largest, "put")])),
+        (f"{anti.loop_tasks} tasks with ray.get inside the loop, against submitting all "
+         "first", against_fix("get_in_loop")),
+        (f"{anti.fine_items:,} tiny items as one task each, against a few batches",
+         against_fix("fine_grained")),
+        (f"the same {format_size(anti.large_bytes)} array by value to {anti.large_tasks} "
+         "tasks, against one ray.put", against_fix("large_argument")),
+    ]
 
 
 def texts(found: Findings) -> dict[str, Any]:
@@ -466,6 +634,11 @@ def texts(found: Findings) -> dict[str, Any]:
         "rb_warmup_s": seconds(sweep.warmup_s),
         "rb_warmup_rate": format_rate(sweep.warmup_rate),
         "rb_ref_sentence": ref_sentence(sweep),
+        "rb_put_pages_sentence": put_pages_sentence(sweep),
+        "rb_put_floor_sentence": put_floor_sentence(sweep),
+        "rb_split_sentence": split_sentence(sweep),
+        "rb_memcopy_threads": sweep.memcopy_threads,
+        "rb_memcopy_threshold": format_size(sweep.memcopy_threshold),
         "rb_get_lead": get_lead(sweep),
         "rb_pipe_sentence": pipe_sentence(sweep),
         # Where objects live, and what Ray serialises with.

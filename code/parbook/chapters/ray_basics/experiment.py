@@ -13,10 +13,14 @@ Groups of cases in the result:
     and both again with every call submitted before one ``ray.get`` on the list. Timed in
     turns (interleaved).
 ``size_sweep``
-    Seconds per operation on a uint8 array of 8 B to 256 MiB: ``memcpy`` (floor), sending
-    it down a raw ``os.pipe`` to a process that answers with one byte (floor), ``ray.put``,
-    ``ray.get`` of a put array, a task given the put ref, and a task given the array by
-    value. Timed in turns at each size.
+    Seconds per operation on a uint8 array of 8 B to 256 MiB: three copies of it in this
+    process (into memory already written, the floor; into freshly mapped memory; and
+    split over threads as ``ray.put`` splits it), sending it down a raw ``os.pipe`` to a
+    process that answers with one byte (floor), ``ray.put``, ``ray.get`` of a put array, a
+    task given the put ref, and a task given the array by value. Timed in turns at each
+    size. ``values["copy_counts"]`` holds, for the copies and ``ray.put`` at each size,
+    the page faults per page written and the CPU seconds per wall second of a few untimed
+    runs made after the timed ones.
 ``anti_pattern``
     Ray's documented anti-patterns against their fixes, each pair timed in turns:
     ``ray.get`` in a loop, one task per tiny item, the same large array passed by value.
@@ -35,6 +39,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import mmap
 import os
 import time
 from collections.abc import Callable
@@ -45,7 +50,14 @@ import numpy as np
 
 from parbook.bench.measure import Protocol, measure_interleaved
 from parbook.bench.results import Result
-from parbook.chapters.ray_basics.floors import os_pipe_sink
+from parbook.chapters.ray_basics.floors import (
+    RAY_MEMCOPY_THREADS,
+    RAY_MEMCOPY_THRESHOLD_BYTES,
+    copy_into_fresh_memory,
+    fault_and_cpu_counts,
+    os_pipe_sink,
+    split_copier,
+)
 from parbook.render.formatting import format_size
 from parbook.shared import roundtrip, run_setup
 from parbook.shared.cpu import calibrate, iterations_for
@@ -63,13 +75,23 @@ CALL_LABELS = {
     "actor_batch": "actor calls: all submitted, then one ray.get",
 }
 SIZE_LABELS = {
-    "memcpy": "memcpy (floor)",
+    "memcpy": "memcpy into touched memory (floor)",
+    "memcpy_fresh": "memcpy into fresh memory",
+    "memcpy_threads": "memcpy split as ray.put splits it",
     "os_pipe": "os.pipe to a process (floor)",
     "put": "ray.put",
     "get": "ray.get",
     "task_ref": "task given the put ref",
     "task_value": "task given the array by value",
 }
+#: The size-sweep cases the main size table shows (the other copies have a table of their own).
+MAIN_SIZE_CASES = ("memcpy", "os_pipe", "put", "get", "task_ref", "task_value")
+#: The operations whose page faults and CPU time the sweep counts, and how often at each
+#: size: the fresh copy once (its page faults are the same every time, and it is the
+#: slowest), the others a few times.
+COUNTED = ("memcpy", "memcpy_fresh", "memcpy_threads", "put")
+COUNTED_RUNS = 3
+COUNTED_RUNS_OF = {"memcpy_fresh": 1}
 #: Anti-pattern -> {case: label}; the first case is the anti-pattern, the last the fix.
 ANTI_PATTERN_LABELS = {
     "get_in_loop": {
@@ -172,7 +194,9 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> R
         ray_calls=size.ray_calls, batch_calls=size.batch_calls, pipe_calls=size.pipe_calls,
         loop_task_s=size.loop_task_s, fine_items=size.fine_items,
         fine_item_s=size.fine_item_s, large_argument_bytes=size.large_argument_bytes,
-        large_argument_tasks=size.large_argument_tasks,
+        large_argument_tasks=size.large_argument_tasks, page_bytes=mmap.PAGESIZE,
+        ray_memcopy_threads=RAY_MEMCOPY_THREADS,
+        ray_memcopy_threshold_bytes=RAY_MEMCOPY_THRESHOLD_BYTES,
     )
     say("calibrating the CPU-bound work")
     rate = calibrate()
@@ -273,35 +297,53 @@ def _calls(result: Result, size: Sizes, one_byte: Any, say: Callable[[str], None
 
 def _size_sweep(result: Result, size: Sizes, sinks: dict[int, Any],
                 say: Callable[[str], None]) -> None:
-    for n_bytes in size.array_sizes:
-        n = sweep_calls(n_bytes, size)
-        say(f"size sweep: {format_size(n_bytes)}, {n} per sample")
-        samples = _sweep_one_size(n_bytes, n, sinks[n_bytes], size.sweep)
-        for how, how_samples in samples.items():
-            result.add("size_sweep", {"bytes": n_bytes, "how": how, "calls": n},
-                       [sample / n for sample in how_samples])
+    counts: dict[str, dict[str, dict[str, list[float]]]] = {}
+    with split_copier() as split_copy:
+        for n_bytes in size.array_sizes:
+            n = sweep_calls(n_bytes, size)
+            say(f"size sweep: {format_size(n_bytes)}, {n} per sample")
+            samples, counts[str(n_bytes)] = _sweep_one_size(
+                n_bytes, n, sinks[n_bytes], split_copy, size.sweep)
+            for how, how_samples in samples.items():
+                result.add("size_sweep", {"bytes": n_bytes, "how": how, "calls": n},
+                           [sample / n for sample in how_samples])
+    result.values["copy_counts"] = counts
 
 
 def _sweep_one_size(n_bytes: int, n: int, send: Callable[[memoryview], None],
-                    protocol: Protocol) -> dict[str, list[float]]:
-    """Every size-sweep case at one size, in turns; the array and its ref die on return."""
+                    split_copy: Callable[[np.ndarray, np.ndarray], None], protocol: Protocol
+                    ) -> tuple[dict[str, list[float]], dict[str, dict[str, list[float]]]]:
+    """Every size-sweep case at one size, in turns, then a few untimed runs of the copies
+    and the put that count page faults and CPU time; the array and its ref die on return."""
     import ray
 
     from parbook.chapters.ray_basics import workload as work
 
     array = np.ones(n_bytes, dtype=np.uint8)
-    destination = np.zeros_like(array)
+    destination = np.ones_like(array)  # written now, so a copy into it takes no page faults
     message = memoryview(array)
     ref = ray.put(array)
-    cases = {
-        "memcpy": lambda _: [memcpy_floor(destination, array) for _ in range(n)],
-        "os_pipe": lambda _: [send(message) for _ in range(n)],
-        "put": lambda _: [work.put_only(array) for _ in range(n)],
-        "get": lambda _: [work.get_only(ref) for _ in range(n)],
-        "task_ref": lambda _: [work.task_on_ref(ref) for _ in range(n)],
-        "task_value": lambda _: [work.task_on_value(array) for _ in range(n)],
+    operations = {
+        "memcpy": lambda: memcpy_floor(destination, array),
+        "memcpy_fresh": lambda: copy_into_fresh_memory(array),
+        "memcpy_threads": lambda: split_copy(destination, array),
+        "os_pipe": lambda: send(message),
+        "put": lambda: work.put_only(array),
+        "get": lambda: work.get_only(ref),
+        "task_ref": lambda: work.task_on_ref(ref),
+        "task_value": lambda: work.task_on_value(array),
     }
-    return measure_interleaved(cases, protocol)
+    cases = {how: (lambda _, operation=operation: [operation() for _ in range(n)])
+             for how, operation in operations.items()}
+    samples = measure_interleaved(cases, protocol)
+    pages = -(-n_bytes // mmap.PAGESIZE)
+    counts: dict[str, dict[str, list[float]]] = {}
+    for how in COUNTED:
+        runs = [fault_and_cpu_counts(operations[how], n, pages)
+                for _ in range(COUNTED_RUNS_OF.get(how, COUNTED_RUNS))]
+        counts[how] = {"faults_per_page": [faults for faults, _ in runs],
+                       "cpu_per_wall": [cpu for _, cpu in runs]}
+    return samples, counts
 
 
 def _anti_patterns(result: Result, size: Sizes, workers: int, rate: float,

@@ -7,16 +7,26 @@ from typing import Any
 import pandas as pd
 
 from parbook.bench.results import Result
-from parbook.chapters.ray_basics.analysis import Findings
+from parbook.chapters.ray_basics.analysis import Findings, summary_rows
 from parbook.chapters.ray_basics.experiment import (
     ANTI_PATTERN_LABELS,
     ANTI_PATTERN_TITLES,
     CALL_LABELS,
     FIX,
+    MAIN_SIZE_CASES,
     SIZE_LABELS,
 )
 from parbook.render.formatting import format_ratio, format_seconds, format_size
 from parbook.render.tables import Table, spread_table, time_cell
+
+
+def summary_table(result: Result, found: Findings) -> Table:
+    """The chapter's headline results, shown under its short answer."""
+    frame = pd.DataFrame(summary_rows(found), columns=["what", "this build"])
+    return Table(frame, index=False, caption=(
+        f"What this chapter measured on the machine that built this page, with Ray given "
+        f"{found.session.workers} CPUs: medians of N runs; each row is explained in a section "
+        "below."))
 
 
 def tasks_demo(result: Result, found: Findings) -> str:
@@ -75,8 +85,9 @@ def size_table(result: Result, found: Findings) -> Table:
     sweep = found.sweep
     rows = {}
     for size in sweep.sizes:
-        row = {label: time_cell(result.case("size_sweep", bytes=size, how=how).summary)
-               for how, label in SIZE_LABELS.items()}
+        row = {SIZE_LABELS[how]: time_cell(result.case("size_sweep", bytes=size,
+                                                        how=how).summary)
+               for how in MAIN_SIZE_CASES}
         row["put ÷ memcpy"] = format_ratio(sweep.over("put", "memcpy", size))
         row["get ÷ memcpy"] = format_ratio(sweep.over("get", "memcpy", size))
         row["by value ÷ os.pipe"] = format_ratio(sweep.over("task_value", "os_pipe", size))
@@ -86,6 +97,40 @@ def size_table(result: Result, found: Findings) -> Table:
     frame.index.name = "array"
     return Table(frame, caption="Seconds per operation on a uint8 array, by size (median), "
                                 "and ratios to the two floors.")
+
+
+def put_floor_table(result: Result, found: Findings) -> Table:
+    """ray.put beside the three copies, with page faults and CPU time of each."""
+    sweep = found.sweep
+    rows = {}
+    for size in sweep.sizes:
+        def cell(how: str, size: int = size) -> str:
+            return time_cell(result.case("size_sweep", bytes=size, how=how).summary)
+
+        def counted(values: dict[tuple[int, str], float], *hows: str,
+                    size: int = size) -> str:
+            return " / ".join(f"{values[(size, how)]:.2f}" for how in hows)
+
+        rows[format_size(size)] = {
+            "ray.put": cell("put"),
+            "copy into touched memory": cell("memcpy"),
+            "copy into fresh memory": cell("memcpy_fresh"),
+            "copy split as ray.put splits it": cell("memcpy_threads"),
+            "put ÷ touched copy": format_ratio(sweep.over("put", "memcpy", size)),
+            "put ÷ fresh copy": format_ratio(sweep.over("put", "memcpy_fresh", size)),
+            "page faults per page: put / touched / fresh":
+                counted(sweep.faults_per_page, "put", "memcpy", "memcpy_fresh"),
+            "CPU seconds per second: put / touched / fresh":
+                counted(sweep.cpu_per_wall, "put", "memcpy", "memcpy_fresh"),
+        }
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "array"
+    return Table(frame, caption=(
+        "ray.put beside three copies of the same array in the driver: seconds per operation "
+        "(median of N runs); page faults per page written, and CPU seconds per wall second, "
+        "of the put and of the one-thread copies (medians of a few untimed runs after the "
+        f"timed ones). The split copy uses {sweep.memcopy_threads} threads above "
+        f"{format_size(sweep.memcopy_threshold)}, as ray.put does."))
 
 
 def size_spread(result: Result, found: Findings) -> Table:
@@ -132,10 +177,11 @@ def size_figure(result: Result, found: Findings) -> Any:
     sizes = list(sweep.sizes)
     figure, axes = plt.subplots(figsize=(7.5, 5.4), layout="constrained")
     floors = {"memcpy": {"color": "0.35", "linestyle": "--"},
+              "memcpy_fresh": {"color": "0.5", "linestyle": "-."},
               "os_pipe": {"color": "0.6", "linestyle": ":"}}
-    for how, label in SIZE_LABELS.items():
+    for how in (*MAIN_SIZE_CASES, "memcpy_fresh"):
         axes.plot(sizes, [sweep.seconds[(size, how)] for size in sizes], marker="o",
-                  label=label, **floors.get(how, {}))
+                  label=SIZE_LABELS[how], **floors.get(how, {}))
     axes.set_xscale("log", base=2)
     axes.set_yscale("log")
     axes.set_xticks(sizes, [format_size(size) for size in sizes], rotation=45, ha="right")
@@ -150,9 +196,11 @@ def size_figure(result: Result, found: Findings) -> Any:
 
 
 TABLES = {
+    "ray-basics-summary": summary_table,
     "ray-basics-call-table": call_table,
     "ray-basics-call-spread": call_spread,
     "ray-basics-size-table": size_table,
+    "ray-basics-put-floor-table": put_floor_table,
     "ray-basics-size-spread": size_spread,
     "ray-basics-anti-pattern-table": anti_pattern_table,
     "ray-basics-anti-pattern-spread": anti_pattern_spread,
