@@ -116,7 +116,8 @@ class ArticleRow:
 
 @dataclass(frozen=True)
 class ArticleComparison:
-    """Article 000's Process column (macOS, spawn) beside this build's spawn timings."""
+    """Article 000's Process column (macOS, whose default is spawn) beside this build's
+    spawn timings."""
 
     machine: str
     rows: tuple[ArticleRow, ...]

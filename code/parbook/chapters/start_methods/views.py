@@ -90,7 +90,8 @@ def import_spread(result: Result, found: Findings) -> Table:
 
 def article_table(result: Result, found: Findings) -> Table:
     """This build's spawn timings beside article 000's Process column, with ratios."""
-    article = f"article {sources.OVERHEAD_TABLE.article.key} (macOS, spawn)"
+    # The article names its macOS machine, not its start method (spawn is the macOS default).
+    article = f"article {sources.OVERHEAD_TABLE.article.key} (macOS)"
     rows = {}
     for row in found.article.rows:
         ours = {"light": row.light, "heavy": row.heavy}
