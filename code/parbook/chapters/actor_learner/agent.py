@@ -9,8 +9,11 @@ function of their difference, so the policy is five numbers ``theta`` (four weig
 a bias) and ``P(push right | s) = sigmoid(theta . [s, 1])``. The learner is REINFORCE
 with discounted rewards-to-go, normalised per batch as the baseline, and Adam. Every
 transition carries the version of the weights that chose its action and the probability
-that version gave it, so a learner can correct for samples drawn by older weights
-(the asynchronous way) with a truncated importance weight, as IMPALA does.
+that version gave it, so the learner can weight each step's policy-gradient term by the
+ratio of the current policy's probability to that one, cut at :data:`RHO_BAR` (truncated
+importance sampling). That is the ratio IMPALA's V-trace applies to its policy gradient,
+but only that: there is no value function, no bootstrapped V-trace target and no trace
+cut (c-bar) on the returns, which are the behaviour policy's Monte Carlo returns.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ OBS_SIZE = 4
 PARAMETERS = OBS_SIZE + 1
 GAMMA = 0.99
 LEARNING_RATE = 0.2
-#: Importance weights above this are cut to it (IMPALA's rho-bar).
+#: Importance weights above this are cut to it (as IMPALA cuts the policy-gradient ratio).
 RHO_BAR = 1.0
 #: Logits are clipped to +-CLIP before the sigmoid: math.exp overflows near 710, and a
 #: probability of exactly 0 would make an importance weight infinite.

@@ -13,6 +13,7 @@ from parbook.chapters.actor_learner.analysis import (
     return_text,
     rounds_rate,
     runs_of,
+    runs_text,
     smoothed_curve,
     staleness_text,
     updates_text,
@@ -48,7 +49,7 @@ def _way_label(way: str, phase: str) -> str:
     return label + (f" ({PHASE_LABELS[phase]})" if way == "one_process" else "")
 
 
-def summary_table(result: Result, found: Findings) -> Table:
+def results_table(result: Result, found: Findings) -> Table:
     """One row per way, then the one process timed beside Ray, then the random policy."""
     learning = found.learning
     target = return_text(learning.target_return)
@@ -81,6 +82,40 @@ def summary_table(result: Result, found: Findings) -> Table:
         "second, share of time its sampling processes spent sampling, mean staleness of "
         "the steps used, time and steps to the target return, and the mean return of the "
         "trained policy over the greedy evaluation episodes."))
+
+
+#: The ways the summary at the top of the page shows, in the order the page names them.
+SUMMARY_WAYS = ("one_process", "vectorised_native", "lockstep", "async")
+
+
+def summary_table(result: Result, found: Findings) -> Table:
+    """The short answer's figures: one row per way, then the random policy."""
+    learning = found.learning
+    target = return_text(learning.target_return)
+    rows = {}
+    for name in SUMMARY_WAYS:
+        way = learning.ways[name]
+        reached = way.seconds_to_target
+        rows[WAY_LABELS[name]] = {
+            "samplers": str(way.samplers),
+            "env steps/s": format_count(way.steps_per_s),
+            "speed-up over one process": format_ratio(way.speedup),
+            "staleness (updates)": staleness_text(way.staleness),
+            f"time to a training return of {target}": (
+                "not reached" if reached is None else format_seconds(reached)),
+            "greedy return": return_text(way.eval_return),
+        }
+    first = next(iter(rows.values()))
+    rows["random policy"] = {**dict.fromkeys(first, NOT_APPLICABLE),
+                             "greedy return": return_text(learning.random_return)}
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "way"
+    return Table(frame, caption=(
+        f"The same agent trained four ways, {runs_text(found.setup)} of "
+        f"{format_count(learning.budget_steps)} environment steps each (medians over the "
+        "runs); speed-ups are over one process timed in the same phase; the greedy return "
+        "is the trained policy's mean over the seeded evaluation episodes "
+        f"(CartPole's maximum: {found.setup.max_episode_steps})."))
 
 
 def learning_spread(result: Result, found: Findings) -> Table:
@@ -207,7 +242,8 @@ def rounds_figure(result: Result, found: Findings) -> Any:
 
 
 TABLES = {
-    "actor-learner-table": summary_table,
+    "actor-learner-summary": summary_table,
+    "actor-learner-table": results_table,
     "actor-learner-spread": learning_spread,
     "actor-learner-rounds-table": rounds_table,
     "actor-learner-rounds-spread": rounds_spread,

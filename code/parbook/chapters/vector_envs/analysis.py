@@ -11,10 +11,16 @@ import numpy as np
 
 from parbook import sources
 from parbook.bench.results import Case, Result
-from parbook.bench.stats import break_even
+from parbook.bench.stats import Summary, break_even, summarize
 from parbook.chapters.vector_envs.experiment import BACKEND_LABELS, COMPARED, PARALLEL
 from parbook.chapters.vector_envs.workload import envs_per_actor
-from parbook.render.formatting import format_count, format_ratio, format_seconds, spoken_list
+from parbook.render.formatting import (
+    format_count,
+    format_percent,
+    format_ratio,
+    format_seconds,
+    spoken_list,
+)
 
 #: A speed-up over the plain loop below this means the backend sampled slower than the loop.
 LOOP_PARITY = 1.0
@@ -22,6 +28,14 @@ LOOP_PARITY = 1.0
 INHERITING_METHOD = "fork"
 #: The two factories of the main-guard demonstration, by the prefix of their output lines.
 GUARD_VARIANTS = ("global", "passed")
+#: A start method's step counts as slower than another's when it took more than this
+#: fraction longer in at least three rounds out of four.
+GAP_TOLERANCE = 0.10
+#: The backends as prose names them.
+PROSE_NAMES = {"sync": "SyncVectorEnv", "async_shm": "AsyncVectorEnv with shared memory",
+               "async_pipe": "AsyncVectorEnv without shared memory", "ray": "Ray actors"}
+#: The backends that hand the observations back after every step of every environment.
+PER_STEP = ("async_shm", "async_pipe")
 
 
 @dataclass(frozen=True)
@@ -151,12 +165,68 @@ class RayActors:
 
 
 @dataclass(frozen=True)
+class StepControl:
+    """One run of the start-method step control: an AsyncVectorEnv per start method,
+    stepped in turn, one step of each after another, in one child interpreter."""
+
+    #: Method -> mean seconds per step of every environment in each round, in order.
+    rounds: dict[str, tuple[float, ...]]
+    #: Method -> how many of its workers ran the interpreter at the parent's addresses.
+    same_addresses: dict[str, int]
+    workers: int
+
+    @property
+    def step(self) -> dict[str, Summary]:
+        """Method -> summary of its rounds."""
+        return {method: summarize(list(values)) for method, values in self.rounds.items()}
+
+    def median(self, method: str) -> float:
+        return self.step[method].median
+
+    @property
+    def fastest(self) -> str:
+        return min(self.rounds, key=self.median)
+
+    @property
+    def slowest(self) -> str:
+        return max(self.rounds, key=self.median)
+
+    @property
+    def gap(self) -> bool:
+        """Whether the slowest method was more than :data:`GAP_TOLERANCE` slower than the
+        fastest in at least three rounds out of four (every round steps all methods within
+        the same milliseconds, so the comparison is made round by round)."""
+        if self.fastest == self.slowest:
+            return False
+        ratios = [slow / fast for slow, fast in zip(self.rounds[self.slowest],
+                                                    self.rounds[self.fastest], strict=True)]
+        return summarize(ratios).q1 > 1 + GAP_TOLERANCE
+
+
+@dataclass(frozen=True)
 class StartMethods:
-    """An AsyncVectorEnv created, stepped and closed under each start method."""
+    """An AsyncVectorEnv created and closed under each start method, and stepped in the
+    step control's runs."""
 
     envs: int
     creation: dict[str, float]  # method -> create + reset + close
-    step: dict[str, float]      # method -> one step of every environment
+    #: The step control's rounds, and the consecutive steps of each method per round.
+    control_rounds: int
+    control_steps: int
+    #: The workers where the scheduler put them, address randomisation as Linux has it.
+    scheduled: StepControl
+    #: The parent and its workers on one CPU; None where they could not be pinned.
+    one_cpu: StepControl | None
+    #: On one CPU with address randomisation off; None where that was not possible.
+    fixed: StepControl | None
+    #: Why a run did not measure ("" when it did), for the one-CPU and the fixed run.
+    one_cpu_unavailable: str
+    fixed_unavailable: str
+
+    @property
+    def step(self) -> dict[str, float]:
+        """Method -> median seconds per step, the workers where the scheduler put them."""
+        return {method: self.scheduled.median(method) for method in self.scheduled.rounds}
 
 
 @dataclass(frozen=True)
@@ -297,6 +367,34 @@ def _guard_demo(method: str, child: dict[str, Any]) -> GuardDemo:
     )
 
 
+def _step_control(result: Result, report: dict[str, Any]) -> StepControl | None:
+    """One run of the step control, if it measured."""
+    if not report["available"]:
+        return None
+    cases = [c for c in result.group("method_steps")
+             if c.params["placement"] == report["placement"]
+             and c.params["randomisation"] == report["randomisation"]]
+    return StepControl(rounds={c.params["method"]: tuple(c.samples) for c in cases},
+                       same_addresses=dict(report["same_addresses"]),
+                       workers=report["workers"])
+
+
+def _start_methods(result: Result) -> StartMethods:
+    reports = {(r["placement"], r["randomisation"]): r for r in result.values["layout"]}
+    one_cpu, fixed = reports[("one CPU", "on")], reports[("one CPU", "off")]
+    return StartMethods(
+        envs=result.parameters["creation_envs"],
+        creation={c.params["method"]: c.summary.median for c in result.group("creation")},
+        control_rounds=result.parameters["layout_rounds"],
+        control_steps=result.parameters["layout_steps"],
+        scheduled=_step_control(result, reports[("scheduled", "on")]),
+        one_cpu=_step_control(result, one_cpu),
+        fixed=_step_control(result, fixed),
+        one_cpu_unavailable="" if one_cpu["available"] else one_cpu["reason"],
+        fixed_unavailable="" if fixed["available"] else fixed["reason"],
+    )
+
+
 def findings(result: Result) -> Findings:
     """The chapter's findings, derived from one recorded result."""
     parameters, values = result.parameters, result.values
@@ -312,10 +410,7 @@ def findings(result: Result) -> Findings:
         ray_actors=RayActors(
             actors=max(c.params.get("actors", 0) for c in result.group("sweep")),
             envs=sweep.most, rollout_steps=parameters["rollout_steps"]),
-        start_methods=StartMethods(
-            envs=parameters["creation_envs"],
-            creation={c.params["method"]: c.summary.median for c in result.group("creation")},
-            step={c.params["method"]: c.summary.median for c in result.group("method_steps")}),
+        start_methods=_start_methods(result),
         bugs=Bugs(instance_mistake=values["instance_mistake"],
                   guard={method: _guard_demo(method, child)
                          for method, child in values["guard"].items()}),
@@ -333,7 +428,7 @@ def work_label(work_s: float) -> str:
 
 def light_verdict(sweep: Sweep) -> str:
     """How the parallel backends fared against the loop with no added work."""
-    slower = [BACKEND_LABELS[b] for b in PARALLEL if sweep.light_speedup(b) < LOOP_PARITY]
+    slower = [PROSE_NAMES[b] for b in PARALLEL if sweep.light_speedup(b) < LOOP_PARITY]
     if len(slower) == len(PARALLEL):
         return "Every parallel backend was slower than the loop."
     if slower:
@@ -341,22 +436,26 @@ def light_verdict(sweep: Sweep) -> str:
     return "Even here, every parallel backend beat the loop."
 
 
-def ray_vs_async_light(sweep: Sweep) -> str:
-    """Why Ray actors sampled cheap environments faster, or slower, than AsyncVectorEnv."""
+def ray_vs_async_sentence(sweep: Sweep) -> str:
+    """Ray actors against AsyncVectorEnv with no added work, and why one sampled more."""
+    rates = (f"With no added work, Ray actors took {format_count(sweep.light_rate('ray'))} "
+             f"steps per second, {format_ratio(sweep.light_speedup('ray'))} the loop's rate, "
+             f"against AsyncVectorEnv's {format_count(sweep.light_rate('async_shm'))}")
     if sweep.ray_ahead_light:
-        return ("because each Ray call carried many steps where the vector env paid a round "
-                "trip per step")
-    return "so here the cost of each Ray call outweighed the steps it carried"
+        return (f"{rates}: each Ray call carried many steps, where the vector env paid a "
+                "round trip per step.")
+    return f"{rates}: here the cost of each Ray call outweighed the steps it carried."
 
 
 def ray_design_verdict(sweep: Sweep, round_trips: RoundTrips) -> str:
     """What carrying many steps per message did for the Ray actors on this machine."""
     cost = format_ratio(round_trips.ray_over_pipe)
     if sweep.ray_ahead_light:
-        return (f"it is what let Ray actors, whose round trip cost {cost} a pipe's, sample "
-                "cheap environments faster than AsyncVectorEnv did")
-    return (f"it did not make up, on this machine, for a Ray round trip that cost {cost} a "
-            "pipe's: with cheap environments AsyncVectorEnv sampled faster than the Ray actors")
+        return (f"It is what let Ray actors, whose round trip cost {cost} a pipe's, sample "
+                "cheap environments faster than AsyncVectorEnv did.")
+    return (f"On this machine it did not make up for a Ray round trip that cost {cost} a "
+            "pipe's: with cheap environments, AsyncVectorEnv sampled faster than the Ray "
+            "actors.")
 
 
 def heavy_text(sweep: Sweep) -> str:
@@ -374,25 +473,113 @@ def heavy_text(sweep: Sweep) -> str:
 
 
 def one_step_verdict(sweep: Sweep) -> str:
-    """Whether article 000's advice, one process for one-step algorithms, held here."""
-    best = max(PARALLEL, key=sweep.light_speedup)
-    label, speedup = BACKEND_LABELS[best], format_ratio(sweep.light_speedup(best))
+    """Whether article 000's advice, one process for one-step algorithms, held here: a
+    one-step algorithm needs the observations back after every step, as the AsyncVectorEnv
+    backends hand them back."""
+    best = max(PER_STEP, key=sweep.light_speedup)
+    name, speedup = PROSE_NAMES[best], format_ratio(sweep.light_speedup(best))
     if sweep.light_speedup(best) < LOOP_PARITY:
-        return ("True while a step is cheap: with plain CartPole, no parallel backend came "
-                f"close to one process (the best, {label}, reached {speedup} of its rate).")
-    return (f"Not on this machine: even with plain CartPole, {label} sampled {speedup} as "
-            "fast as one process.")
+        return ("True while a step is cheap: with plain CartPole, no backend that hands the "
+                "observations back after every step kept up with one process (the best, "
+                f"{name}, reached {speedup} its rate).")
+    return (f"Not on this machine: even with plain CartPole, {name}, which hands the "
+            f"observations back after every step, sampled {speedup} as fast as one process.")
 
 
 def crossover_text(crossover: Crossover) -> str:
     """Where the backend overtook the plain loop, in words, with the round trip it pays."""
     if crossover.step_cost is None:
-        return ("at no step cost in this sweep (the dearest step measured cost "
+        return ("at none of the step costs in this sweep (the dearest step measured cost "
                 f"{format_seconds(crossover.dearest_step)})")
     if crossover.step_cost <= crossover.cheapest_step:
         return "already at the cheapest step measured"
     return (f"at a step cost of about {format_seconds(crossover.step_cost)} "
             f"({format_ratio(crossover.over_round_trip)} one {crossover.channel})")
+
+
+def layout_explains_gap(methods: StartMethods) -> bool:
+    """Whether the step control pins a gap between start methods on where the workers'
+    code was loaded: a gap on one CPU, with the fastest method's workers at the parent's
+    addresses and the slowest's elsewhere, and no gap once every worker ran at the
+    parent's addresses."""
+    on, off = methods.one_cpu, methods.fixed
+    if on is None or off is None or off.gap or not on.gap:
+        return False
+    return (on.same_addresses[on.fastest] == on.workers
+            and on.same_addresses[on.slowest] < on.workers
+            and all(count == off.workers for count in off.same_addresses.values()))
+
+
+def _gap_text(run: StepControl) -> str:
+    """``"200 µs under fork but 340 µs under spawn"``."""
+    return (f"{format_seconds(run.median(run.fastest))} under {run.fastest} but "
+            f"{format_seconds(run.median(run.slowest))} under {run.slowest}")
+
+
+def _range_text(run: StepControl) -> str:
+    """``"between 200 µs and 210 µs under fork, forkserver and spawn"``."""
+    return (f"between {format_seconds(run.median(run.fastest))} and "
+            f"{format_seconds(run.median(run.slowest))} under {spoken_list(run.rounds)}")
+
+
+def scheduled_step_sentence(methods: StartMethods) -> str:
+    """Whether one step cost the same under every start method with the workers where the
+    scheduler put them, as in a user's program."""
+    run, tolerance = methods.scheduled, format_percent(GAP_TOLERANCE)
+    if run.gap:
+        return (f"With the workers where the scheduler put them, one step of every "
+                f"environment cost {_gap_text(run)}, and {run.slowest} was more than "
+                f"{tolerance} slower in at least three rounds out of four.")
+    return (f"With the workers where the scheduler put them, one step of every environment "
+            f"cost {_range_text(run)}, and no method was more than {tolerance} slower than "
+            "another in three rounds out of four.")
+
+
+def method_step_verdict(methods: StartMethods) -> str:
+    """What the runs on one CPU, with address randomisation on and off, say about a
+    difference between start methods."""
+    on, off = methods.one_cpu, methods.fixed
+    if on is None:
+        return (f"Where the workers ran was not varied here ({methods.one_cpu_unavailable}), "
+                "so what could make a step dearer under one start method is not measured.")
+    if not on.gap:
+        return (f"With the parent and its workers on one CPU, a step cost {_range_text(on)}, "
+                f"no method more than {format_percent(GAP_TOLERANCE)} slower than another in "
+                "three rounds out of four: in this run, the start method made no difference "
+                "to a step beyond the noise of the rounds.")
+    fast, slow = on.fastest, on.slowest
+    gap = f"With the parent and its workers on one CPU, a step cost {_gap_text(on)}"
+    if off is None:
+        return (f"{gap}. Whether the gap comes from where the workers' code was loaded is not "
+                f"measured here: {methods.fixed_unavailable}.")
+    closed = (f"{format_seconds(off.median(fast))} under {fast}, "
+              f"{format_seconds(off.median(slow))} under {slow}")
+    if layout_explains_gap(methods):
+        return (f"{gap}, and switching address randomisation off closed the gap ({closed}): "
+                "what sets the start methods apart is where the workers' code was loaded, "
+                "not the pipes. Why that matters is not measured here; a likely reason is "
+                "that a CPU keeps state about recently run code by its address (in its branch "
+                "predictors, for one), which a parent and a worker taking turns on one CPU "
+                "share only when their addresses agree.")
+    if off.gap:
+        return (f"{gap}, and switching address randomisation off did not close the gap "
+                f"({_gap_text(off)}): this run leaves it unexplained.")
+    return (f"{gap}. Switching address randomisation off closed the gap ({closed}), but the "
+            "addresses the workers reported do not fit the control (see the table), so this "
+            "run leaves the gap unexplained.")
+
+
+def crossover_sentence(crossover: Crossover) -> str:
+    """Where the backend overtook the plain loop, as a sentence of its own."""
+    subject = PROSE_NAMES[crossover.backend]
+    if crossover.step_cost is None:
+        return (f"{subject} did not beat the loop at any step cost in this sweep; the "
+                f"dearest step measured cost {format_seconds(crossover.dearest_step)}.")
+    if crossover.step_cost <= crossover.cheapest_step:
+        return f"{subject} beat the loop already at the cheapest step measured."
+    return (f"{subject} beat the loop from a step cost of about "
+            f"{format_seconds(crossover.step_cost)}, "
+            f"{format_ratio(crossover.over_round_trip)} one {crossover.channel}.")
 
 
 def default_method_sentence(build: Build) -> str:
@@ -401,8 +588,9 @@ def default_method_sentence(build: Build) -> str:
     method = build.start_method
     if method == "forkserver":
         return ("This build's Python already defaults to forkserver, so here such code pays "
-                "the forkserver row")
-    return f"This build's Python defaults to {method}, so here such code pays the {method} row"
+                "the forkserver row.")
+    return (f"This build's Python defaults to {method}, so here such code pays the {method} "
+            "row.")
 
 
 def texts(found: Findings) -> dict[str, Any]:
@@ -445,7 +633,7 @@ def texts(found: Findings) -> dict[str, Any]:
         "ve_loop_light_rate": format_count(sweep.light_rate("loop")),
         "ve_ray_over_async_light": ratio(sweep.light_rate("ray") / sweep.light_rate("async_shm")),
         "ve_light_verdict": light_verdict(sweep),
-        "ve_ray_vs_async_light": ray_vs_async_light(sweep),
+        "ve_ray_vs_async_sentence": ray_vs_async_sentence(sweep),
         "ve_ray_design_verdict": ray_design_verdict(sweep, trips),
         "ve_heavy_text": heavy_text(sweep),
         "ve_one_step_verdict": one_step_verdict(sweep),
@@ -455,9 +643,12 @@ def texts(found: Findings) -> dict[str, Any]:
         "ve_rollout_steps": actors.rollout_steps,
         "ve_steps_per_call": actors.steps_per_call,
         # Start methods.
-        "ve_method_step_min": seconds(min(methods.step.values())),
-        "ve_method_step_max": seconds(max(methods.step.values())),
         "ve_creation_envs": methods.envs,
+        "ve_method_step_verdict": method_step_verdict(methods),
+        "ve_method_step_scheduled": scheduled_step_sentence(methods),
+        "ve_control_rounds": methods.control_rounds,
+        "ve_control_steps": methods.control_steps,
+        "ve_gap_tolerance": format_percent(GAP_TOLERANCE),
         "ve_default_sentence": default_method_sentence(build),
         # Article 004's bugs.
         "ve_instance_error": bugs.instance_mistake,
@@ -467,6 +658,7 @@ def texts(found: Findings) -> dict[str, Any]:
     }
     for backend, crossover in found.crossovers.items():
         glued[f"ve_cross_{backend}"] = crossover_text(crossover)
+        glued[f"ve_cross_{backend}_sentence"] = crossover_sentence(crossover)
     for method, value in methods.creation.items():
         glued[f"ve_creation_{method}"] = seconds(value)
     for method, value in methods.step.items():

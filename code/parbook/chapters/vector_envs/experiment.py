@@ -14,6 +14,13 @@ steps took; ``params["steps"]`` says how many steps, so steps per second is
 ``creation``
     Creating, resetting and closing an ``AsyncVectorEnv`` of two environments under each
     start method.
+``method_steps``
+    Seconds per step of an ``AsyncVectorEnv`` of two environments under each start
+    method, one sample per round, the methods' environments open at once and stepped
+    round by round, in a child interpreter (:mod:`~parbook.chapters.vector_envs.layout`);
+    ``placement`` says whether the workers ran where the scheduler put them or, with
+    their parent, on one CPU, and ``randomisation`` whether the child loaded new programs
+    at random addresses (``"on"``, as Linux does) or at its own (``"off"``).
 ``round_trip``
     Seconds per round trip of a tiny message: a ``multiprocessing.Pipe`` to a running
     process (what an ``AsyncVectorEnv`` worker pays per step), and a call to a running
@@ -22,7 +29,9 @@ steps took; ``params["steps"]`` says how many steps, so steps per second is
 Demonstrations, kept in ``values``: what ``AsyncVectorEnv`` says when handed environment
 instances instead of factories, and which settings its workers see when the main program
 fills them in under ``if __name__ == "__main__":`` (a child interpreter per start method,
-with a time limit).
+with a time limit); and, in ``values["layout"]``, how many workers of each start method ran
+the interpreter at the parent's addresses in each run of the step control, or why a run
+could not pin its processes or switch address randomisation off.
 
 Nothing is forked while Ray runs: every non-Ray case comes first, then one Ray session.
 """
@@ -30,6 +39,7 @@ Nothing is forked while Ray runs: every non-Ray case comes first, then one Ray s
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import platform
 import time
@@ -42,8 +52,10 @@ import numpy as np
 
 from parbook.bench.measure import Protocol, measure, measure_interleaved
 from parbook.bench.results import Result
+from parbook.chapters.vector_envs import layout
 from parbook.chapters.vector_envs import workload as work
 from parbook.shared import roundtrip, run_setup
+from parbook.shared.child import run_module
 from parbook.shared.cpu import calibrate, iterations_for
 from parbook.shared.raysession import describe, ray_session
 
@@ -63,6 +75,16 @@ COMPARED = ("sync", *PARALLEL)
 ROUND_TRIP_LABELS = {"mp_pipe": "multiprocessing.Pipe", "ray_actor": "Ray actor call"}
 #: Upper bound on any other single wait.
 WAIT_S = 120.0
+#: Time limit of one run of the start-method step control (a child interpreter).
+LAYOUT_LIMIT_S = 180.0
+#: The step control's runs: (where the workers run, address randomisation) -> the
+#: program's options. Workers where the scheduler puts them, as a user's run has them;
+#: the parent and its workers on one CPU; and on one CPU with randomisation off.
+CONTROL_RUNS = {
+    ("scheduled", "on"): (),
+    ("one CPU", "on"): (layout.ONE_CPU,),
+    ("one CPU", "off"): (layout.ONE_CPU, layout.RANDOMISATION_OFF),
+}
 
 
 @dataclass(frozen=True)
@@ -79,8 +101,10 @@ class Sizes:
     rollout_steps: int
     sweep: Protocol
     creation_envs: int
-    creation_steps: int
     creation: Protocol
+    #: The start-method step control: rounds, and steps of every environment per round.
+    layout_rounds: int
+    layout_steps: int
     round_trips: int
     ray_round_trips: int
     latency: Protocol
@@ -95,8 +119,9 @@ FULL = Sizes(
     rollout_steps=20,
     sweep=Protocol(repeats=3, warmup=1),
     creation_envs=2,
-    creation_steps=200,
     creation=Protocol(repeats=2, warmup=1),
+    layout_rounds=40,
+    layout_steps=25,
     round_trips=1000,
     ray_round_trips=200,
     latency=Protocol(repeats=3, warmup=1),
@@ -111,8 +136,9 @@ QUICK = Sizes(
     rollout_steps=20,
     sweep=Protocol(repeats=1, warmup=1),
     creation_envs=2,
-    creation_steps=50,
     creation=Protocol(repeats=1, warmup=0),
+    layout_rounds=12,
+    layout_steps=10,
     round_trips=200,
     ray_round_trips=30,
     latency=Protocol(repeats=1, warmup=1),
@@ -168,6 +194,7 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> R
         gymnasium=gymnasium.__version__, env_id=work.ENV_ID,
         env_counts=list(size.env_counts), work_s=list(size.work_s),
         rollout_steps=size.rollout_steps, creation_envs=size.creation_envs,
+        layout_rounds=size.layout_rounds, layout_steps=size.layout_steps,
         round_trips=size.round_trips, ray_round_trips=size.ray_round_trips,
     )
     say("calibrating the per-step work")
@@ -182,6 +209,7 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> R
     for envs in size.env_counts:
         _sweep_local(result, size, method, [points[(w, envs)] for w in size.work_s], say)
     _creation(result, size, say)
+    _step_control(result, size, say)
     _pipe_round_trip(result, size, machine_setup.context, say)
     _guard_demo(result, say)
 
@@ -256,31 +284,43 @@ def _sweep_local(result: Result, size: Sizes, method: str, points: list[Point],
 
 
 def _creation(result: Result, size: Sizes, say: Callable[[str], None]) -> None:
-    """Per start method: create + reset + close an AsyncVectorEnv, and step it in between.
+    """Per start method: create, reset and close an AsyncVectorEnv.
 
-    Each run times its own creation and its steps separately; the first
-    ``size.creation.warmup`` runs are discarded (the first forkserver run starts the
-    server).
+    The first ``size.creation.warmup`` runs are discarded (the first forkserver run starts
+    the server).
     """
-    n, steps = size.creation_envs, size.creation_steps
+    n = size.creation_envs
     for method in work.start_methods():
         say(f"creation: AsyncVectorEnv of {n} envs with {method}")
-        created, stepped = [], []
+        created = []
         for run_index in range(size.creation.warmup + size.creation.repeats):
             began = time.perf_counter()
             envs = work.make_vector("async_shm", n, 0, context=method)
-            ready = time.perf_counter()
-            try:
-                work.sample_vector(envs, np.random.default_rng(work.SEED), steps)
-            finally:
-                done = time.perf_counter()
-                work.close_vector(envs)
-            closed = time.perf_counter()
+            work.close_vector(envs)
             if run_index >= size.creation.warmup:
-                created.append((ready - began) + (closed - done))
-                stepped.append((done - ready) / steps)
+                created.append(time.perf_counter() - began)
         result.add("creation", {"method": method, "envs": n}, created)
-        result.add("method_steps", {"method": method, "envs": n}, stepped)
+
+
+def _step_control(result: Result, size: Sizes, say: Callable[[str], None]) -> None:
+    """One step of an AsyncVectorEnv under each start method, the methods stepped round by
+    round in a child interpreter: where the scheduler puts the workers, on one CPU, and on
+    one CPU with address randomisation off (see :mod:`parbook.chapters.vector_envs.layout`).
+    """
+    reports = []
+    for (placement, randomisation), options in CONTROL_RUNS.items():
+        say(f"step per start method: {placement}, address randomisation {randomisation}")
+        child = run_module(layout.MODULE, str(size.layout_rounds), str(size.layout_steps),
+                           *options, time_limit_s=LAYOUT_LIMIT_S)
+        if child.killed or child.returncode != 0:
+            raise RuntimeError(f"{' '.join(child.command)} failed:\n{child.errors[-4000:]}")
+        report = json.loads(child.output.strip().splitlines()[-1])
+        for method, samples in report.pop("per_step_s", {}).items():
+            result.add("method_steps", {"method": method, "envs": report["workers"],
+                                        "placement": placement,
+                                        "randomisation": randomisation}, samples)
+        reports.append({"placement": placement, "randomisation": randomisation, **report})
+    result.values["layout"] = reports
 
 
 def _pipe_round_trip(result: Result, size: Sizes, context: Any,

@@ -7,14 +7,57 @@ from typing import Any
 import pandas as pd
 
 from parbook.bench.results import Result
-from parbook.chapters.vector_envs.analysis import Findings, sweep_case, work_label
+from parbook.bench.stats import Summary
+from parbook.chapters.vector_envs.analysis import (
+    Findings,
+    StepControl,
+    crossover_text,
+    sweep_case,
+    work_label,
+)
 from parbook.chapters.vector_envs.experiment import BACKEND_LABELS
-from parbook.render.formatting import format_count
+from parbook.render.formatting import format_count, format_ratio, format_seconds, spoken_list
 from parbook.render.tables import UNSTABLE_MARK, Table, spread_table, time_cell
 
 SWEEP_PHASES = {"local": "beside the local backends", "ray": "beside Ray"}
 GUARD_COLUMNS = {"global": "factory reads the module-level settings",
                  "passed": "settings passed to the factory"}
+
+
+def summary_table(result: Result, found: Findings) -> Table:
+    """The chapter's main figures, one row each, for the short answer at the top."""
+    sweep, trips, methods = found.sweep, found.round_trips, found.start_methods
+    actors, guard = found.ray_actors, found.bugs.guard
+    most = sweep.most
+    creation = "; ".join(f"{method}: {format_seconds(value)}"
+                         for method, value in methods.creation.items())
+    inherited = [method for method, demo in guard.items()
+                 if demo.reading_global.saw_port == demo.reading_global.envs]
+    rows = {
+        "one CartPole step in a plain loop": format_seconds(sweep.base_step),
+        "a round trip through a multiprocessing.Pipe": format_seconds(trips.pipe),
+        "one step of an AsyncVectorEnv holding one environment": (
+            f"{format_seconds(sweep.async_step_one_env)} "
+            f"({format_ratio(sweep.async_step_one_env / sweep.base_step)} the plain step)"),
+        f"AsyncVectorEnv, {most} environments, no added work": (
+            f"{format_ratio(sweep.light_speedup('async_shm'))} the plain loop's steps per "
+            "second"),
+        f"SyncVectorEnv, {most} environments, no added work": (
+            f"{format_ratio(sweep.light_speedup('sync'))} the plain loop's steps per second"),
+        "AsyncVectorEnv (shared memory) beat the plain loop": crossover_text(
+            found.crossovers["async_shm"]),
+        (f"Ray actors ({actors.envs_per_actor} environments each, up to "
+         f"{actors.rollout_steps} steps per call) beat it"): crossover_text(
+            found.crossovers["ray"]),
+        f"creating an AsyncVectorEnv of {methods.envs} environments": creation,
+        "settings set under the main guard reached the workers under": spoken_list(
+            inherited, empty="no start method"),
+    }
+    frame = pd.DataFrame({"this build": rows})
+    frame.index.name = "measured"
+    return Table(frame, caption=(
+        f"The chapter's main figures, measured in this build on {found.build.cpus} usable "
+        "CPUs (medians; the sections below give the runs and their spread)."))
 
 
 def throughput_table(result: Result, found: Findings) -> Table:
@@ -47,18 +90,53 @@ def sweep_spread(result: Result, found: Findings) -> Table:
 
 
 def creation_table(result: Result, found: Findings) -> Table:
-    """Per start method: create + reset + close an AsyncVectorEnv, and one step of it."""
-    rows = []
-    for case in result.group("creation"):
-        steps = result.case("method_steps", **case.params)
-        rows.append({"start method": case.params["method"],
-                     "environments": case.params["envs"],
-                     "create + reset + close": time_cell(case.summary),
-                     "one step of every environment": time_cell(steps.summary)})
+    """Per start method: create + reset + close an AsyncVectorEnv."""
+    rows = [{"start method": case.params["method"], "environments": case.params["envs"],
+             "create + reset + close": time_cell(case.summary)}
+            for case in result.group("creation")]
     return Table(pd.DataFrame(rows), index=False, caption=(
         f"AsyncVectorEnv of {found.start_methods.envs} CartPole environments: creating, "
-        "resetting and closing it, and one step of every environment, per start method "
-        "(median)."))
+        "resetting and closing it, per start method (median)."))
+
+
+def _middle_half(summary: Summary) -> str:
+    """``"201 µs (195–210 µs)"``: the median and the quartiles of the rounds."""
+    return (f"{format_seconds(summary.median)} ({format_seconds(summary.q1)}–"
+            f"{format_seconds(summary.q3)})")
+
+
+NOT_MEASURED = "not measured"
+
+
+def step_control_table(result: Result, found: Findings) -> Table:
+    """Per start method: one step in each run of the control, and where the workers ran."""
+    methods = found.start_methods
+    steps: dict[str, StepControl | None] = {
+        "one step, workers where the scheduler put them": methods.scheduled,
+        "one step, all on one CPU": methods.one_cpu,
+        "one step, all on one CPU, randomisation off": methods.fixed,
+    }
+    addresses: dict[str, StepControl | None] = {
+        "workers at the parent's addresses": methods.scheduled,
+        "the same, randomisation off": methods.fixed,
+    }
+    rows = {}
+    for method in methods.scheduled.rounds:
+        row = {label: NOT_MEASURED if run is None else _middle_half(run.step[method])
+               for label, run in steps.items()}
+        row.update({label: NOT_MEASURED if run is None
+                    else f"{run.same_addresses[method]} of {run.workers}"
+                    for label, run in addresses.items()})
+        rows[method] = row
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "start method"
+    return Table(frame, caption=(
+        f"One step of every environment of an AsyncVectorEnv of {methods.scheduled.workers} "
+        "CartPoles, every start method's environments stepped round by round: median over "
+        "the rounds and, in brackets, the middle half of the rounds (first to third "
+        "quartile). Three runs: the workers where the scheduler put them; the parent and "
+        "its workers pinned to one CPU; and pinned with address randomisation switched off. "
+        "A worker is at the parent's addresses when its interpreter's built-in types are."))
 
 
 def creation_spread(result: Result, found: Findings) -> Table:
@@ -124,6 +202,8 @@ def crossover_figure(result: Result, found: Findings) -> Any:
 
 
 TABLES = {
+    "vector-envs-summary": summary_table,
+    "vector-envs-step-control-table": step_control_table,
     "vector-envs-throughput-table": throughput_table,
     "vector-envs-sweep-spread": sweep_spread,
     "vector-envs-creation-table": creation_table,
