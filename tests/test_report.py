@@ -17,7 +17,9 @@ REPORTED = ReportedTable(
 @pytest.mark.parametrize(
     ("seconds", "text"),
     [(1.5, "1.50 s"), (12.3456, "12.3 s"), (0.0123, "12.3 ms"), (2.29e-5, "22.9 µs"),
-     (4e-9, "4.00 ns"), (0, "0 s"), (float("nan"), "n/a")],
+     (4e-9, "4.00 ns"), (0, "0 s"), (float("nan"), "n/a"),
+     # Rounding up to 1000 of a unit moves to the next unit.
+     (0.0009996, "1.00 ms"), (0.000999, "999 µs"), (0.9996, "1.00 s")],
 )
 def test_format_seconds(seconds, text):
     assert formatting.format_seconds(seconds) == text

@@ -18,9 +18,14 @@ def format_seconds(seconds: float, digits: int = 3) -> str:
         return "n/a"
     if seconds == 0:
         return "0 s"
-    for scale, unit in _TIME_UNITS:
+    for index, (scale, unit) in enumerate(_TIME_UNITS):
         if abs(seconds) >= scale or unit == "ns":
             value = seconds / scale
+            # 0.9996 ms rounds to "1,000 µs": say "1.00 ms" instead.
+            if index and abs(float(f"{value:.{digits}g}")) >= 1000:
+                larger_scale, larger_unit = _TIME_UNITS[index - 1]
+                larger = float(f"{seconds / larger_scale:.{digits}g}")
+                return f"{_significant(larger, digits)} {larger_unit}"
             return f"{_significant(value, digits)} {unit}"
     raise AssertionError("unreachable")
 
