@@ -8,6 +8,7 @@ import multiprocessing
 import pytest
 
 from parbook import sources
+from parbook.claims import Verdict
 from parbook.bench.results import load
 from parbook.chapters.overhead import analysis, views
 from parbook.chapters.overhead import experiment as overhead
@@ -306,3 +307,78 @@ def test_texts_of_the_committed_result_keep_the_keys_and_types_other_pages_quote
     # The article's middle rows: ten tasks in 1.4 ms, where ten sleeps of 1 ms take 10 ms.
     assert texts["overhead_reported_short_most_one_process"] == "1.40 ms"
     assert texts["overhead_reported_header_total"] == "10.0 ms"
+
+
+# The claims this chapter judges for the ledger in book/sources.md, each verdict reached.
+
+def test_causes_claim_is_in_part_either_way(found):
+    judged = analysis.causes_claim(found)
+    assert judged.verdict is Verdict.PARTLY and "not measured here" in judged.reason
+    cheap = dataclasses.replace(found.article, return_process=found.article.return_one_process)
+    judged = analysis.causes_claim(dataclasses.replace(found, article=cheap))
+    assert judged.verdict is Verdict.PARTLY and "did not show" in judged.reason
+
+
+def test_experiment_claim_every_verdict(found):
+    article = found.article
+    slow, fast = article.return_one_process * 100, article.return_one_process / 100
+    holds = dataclasses.replace(article, return_process=slow, return_ray=slow,
+                                sleep_most_process=article.sleep_most_one_process / 2,
+                                sleep_most_ray=article.sleep_most_one_process / 2)
+    assert analysis.experiment_claim(holds).verdict is Verdict.HOLDS
+    no_win = dataclasses.replace(holds, sleep_most_ray=article.sleep_most_one_process * 2)
+    judged = analysis.experiment_claim(no_win)
+    assert judged.verdict is Verdict.PARTLY and "did not both win" in judged.reason
+    no_loss = dataclasses.replace(holds, return_ray=fast)
+    judged = analysis.experiment_claim(no_loss)
+    assert judged.verdict is Verdict.PARTLY and "did not both lose" in judged.reason
+    neither = dataclasses.replace(no_win, return_ray=fast)
+    assert analysis.experiment_claim(neither).verdict is Verdict.FAILS
+
+
+def test_proportional_claim_both_ways(found):
+    article = found.article
+    exact = dataclasses.replace(article, sleep_one_one_process=1.0,
+                                sleep_most_one_process=float(article.most_workers))
+    assert analysis.proportional_claim(exact).verdict is Verdict.HOLDS
+    off = dataclasses.replace(exact, sleep_most_one_process=article.most_workers / 2)
+    judged = analysis.proportional_claim(off)
+    assert judged.verdict is Verdict.FAILS and "not" in judged.reason
+
+
+def test_ray_floor_claim_every_verdict(found):
+    trips, claim = found.round_trips, found.round_trips.ray_claim
+    seconds = dict(trips.seconds)
+
+    def with_ray(task, actor):
+        seconds.update({("ray_task", "unpinned"): task, ("ray_actor", "unpinned"): actor})
+        return analysis.ray_floor_claim(dataclasses.replace(trips, seconds=dict(seconds)))
+
+    assert with_ray(claim * 2, claim).verdict is Verdict.HOLDS
+    assert with_ray(claim * 2, claim / 2).verdict is Verdict.PARTLY
+    judged = with_ray(claim / 2, claim / 3)
+    assert judged.verdict is Verdict.FAILS and "as long as a pipe's" in judged.reason
+
+
+def test_actor_work_claim_every_verdict(found):
+    factor = found.factors["ray_actors"]
+    trip = factor.round_trip
+    never = dataclasses.replace(factor, crossing=None, won_at_shortest=False)
+    assert analysis.actor_work_claim(never).verdict is Verdict.HOLDS
+    late = dataclasses.replace(factor, crossing=trip * 5, won_at_shortest=False)
+    judged = analysis.actor_work_claim(late)
+    assert judged.verdict is Verdict.HOLDS and "5.0 times" in judged.reason
+    early = dataclasses.replace(factor, crossing=trip / 2, won_at_shortest=False)
+    assert analysis.actor_work_claim(early).verdict is Verdict.PARTLY
+    at_once = dataclasses.replace(factor, crossing=trip / 2, won_at_shortest=True)
+    assert analysis.actor_work_claim(at_once).verdict is Verdict.FAILS
+
+
+def test_process_cost_claim_both_ways(found):
+    trips = found.round_trips
+    costly = dataclasses.replace(found.startup, per_process={"fork": trips.pipe * 50,
+                                                             "spawn": trips.pipe * 90})
+    judged = analysis.process_cost_claim(costly, trips)
+    assert judged.verdict is Verdict.HOLDS and "fork" in judged.reason
+    cheap = dataclasses.replace(costly, per_process={"fork": trips.pipe * 2})
+    assert analysis.process_cost_claim(cheap, trips).verdict is Verdict.FAILS

@@ -34,7 +34,7 @@ from typing import Any
 
 from IPython.display import HTML, display
 
-from parbook import chapters
+from parbook import chapters, claims
 from parbook.bench.results import Result, ResultError, load
 from parbook.render import formatting, tables
 from parbook.settings import quick_from_env
@@ -123,7 +123,8 @@ def open(name: str) -> OpenChapter:  # noqa: A001 - the page's verb: page.open("
     chapter = chapters.get(name)
     result = run_experiment(name)
     found = chapter.analysis.findings(result)
-    texts = chapter.analysis.texts(found)
+    texts = chapter.analysis.texts(found) | claims.texts(claims.of_chapter(chapter.analysis,
+                                                                          found))
     for key, value in texts.items():
         glue(key, value, display=False)
     return OpenChapter(chapter=chapter, result=result, found=found, texts=texts)

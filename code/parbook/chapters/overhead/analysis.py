@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from parbook import sources
+from parbook.claims import Judgement, Verdict, judge
 from parbook.bench.results import Result
 from parbook.bench.stats import break_even
 from parbook.chapters.overhead.experiment import PLACEMENT_LABELS, SWEEP_LABELS
@@ -44,6 +45,7 @@ class ArticleRerun:
     return_ray: float
     return_most_process: float
     return_most_ray: float
+    sleep_one_one_process: float
     sleep_most_one_process: float
     sleep_most_process: float
     sleep_most_ray: float
@@ -252,6 +254,7 @@ def findings(result: Result) -> Findings:
             return_ray=article("return", 1, "ray_actors"),
             return_most_process=article("return", most, "processes"),
             return_most_ray=article("return", most, "ray_actors"),
+            sleep_one_one_process=article("sleep_1s", 1, "one_process"),
             sleep_most_one_process=article("sleep_1s", most, "one_process"),
             sleep_most_process=article("sleep_1s", most, "processes"),
             sleep_most_ray=article("sleep_1s", most, "ray_actors"),
@@ -498,3 +501,129 @@ def texts(found: Findings) -> dict[str, Any]:
         "overhead_reported_header_total": seconds(reported_most * header_sleep),
     })
     return glued
+
+
+# The claims of the source articles this chapter judges, for the ledger in book/sources.md.
+
+#: One process's time for the most workers' 1 s sleeps is "proportional" to the worker
+#: count when it is within this share of the count times one worker's time.
+PROPORTIONAL_WITHIN = 0.1
+#: A new process is "expensive" when it costs at least this many round trips to one that
+#: is already running.
+EXPENSIVE_IN_ROUND_TRIPS = 10
+
+
+def causes_claim(found: Findings) -> Judgement:
+    """Article 000's four causes: the two this chapter measures, and the two it does not."""
+    article, cpus = found.article, found.setting.cpus
+    best = max(found.sweep.best_speedup.values())
+    unmeasured = ("Locks are measured in the synchronization chapter; memory pressure from "
+                  "many forked processes is not measured here.")
+    start_up = (f"an instant task took {format_ratio(article.return_process_ratio)} as long "
+                "on a new process as in this one")
+    ceiling = (f"the best speed-up on CPU-bound tasks was {format_ratio(best)} with {cpus} "
+               "usable CPUs")
+    if article.return_process_ratio > 1:
+        return Judgement(Verdict.PARTLY, (
+            f"Start-up and communication cost showed: {start_up}, and {ceiling}. "
+            f"{unmeasured}"))
+    return Judgement(Verdict.PARTLY, (
+        f"Here {start_up}, so start-up cost did not show; {ceiling}. {unmeasured}"))
+
+
+def experiment_claim(article: ArticleRerun) -> Judgement:
+    """Article 000's experiment: the parallel versions lose on instant tasks and win on
+    tasks of one second."""
+    lose = (article.return_process > article.return_one_process
+            and article.return_ray > article.return_one_process)
+    win = article.sleep_most_process_speedup > 1 and article.sleep_most_ray_speedup > 1
+    figures = (f"one instant task took {format_seconds(article.return_one_process)} in this "
+               f"process, {format_seconds(article.return_process)} on a new process and "
+               f"{format_seconds(article.return_ray)} on a new Ray actor; "
+               f"{article.most_workers} one-second tasks ran "
+               f"{format_ratio(article.sleep_most_process_speedup)} and "
+               f"{format_ratio(article.sleep_most_ray_speedup)} faster on processes and on "
+               "actors")
+    if lose and win:
+        return Judgement(Verdict.HOLDS, f"On this build {figures}.")
+    if lose or win:
+        missed = ("the parallel versions did not both win on the long tasks" if lose
+                  else "the parallel versions did not both lose on the instant tasks")
+        return Judgement(Verdict.PARTLY, f"On this build {figures}, so {missed}.")
+    return Judgement(Verdict.FAILS, f"On this build {figures}.")
+
+
+def proportional_claim(article: ArticleRerun) -> Judgement:
+    """Article 000: one process's time grows in proportion to the number of workers."""
+    expected = article.most_workers * article.sleep_one_one_process
+    off = abs(article.sleep_most_one_process - expected) / expected
+    return judge(
+        off <= PROPORTIONAL_WITHIN,
+        f"In one process, {article.most_workers} one-second tasks took "
+        f"{format_seconds(article.sleep_most_one_process)}, {article.most_workers} times the "
+        f"{format_seconds(article.sleep_one_one_process)} of one.",
+        f"In one process, {article.most_workers} one-second tasks took "
+        f"{format_seconds(article.sleep_most_one_process)}, not {article.most_workers} times "
+        f"the {format_seconds(article.sleep_one_one_process)} of one.")
+
+
+def ray_floor_claim(trips: RoundTrips) -> Judgement:
+    """Article 000: a Ray round trip costs at least its figure (about 2 ms)."""
+    figures = (f"A Ray task took {format_seconds(trips.ray_task)} and an actor call "
+               f"{format_seconds(trips.ray_actor)} on this build, against the article's "
+               f"{format_seconds(trips.ray_claim)}")
+    at_least = [value >= trips.ray_claim for value in (trips.ray_task, trips.ray_actor)]
+    if all(at_least):
+        return Judgement(Verdict.HOLDS, f"{figures}.")
+    if any(at_least):
+        return Judgement(Verdict.PARTLY, f"{figures}: only one of them reached it.")
+    return Judgement(Verdict.FAILS, (
+        f"{figures}: Ray's floor here is lower, though an actor call still took "
+        f"{times(trips.ray_actor_over_pipe)} as long as a pipe's round trip."))
+
+
+def actor_work_claim(factor: BreakEvenFactor) -> Judgement:
+    """Article 000: give each actor call a lot of work (a light ``__init__``, the work in a
+    long-running method), because a call's cost is paid per call."""
+    call = format_seconds(factor.round_trip)
+    if factor.factor is None:
+        return Judgement(Verdict.HOLDS, (
+            f"Ray actors did not break even at any task length measured, up to "
+            f"{format_seconds(factor.longest_task)}, against {call} for one call: each call "
+            "needs far more work than that."))
+    if factor.won_at_shortest:
+        return Judgement(Verdict.FAILS, (
+            f"Ray actors already won at the shortest tasks measured, "
+            f"{format_seconds(factor.crossing)}, against {call} for one call, so even light "
+            "calls paid off here."))
+    if factor.factor < 1:
+        return Judgement(Verdict.PARTLY, (
+            f"Ray actors broke even at tasks of {format_seconds(factor.crossing)}, shorter "
+            f"than one call ({call}): calls need some work, but less than the article "
+            "suggests."))
+    return Judgement(Verdict.HOLDS, (
+        f"Ray actors broke even only at tasks {times(factor.factor)} as long as one call "
+        f"({call}), so each call must carry that much work before an actor pays off."))
+
+
+def process_cost_claim(startup: Startup, trips: RoundTrips) -> Judgement:
+    """Article 001: processes are expensive to create (against reusing a running one)."""
+    method, cost = min(startup.per_process.items(), key=lambda item: item[1])
+    multiple = cost / trips.pipe
+    figures = (f"The cheapest start method here, {method}, cost {format_seconds(cost)} per "
+               f"process, {times(multiple)} a round trip to a running one "
+               f"({format_seconds(trips.pipe)})")
+    return judge(multiple >= EXPENSIVE_IN_ROUND_TRIPS, f"{figures}.",
+                 f"{figures}: starting one is not much dearer than using one.")
+
+
+def claims(found: Findings) -> dict[str, Judgement]:
+    """The source articles' claims this chapter judges, by claim id."""
+    return {
+        "a000_causes": causes_claim(found),
+        "a000_experiment": experiment_claim(found.article),
+        "a000_one_process_proportional": proportional_claim(found.article),
+        "a000_ray_floor": ray_floor_claim(found.round_trips),
+        "a000_actor_work": actor_work_claim(found.factors["ray_actors"]),
+        "a001_process_cost": process_cost_claim(found.startup, found.round_trips),
+    }
