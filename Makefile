@@ -6,12 +6,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.parbook-installed
 HTML := $(CURDIR)/_build/html
+# pip itself is pinned like every other dependency (Dependabot proposes updates).
+PIP_VERSION := 26.3
 
 .PHONY: setup book test lint serve lock clean browser-deps linkcheck page
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet pip==$(PIP_VERSION)
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
@@ -65,8 +67,10 @@ lint: setup
 linkcheck: setup
 	PARBOOK_QUICK=1 $(BIN)/jupyter-book build book/ --all --builder linkcheck
 
+# The built site on http://127.0.0.1:8000, for this machine only (PORT=... to change it).
+PORT ?= 8000
 serve:
-	$(BIN)/python -m http.server --directory $(HTML) 8000
+	$(BIN)/python -m http.server --bind 127.0.0.1 --directory $(HTML) $(PORT)
 
 # Regenerate the lock after changing dependencies in pyproject.toml.
 lock: setup

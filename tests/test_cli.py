@@ -1,6 +1,12 @@
 """Every error path of ``python -m parbook``: one line, a non-zero exit, no damage."""
 
 import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
 import types
 
 import pytest
@@ -8,7 +14,7 @@ import pytest
 from parbook import __main__ as cli
 from parbook import chapters
 from parbook.bench.results import Result, save
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 
 def one_line(text: str) -> str:
@@ -74,7 +80,7 @@ def test_output_that_is_a_directory(tmp_path):
 
 
 @pytest.mark.parametrize("address", ["", "  ", "localhost", "host:port", "host:0", ":6379",
-                                     "10.0.0.1:99999"])
+                                     "10.0.0.1:99999", "ray://head.example:10001"])
 def test_bad_ray_address(address):
     completed = run_cli("run", "overhead", "--quick", "--ray-address", address)
     assert completed.returncode == 2
@@ -86,14 +92,26 @@ def use_experiment(monkeypatch, name, module):
     known = cli.chapters.get
 
     def get(asked):
-        return types.SimpleNamespace(experiment=module) if asked == name else known(asked)
+        if asked == name:
+            return types.SimpleNamespace(experiment=module, ray="session")
+        return known(asked)
 
     monkeypatch.setattr(cli.chapters, "get", get)
 
 
-@pytest.mark.parametrize("address", ["127.0.0.1:6379", "ray://head.example:10001", "auto"])
-def test_ray_address_reaches_the_experiment(address, tmp_path, monkeypatch, capsys):
+@pytest.fixture
+def listening_address():
+    """HOST:PORT of a real TCP listener on loopback: something answers there, as a
+    cluster's GCS would (the run never gets further than the connection check)."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        yield f"127.0.0.1:{server.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("address", ["listening", "auto"])
+def test_ray_address_reaches_the_experiment(address, listening_address, tmp_path, monkeypatch,
+                                            capsys):
     """``--ray-address`` becomes ``RAY_ADDRESS``, read by parbook.shared.raysession and ray.init."""
+    address = listening_address if address == "listening" else address
     seen = {}
     module = types.ModuleType("tests.address_experiment")
     module.TITLE = "records RAY_ADDRESS"
@@ -190,3 +208,151 @@ def test_a_failed_run_never_overwrites_a_good_result(tmp_path, monkeypatch, caps
     assert "worker died" in one_line(capsys.readouterr().err)
     assert target.read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["failing.json"]
+
+
+# --- hostile input: each gets one clear line and a non-zero exit, and damages nothing --------
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_a_cluster_that_does_not_answer_fails_fast_in_one_line(how):
+    """Nothing listens on port 1: Ray itself would retry for minutes."""
+    args, env = ["run", "overhead", "--quick"], None
+    if how == "option":
+        args += ["--ray-address", "127.0.0.1:1"]
+    else:
+        env = {"RAY_ADDRESS": "127.0.0.1:1"}
+    began = time.monotonic()
+    completed = run_cli(*args, timeout=120, env=env)
+    assert completed.returncode == 2
+    assert "no Ray cluster answers at 127.0.0.1:1" in one_line(completed.stderr)
+    assert time.monotonic() - began < cli.RAY_CONNECT_TIMEOUT_S + 30
+
+
+def _result_json(**changes) -> dict:
+    result = Result(experiment="overhead", quick=True)
+    result.add("g", {"k": 1}, [0.5, 0.6])
+    data = result.to_json()
+    data.update(changes)
+    return data
+
+
+def _with_case(**case_changes) -> dict:
+    data = _result_json()
+    data["cases"][0].update(case_changes)
+    return data
+
+
+BAD_RESULTS = {
+    "machine is null": (_result_json(machine=None), "machine"),
+    "machine is a string": (_result_json(machine="a laptop"), "machine"),
+    "values is a list": (_result_json(values=[1, 2]), "values"),
+    "samples is a string": (_with_case(samples="9999"), "samples"),
+    "samples are booleans": (_with_case(samples=[True, True]), "samples"),
+    "no cases": (_result_json(cases=[]), "cases"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_RESULTS)
+def test_compare_refuses_results_of_the_wrong_shape(tmp_path, result_file, name):
+    data, where = BAD_RESULTS[name]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    completed = run_cli("compare", str(result_file), str(bad))
+    assert completed.returncode == 1
+    line = one_line(completed.stderr)
+    assert "not a valid parbook result" in line and where in line, line
+    assert completed.stdout == ""
+
+
+@pytest.mark.parametrize("content", ["[" * 100_000 + "]" * 100_000,
+                                     '{"format": "parbook-result", "n": ' + "9" * 5000 + "}"])
+def test_compare_refuses_json_python_cannot_hold(tmp_path, result_file, content):
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    completed = run_cli("compare", str(result_file), str(bad))
+    assert completed.returncode == 1
+    assert "not valid result JSON" in one_line(completed.stderr)
+
+
+def test_compare_refuses_what_is_not_a_regular_file(tmp_path, result_file):
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)
+    for path, message in ((fifo, "not a regular file"), ("/dev/zero", "not a regular file"),
+                          (tmp_path, "not a regular file")):
+        completed = run_cli("compare", str(result_file), str(path), timeout=60)
+        assert completed.returncode == 1
+        assert message in one_line(completed.stderr)
+
+
+def test_compare_refuses_a_huge_file(tmp_path, result_file):
+    from parbook.bench.results import MAX_FILE_BYTES
+
+    huge = tmp_path / "huge.json"
+    with huge.open("wb") as handle:  # sparse: no disk space is used
+        handle.truncate(MAX_FILE_BYTES + 1)
+    completed = run_cli("compare", str(result_file), str(huge))
+    assert completed.returncode == 1
+    assert "limit" in one_line(completed.stderr)
+
+
+def test_control_characters_from_a_file_are_printed_escaped(tmp_path, result_file):
+    """An OSC sequence (retitles the terminal) and a cursor movement in a parameter, and a
+    bell in the machine's description, come out as visible escapes."""
+    data = json.loads(result_file.read_text())
+    data["cases"][0]["params"]["k\x1b]0;owned\x07"] = 1
+    hostile = tmp_path / "hostile.json"
+    other = json.loads(result_file.read_text())
+    other["cases"][0]["params"] = dict(data["cases"][0]["params"])
+    other["machine"]["cpu_model"] = "CPU\x1b[2J\x07"
+    hostile.write_text(json.dumps(other))
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text(json.dumps(data))
+    completed = run_cli("compare", str(baseline), str(hostile))
+    assert completed.returncode == 0, completed.stderr
+    assert not any(ord(char) < 32 and char != "\n" for char in completed.stdout)
+    assert "\\x1b]0;owned\\x07" in completed.stdout and "CPU\\x1b[2J" in completed.stdout
+
+
+def test_a_symbolic_link_is_never_replaced_by_the_output(tmp_path):
+    target = tmp_path / "real.json"
+    target.write_text("keep me")
+    link = tmp_path / "link.json"
+    link.symlink_to(target)
+    completed = run_cli("run", "threads", "--quick", "--out", str(link))
+    assert completed.returncode == 2
+    assert "symbolic link" in one_line(completed.stderr)
+    assert link.is_symlink() and target.read_text() == "keep me"
+
+
+def test_a_device_is_never_the_output():
+    completed = run_cli("run", "threads", "--quick", "--out", "/dev/null")
+    assert completed.returncode == 2
+    assert "not a regular file" in one_line(completed.stderr)
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_output_to_a_full_disk_is_one_line():
+    with open("/dev/full", "w") as full:
+        completed = subprocess.run([sys.executable, "-m", "parbook", "machine"], stdout=full,
+                                   stderr=subprocess.PIPE, text=True, timeout=120, cwd=ROOT)
+    assert completed.returncode == 1
+    assert "No space left on device" in one_line(completed.stderr)
+
+
+def test_a_failed_run_creates_no_folders(tmp_path, monkeypatch, capsys):
+    use_experiment(monkeypatch, "failing", _failing_experiment())
+    code = cli.main(["run", "failing", "--out", str(tmp_path / "new" / "a" / "b.json")])
+    assert code == 1
+    one_line(capsys.readouterr().err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_that_cannot_be_created_is_refused_before_the_run(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    if os.access(locked, os.W_OK):  # root writes anywhere: use a file in the way instead
+        locked = tmp_path / "a-file"
+        locked.write_text("x")
+    completed = run_cli("run", "threads", "--quick", "--out", str(locked / "new" / "r.json"))
+    assert completed.returncode == 2
+    one_line(completed.stderr)
+    assert not (locked / "new").exists()

@@ -125,9 +125,11 @@ def test_size_helpers():
 
 
 def test_the_raw_pipe_floor_echoes_exact_bytes():
-    with work.os_pipe_sized_echo(100_000) as round_trip:
+    size = 100_000
+    with work.os_pipe_sized_echo(size) as round_trip:
         for _ in range(3):
-            round_trip()
+            echoed = round_trip()
+            assert len(echoed) == size and bytes(echoed) == work.fill(size)
 
 
 @pytest.mark.parametrize("method", METHODS)

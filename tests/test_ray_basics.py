@@ -226,10 +226,12 @@ def test_copy_floors_copy_and_count_page_faults():
 
 @pytest.mark.parametrize("size", [1, 100_000, 1 << 20])
 def test_os_pipe_sink_takes_whole_messages(size):
-    message = memoryview(np.arange(size, dtype=np.uint8))
+    """Each message arrives whole and in order: the child answers every one with the last
+    byte it read, which differs from message to message here."""
     with os_pipe_sink(size) as send:
-        for _ in range(3):
-            send(message)
+        for shift in range(3):
+            message = memoryview((np.arange(size) + shift).astype(np.uint8))
+            assert send(message) == bytes(message[-1:])
 
 
 # --- each data-dependent sentence, every alternative ----------------------------------------

@@ -50,7 +50,7 @@ def test_empty_result_is_refused(tmp_path):
         (json.dumps({"format": "parbook-result", "format_version": FORMAT_VERSION + 1}),
          "format version"),
         (json.dumps({"format": "parbook-result", "format_version": FORMAT_VERSION,
-                     "machine": {}, "cases": []}), "machine fingerprint"),
+                     "machine": {}, "cases": []}), "not a valid parbook result"),
     ],
 )
 def test_bad_files_get_a_clear_error(tmp_path, content, message):
@@ -63,3 +63,9 @@ def test_bad_files_get_a_clear_error(tmp_path, content, message):
 def test_missing_file(tmp_path):
     with pytest.raises(ResultError, match="no such file"):
         load(tmp_path / "absent.json")
+
+
+def test_saved_results_are_world_readable(tmp_path):
+    """They are published on the site beside the pages, like every other file there."""
+    path = save(make_result(), tmp_path / "demo.json")
+    assert path.stat().st_mode & 0o777 == 0o644

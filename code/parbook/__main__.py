@@ -8,11 +8,15 @@ a failed or interrupted run never replaces an existing result file.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
+import socket
 import sys
 import tempfile
 import time
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -50,8 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="output file (default: results/NAME.json, or NAME-quick.json); "
                           "with --all, the folder for the files (default: results/)")
     run.add_argument("--ray-address", default=None, metavar="HOST:PORT",
-                     help="run the experiment's Ray cases on this cluster (sets RAY_ADDRESS; "
-                          "default: $RAY_ADDRESS, or a fresh local instance)")
+                     help="run the experiment's Ray cases on this cluster, given as its "
+                          "GCS address or 'auto' (sets RAY_ADDRESS; default: $RAY_ADDRESS, "
+                          "or a fresh local instance)")
     commands.add_parser("machine", help="print this machine's fingerprint as JSON")
     compare = commands.add_parser("compare", help="compare two results of one experiment")
     compare.add_argument("baseline", type=Path, help="result file A")
@@ -59,44 +64,90 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: How long ``run`` waits for a cluster's address to accept a connection before it
+#: gives up; Ray itself would retry for minutes.
+RAY_CONNECT_TIMEOUT_S = 5.0
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (``\\x1b``), so nothing read from a file
+    can move the cursor, retitle the terminal or hide what is printed."""
+    return "".join(
+        char if char == "\n" or unicodedata.category(char)[0] != "C"
+        else char.encode("unicode_escape").decode("ascii")
+        for char in text
+    )
+
+
+def say(text: str) -> None:
+    """Print one line of output, control characters escaped."""
+    print(printable(text))
+
+
 def fail(message: str, code: int = EXIT_FAILED) -> int:
-    print(f"parbook: error: {message}", file=sys.stderr)
+    print(f"parbook: error: {printable(message)}", file=sys.stderr)
     return code
 
 
 def check_writable(path: Path) -> str | None:
     """Why ``path`` cannot be written, or None if it can; checked before a long run.
 
-    It really creates (and removes) a temporary file beside the target, since
-    permission bits alone do not say whether a folder accepts new files.
+    The target must be absent or a regular file (a run never replaces a link, a device or
+    a folder). Nothing is created: the nearest existing folder above it must accept new
+    files, which is tried for real with a temporary file when the target's own folder
+    exists, since permission bits alone do not say so.
     """
-    if path.is_dir():
-        return f"output path {path} is a directory"
+    if path.is_symlink():
+        return f"output path {path} is a symbolic link; give the file itself"
+    if path.exists() and not path.is_file():
+        kind = "a directory" if path.is_dir() else "not a regular file"
+        return f"output path {path} is {kind}"
+    folder = path.parent
+    while not folder.exists():
+        if folder == folder.parent:
+            break
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"cannot write to {path.parent}: {folder} is not a directory"
+    if folder != path.parent:
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return f"cannot create {path.parent}: {folder} is not writable"
+        return None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".probe"):
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name}.", suffix=".probe"):
             pass
     except OSError as exc:
-        return f"cannot write to {path.parent}: {exc.strerror or exc}"
+        return f"cannot write to {folder}: {exc.strerror or exc}"
     if path.exists() and not os.access(path, os.W_OK):
         return f"output file {path} is not writable"
     return None
 
 
 def check_ray_address(address: str) -> str | None:
-    """Why ``address`` is not a Ray cluster address, or None if it looks like one.
+    """Why ``address`` is not a reachable Ray cluster, or None if it is one.
 
-    Accepted: ``HOST:PORT`` (a cluster's GCS, as ``ray start --head`` prints it),
-    ``ray://HOST:PORT`` (Ray Client) and ``auto`` (the cluster ``ray start`` last started
-    on this machine). Checked before anything runs, so a typo fails in one line instead
-    of after Ray's connection timeout.
+    Accepted: ``HOST:PORT`` (a cluster's GCS, as ``ray start --head`` prints it) and
+    ``auto`` (the cluster ``ray start`` last started on this machine). Ray Client's
+    ``ray://`` addresses need ``ray[client]``, which the book does not install. Checked
+    before anything runs, with a bounded connection attempt, so a typo or a cluster that
+    is down fails in one line instead of after Ray's minutes of retries.
     """
     text = address.strip()
     if text == "auto":
         return None
-    host, _, port = text.removeprefix("ray://").rpartition(":")
+    if text.startswith("ray://"):
+        return (f"--ray-address {address!r}: Ray Client (ray://) addresses are not "
+                "supported; give the cluster's HOST:PORT")
+    host, _, port = text.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        return f"--ray-address {address!r} is not HOST:PORT, ray://HOST:PORT or auto"
+        return f"--ray-address {address!r} is not HOST:PORT or auto"
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)),
+                                      timeout=RAY_CONNECT_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        return (f"no Ray cluster answers at {text} ({exc.strerror or exc}; tried for "
+                f"{RAY_CONNECT_TIMEOUT_S:g} s)")
     return None
 
 
@@ -121,9 +172,12 @@ def command_run_all(quick: bool, out_dir: Path | None, ray_address: str | None) 
 def command_run(name: str, quick: bool, out: Path | None, ray_address: str | None = None
                 ) -> int:
     try:
-        module = chapters.get(name).experiment
+        chapter = chapters.get(name)
     except chapters.UnknownChapter as exc:
         return fail(str(exc), EXIT_USAGE)
+    module = chapter.experiment
+    if ray_address is None and chapter.ray == "session" and os.environ.get("RAY_ADDRESS"):
+        ray_address = os.environ["RAY_ADDRESS"]
     if ray_address is not None:
         problem = check_ray_address(ray_address)
         if problem:
@@ -194,14 +248,14 @@ def command_compare(baseline_path: Path, other_path: Path) -> int:
     rows = compare_rows(baseline, other)
     if not rows:
         return fail("the two results have no case in common (different sizes?)")
-    print(f"A: {baseline_path} ({'quick' if baseline.quick else 'full'}): "
+    say(f"A: {baseline_path} ({'quick' if baseline.quick else 'full'}): "
           f"{formatting.machine_summary(baseline.machine)}")
-    print(f"B: {other_path} ({'quick' if other.quick else 'full'}): "
+    say(f"B: {other_path} ({'quick' if other.quick else 'full'}): "
           f"{formatting.machine_summary(other.machine)}")
     headers = ("group", "case", "median A", "median B", "B / A")
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
     for line in (headers, tuple("-" * w for w in widths), *rows):
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+        say("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
     return 0
 
 
@@ -221,9 +275,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     return command_compare(args.baseline, args.other)
 
 
-if __name__ == "__main__":
+def stop_on_sigterm() -> None:
+    """Make SIGTERM (what ``kill``, a CI runner or a page's time limit sends) stop a run
+    the way Ctrl-C does: as a KeyboardInterrupt, which unwinds every ``with`` and
+    ``finally`` that stops pools, children, shared memory and Ray."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def entry_point() -> int:
+    """``python -m parbook``: :func:`main`, with output errors and signals in one line."""
+    stop_on_sigterm()
     try:
-        sys.exit(main())
+        code = main()
+        sys.stdout.flush()  # here, not at exit, so a full disk is reported in one line
+        return code
     except BrokenPipeError:  # output piped into a command that stopped reading (head)
         sys.stderr.close()
-        sys.exit(EXIT_FAILED)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return fail("interrupted", 130)
+    except OSError as exc:  # stdout on a full disk (/dev/full), a closed terminal
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - nothing more is written
+        return fail(f"cannot write the output: {exc.strerror or exc}")
+
+
+if __name__ == "__main__":
+    sys.exit(entry_point())

@@ -153,7 +153,6 @@ def fingerprint() -> dict[str, Any]:
     memory = psutil.virtual_memory()
     return {
         "taken_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-        "hostname": platform.node(),
         "cpu_model": cpu_model(),
         "logical_cpus": os.cpu_count(),
         "physical_cpus": psutil.cpu_count(logical=False),

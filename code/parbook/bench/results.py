@@ -12,6 +12,7 @@ import datetime as _dt
 import json
 import math
 import os
+import stat
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,45 @@ from parbook.bench.stats import Summary, summarize
 
 FORMAT = "parbook-result"
 FORMAT_VERSION = 1
+#: The largest result file :func:`load` reads. The biggest the book writes is well under
+#: a megabyte; anything far larger is not a result (``/dev/zero``, a mistaken path).
+MAX_FILE_BYTES = 64 * 1024**2
+#: Permissions of a saved result: readable by everyone, like the rest of the site it is
+#: published on (a temporary file would otherwise keep mkstemp's owner-only 0600).
+FILE_MODE = 0o644
+
+#: The shape of a result file, checked by :func:`load` with ``jsonschema`` before anything
+#: is read from it, so a hand-edited or foreign file fails in one line instead of deep in
+#: the analysis (and strings are not taken for timings: JSON Schema's "number" excludes
+#: strings and booleans).
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["format", "format_version", "experiment", "quick", "machine", "cases"],
+    "properties": {
+        "format": {"const": FORMAT},
+        "format_version": {"const": FORMAT_VERSION},
+        "experiment": {"type": "string", "pattern": "^[a-z0-9-]+$"},
+        "quick": {"type": "boolean"},
+        "created": {"type": "string"},
+        "machine": {"type": "object", "required": list(_machine.REQUIRED_FIELDS)},
+        "parameters": {"type": "object"},
+        "values": {"type": "object"},
+        "cases": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["group", "params", "samples"],
+                "properties": {
+                    "group": {"type": "string"},
+                    "params": {"type": "object"},
+                    "unit": {"type": "string"},
+                    "samples": {"type": "array", "minItems": 1, "items": {"type": "number"}},
+                },
+            },
+        },
+    },
+}
 
 
 class ResultError(ValueError):
@@ -116,23 +156,13 @@ class Result:
 
     @classmethod
     def from_json(cls, data: Any, source: str = "<data>") -> Result:
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise ResultError(f"{source} is not a parbook result (no \"format\": \"{FORMAT}\")")
-        if data.get("format_version") != FORMAT_VERSION:
-            raise ResultError(
-                f"{source} has result format version {data.get('format_version')!r}; "
-                f"this parbook reads version {FORMAT_VERSION}"
-            )
-        machine = data.get("machine")
-        if not isinstance(machine, dict) or any(k not in machine for k in _machine.REQUIRED_FIELDS):
-            raise ResultError(f"{source} has no valid machine fingerprint")
-        cases = data.get("cases")
-        if not isinstance(cases, list) or not cases:
-            raise ResultError(f"{source} has no measured cases")
+        """A result from parsed JSON, checked against :data:`SCHEMA` first."""
+        check_schema(data, source)
+        machine = data["machine"]
         return cls(
             experiment=str(data.get("experiment", "")),
             quick=bool(data.get("quick", False)),
-            cases=[Case.from_json(case) for case in cases],
+            cases=[Case.from_json(case) for case in data["cases"]],
             parameters=dict(data.get("parameters") or {}),
             values=dict(data.get("values") or {}),
             machine=machine,
@@ -155,6 +185,7 @@ def save(result: Result, path: str | os.PathLike[str]) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text + "\n")
+        os.chmod(tmp_name, FILE_MODE)
         os.replace(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
@@ -162,17 +193,57 @@ def save(result: Result, path: str | os.PathLike[str]) -> Path:
     return target
 
 
+def check_schema(data: Any, source: str) -> None:
+    """Raise :class:`ResultError`, in one line, if ``data`` is not a parbook result."""
+    import jsonschema
+
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ResultError(f"{source} is not a parbook result (no \"format\": \"{FORMAT}\")")
+    if data.get("format_version") != FORMAT_VERSION:
+        raise ResultError(
+            f"{source} has result format version {data.get('format_version')!r:.40}; "
+            f"this parbook reads version {FORMAT_VERSION}"
+        )
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(SCHEMA).iter_errors(data))
+    if error is not None:
+        where = "/".join(str(part) for part in error.absolute_path) or "the top level"
+        raise ResultError(f"{source} is not a valid parbook result: at {where}, "
+                          f"{error.message:.200}")
+
+
 def load(path: str | os.PathLike[str]) -> Result:
-    """Read a result file, raising :class:`ResultError` with a one-line reason if it is bad."""
+    """Read a result file, raising :class:`ResultError` with a one-line reason if it is bad.
+
+    Only a regular file of at most :data:`MAX_FILE_BYTES` is opened (a FIFO would block,
+    ``/dev/zero`` never ends), and only JSON of the result's shape is believed.
+    """
     source = Path(path)
     try:
-        text = source.read_text(encoding="utf-8")
+        info = source.stat()
     except FileNotFoundError:
         raise ResultError(f"{source}: no such file") from None
+    except OSError as exc:
+        raise ResultError(f"{source}: cannot be read ({exc.strerror or exc})") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ResultError(f"{source}: not a regular file")
+    if info.st_size > MAX_FILE_BYTES:
+        raise ResultError(f"{source}: {info.st_size:,} bytes, more than a result file's "
+                          f"limit of {MAX_FILE_BYTES:,}")
+    try:
+        with source.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        text = raw.decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ResultError(f"{source}: cannot be read ({exc.__class__.__name__}: {exc})") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise ResultError(f"{source}: more than a result file's limit of {MAX_FILE_BYTES:,} "
+                          "bytes")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ResultError(f"{source}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except (ValueError, RecursionError) as exc:  # a 5,000-digit number, 100,000 brackets
+        raise ResultError(f"{source}: not valid result JSON ({exc.__class__.__name__}: "
+                          f"{str(exc)[:120]})") from None
     return Result.from_json(data, source=str(source))

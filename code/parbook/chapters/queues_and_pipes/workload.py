@@ -365,8 +365,9 @@ def run_demos(method: str, patience_s: float, hint_trials: int = 200) -> dict[st
 
 
 def fill(size: int) -> bytes:
-    """A message of ``size`` bytes."""
-    return bytes(size)
+    """A message of ``size`` bytes, every byte value in turn (so a test can tell a
+    message from a buffer of zeros, or from one shifted by a byte)."""
+    return (bytes(range(256)) * (size // 256 + 1))[:size]
 
 
 
@@ -382,7 +383,8 @@ def os_pipe_sized_echo_loop(read_fd: int, write_fd: int, size: int) -> None:
 
 @contextlib.contextmanager
 def os_pipe_sized_echo(size: int, cpu: int | None = None) -> Iterator[Callable[[], None]]:
-    """Start a child echoing ``size``-byte messages over raw pipes; yield one round trip.
+    """Start a child echoing ``size``-byte messages over raw pipes; yield one round trip,
+    which returns the echoed message.
 
     The child is a plain subprocess (:func:`parbook.shared.roundtrip.raw_pipe_child`),
     so the floor is the same under every start method.
@@ -394,10 +396,11 @@ def os_pipe_sized_echo(size: int, cpu: int | None = None) -> Iterator[Callable[[
     message, answer = memoryview(fill(size)), memoryview(bytearray(size))
     with raw_pipe_child(command, timeout_s=WAIT_S) as (to_child_w, from_child_r):
 
-        def round_trip() -> None:
+        def round_trip() -> memoryview:
             write_all(to_child_w, message)
             if not read_exactly(from_child_r, answer):
                 raise EOFError("the echo child closed its pipe")
+            return answer  # the echo, in a buffer reused by the next round trip
 
         yield round_trip
 

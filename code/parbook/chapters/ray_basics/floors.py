@@ -113,8 +113,8 @@ def pipe_sink_loop(read_fd: int, write_fd: int, size: int) -> None:
 def os_pipe_sink(size: int) -> Iterator[Callable[[memoryview], None]]:
     """Start a child that takes ``size``-byte messages; yield ``send(message)``.
 
-    ``send`` writes the whole message and returns when the child's one-byte answer
-    has arrived, that is, once the child holds every byte.
+    ``send`` writes the whole message and returns the child's one-byte answer (the
+    message's last byte) once it has arrived, that is, once the child holds every byte.
     """
     def command(read_fd: int, write_fd: int) -> list[str]:
         return [sys.executable, "-m", "parbook.chapters.ray_basics.floors",
@@ -122,10 +122,12 @@ def os_pipe_sink(size: int) -> Iterator[Callable[[memoryview], None]]:
 
     with raw_pipe_child(command, timeout_s=WAIT_S) as (to_child_w, from_child_r):
 
-        def send(message: memoryview) -> None:
+        def send(message: memoryview) -> bytes:
             write_all(to_child_w, message)
-            if not os.read(from_child_r, 1):
+            answer = os.read(from_child_r, 1)
+            if not answer:
                 raise EOFError("the pipe child closed its end")
+            return answer
 
         yield send
 
