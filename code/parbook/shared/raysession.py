@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,11 +34,62 @@ def ray_session(num_cpus: int | None = None, **init_kwargs: Any) -> Iterator[Any
     store, no dashboard and no log forwarding (worker logs would land in the page).
     With ``RAY_ADDRESS`` set, it connects to that cluster instead, and local sizing
     arguments are not passed (a cluster's size is the cluster's).
+
+    A local instance is private to this session: its processes and sockets live in a
+    temporary folder of their own, removed afterwards (Ray's default, ``/tmp/ray``, keeps
+    every session's folder), and it requires a fresh random token from every driver and
+    worker (Ray's token authentication). The token matters because Ray's servers listen on
+    every network interface, even when told the node's address is 127.0.0.1.
     """
     import ray
 
     if ray.is_initialized():
         raise RuntimeError("Ray is already initialised; parbook starts and stops its own")
+    if cluster_address() is not None:
+        with _ray_connected(ray, init_kwargs) as connected:
+            yield connected
+        return
+    folder = tempfile.mkdtemp(prefix="parbook-ray-", dir=_SHORT_TEMP)
+    token = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": _SESSION_TOKEN}
+    before = {name: os.environ.get(name) for name in token}
+    os.environ.update(token)  # read by ray.init, and inherited by every Ray process
+    _reload_ray_config()
+    try:
+        with _ray_connected(ray, {"num_cpus": num_cpus, "_temp_dir": folder,
+                                  **init_kwargs}) as connected:
+            yield connected
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+#: The token of this process's local sessions. Ray would otherwise use the one it keeps in
+#: ~/.ray/auth_token, which every program of the user (or anyone who can read the file)
+#: could present. One per process, since Ray caches the token it has loaded.
+_SESSION_TOKEN = secrets.token_hex(32)
+
+
+def _reload_ray_config() -> None:
+    """Make this process's Ray read its settings (the auth mode) from the environment
+    again: Ray caches them when first loaded, and does this itself when it turns token
+    authentication on."""
+    from ray._raylet import Config
+
+    Config.initialize("")
+
+
+#: Where a local session's folder goes: Ray's socket paths must stay short (a Unix socket
+#: path has at most 107 bytes), which a long $TMPDIR could break.
+_SHORT_TEMP = "/tmp" if os.path.isdir("/tmp") else None
+
+
+@contextlib.contextmanager
+def _ray_connected(ray: Any, init_kwargs: dict[str, Any]) -> Iterator[Any]:
+    """``ray.init`` with the book's options (see :func:`ray_session`); always shut down."""
     options: dict[str, Any] = {
         "log_to_driver": False,
         "logging_level": "ERROR",
@@ -49,7 +103,6 @@ def ray_session(num_cpus: int | None = None, **init_kwargs: Any) -> Iterator[Any
         # cluster chapter starts, could silently run a local measurement.
         options.update(
             address="local",
-            num_cpus=num_cpus,
             include_dashboard=False,
             object_store_memory=LOCAL_OBJECT_STORE_BYTES,
         )
