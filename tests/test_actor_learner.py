@@ -16,6 +16,7 @@ from parbook.chapters.actor_learner import agent as agent
 from parbook.chapters.actor_learner import analysis, views
 from parbook.chapters.actor_learner import experiment as experiment
 from parbook.chapters.actor_learner import workload as work
+from parbook.claims import Verdict
 from parbook.render import formatting
 from tests.conftest import ROOT
 
@@ -430,3 +431,46 @@ def test_texts_of_the_committed_result(found):
                                                    (16_000_000, "16 MB"), (1_500, "1.5 kB")])
 def test_format_decimal_size(n_bytes, expected):
     assert formatting.format_decimal_size(n_bytes) == expected
+
+
+# --- the claims this chapter judges for the ledger in book/sources.md, each verdict reached --
+
+def lessons(found, lock_long, lock_speedup, native, async_speedup):
+    """``found`` with lock-step rounds of one step at 1 step/s and the longest at
+    ``lock_long``, one process at 100 steps/s with one-step rounds, the batched environment
+    at ``native``, and these learning-run speed-ups over one process."""
+    changed = with_rounds(found, {("lockstep", "short"): 1.0, ("lockstep", "long"): lock_long,
+                                  ("one_process", "short"): 100.0,
+                                  ("vectorised_native", "short"): native})
+    return with_ways(changed, lockstep=speed(lock_speedup),
+                     **{"async": speed(async_speedup)})
+
+
+def test_the_committed_results_claims(found):
+    judged = analysis.claims(found)
+    assert set(judged) == {"a000_rl_lessons"}
+    assert judged["a000_rl_lessons"].verdict is Verdict.PARTLY
+
+
+@pytest.mark.parametrize(("changes", "verdict", "says"), [
+    ((10.0, 1.5, 300.0, 1.6), Verdict.PARTLY,
+     "On CartPole with 2 CPUs, lesson 1 held (long on-policy rounds gave lock-step actors 10× "
+     "the steps per second of one-step rounds, and they beat one process); lesson 2 held for "
+     "sampling (with one-step rounds, a vectorised environment in one process took 300× the "
+     "lock-step actors' steps per second), though no DQN is trained here; lesson 3 held "
+     "(asynchronous samplers ran 1.6× as fast as one process, lock-step actors 1.5×)."),
+    ((10.0, 0.3, 300.0, 0.5), Verdict.PARTLY, "lesson 1 held in part"),
+    ((10.0, 0.3, 300.0, 0.5), Verdict.PARTLY, "lesson 3 held only against lock-step sampling"),
+    ((2.0, 0.9, 50.0, 0.5), Verdict.FAILS,
+     "On CartPole with 2 CPUs, lesson 1 did not hold (long on-policy rounds gave lock-step "
+     "actors only 2.0× the steps per second of one-step rounds); lesson 2 did not hold even "
+     "for sampling (with one-step rounds, a vectorised environment in one process did not "
+     "beat both one process and the lock-step actors), and no DQN is trained here; lesson 3 "
+     "did not hold (asynchronous samplers ran 0.50× as fast as one process, lock-step actors "
+     "0.90×)."),
+])
+def test_rl_lessons_claim_every_verdict(found, changes, verdict, says):
+    changed = lessons(found, *changes)
+    changed = dataclasses.replace(changed, setup=dataclasses.replace(changed.setup, cpus=2))
+    judged = analysis.rl_lessons_claim(changed)
+    assert judged.verdict is verdict and says in judged.reason

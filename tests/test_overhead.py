@@ -8,11 +8,11 @@ import multiprocessing
 import pytest
 
 from parbook import sources
-from parbook.claims import Verdict
 from parbook.bench.results import load
 from parbook.chapters.overhead import analysis, views
 from parbook.chapters.overhead import experiment as overhead
 from parbook.chapters.overhead import workload as work
+from parbook.claims import Verdict
 from parbook.render import tables
 from tests.conftest import ROOT
 

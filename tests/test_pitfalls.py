@@ -15,6 +15,7 @@ from parbook.bench.results import load
 from parbook.chapters.pitfalls import analysis, views
 from parbook.chapters.pitfalls import experiment as experiment
 from parbook.chapters.pitfalls import workload as work
+from parbook.claims import Verdict
 from parbook.shared.child import ChildRun
 from tests.conftest import ROOT
 
@@ -360,3 +361,65 @@ def test_tasks_transcript(found):
     lines = found.tasks.transcript().splitlines()
     assert lines.count("lambda as a Pool task:") == len(found.machine.methods)
     assert "    ran" in lines
+
+
+# The claims this chapter judges for the ledger in book/sources.md, each verdict reached.
+
+@pytest.mark.parametrize(("busy", "chunked", "verdict", "says"), [
+    (2.0, 2.0, Verdict.PARTLY, "2.0× as long beside a parent"),
+    (2.0, 1.0, Verdict.PARTLY, "took about as long (1.0×) as tasks handed out"),
+    (1.0, 2.0, Verdict.PARTLY, "took about as long (1.0×) beside a parent"),
+    (1.0, 1.0, Verdict.FAILS, "took about as long (1.0×) beside a parent"),
+])
+def test_design_rules_claim_every_verdict(found, busy, chunked, verdict, says):
+    light, idle = found.main_light, found.idle
+    light = dataclasses.replace(light, times={
+        **light.times, "busy_parent": light.times["dispatch_only"] * busy})
+    idle = dataclasses.replace(idle, times={
+        **idle.times, "map_one_chunk_each": idle.times["imap_unordered"] * chunked})
+    judged = analysis.design_rules_claim(light, idle)
+    assert judged.verdict is verdict and says in judged.reason
+    assert "not judged by this chapter's data" in judged.reason
+
+
+def test_class_counter_claim_both_ways(found):
+    counters = found.counters
+    judged = analysis.class_counter_claim(counters)
+    assert judged.verdict is Verdict.HOLDS and "its own copy of the class" in judged.reason
+    spawn = counters.by_method["spawn"]
+    distinct = {**spawn["distinct_ports"], "class_counter": spawn["environments"]}
+    working = dataclasses.replace(counters, by_method={
+        **counters.by_method, "spawn": {**spawn, "distinct_ports": distinct}})
+    judged = analysis.class_counter_claim(working)
+    assert judged.verdict is Verdict.FAILS and "a port each under spawn" in judged.reason
+
+
+def _wrapped(found, method, outcome):
+    """The hand-over findings with the wrapped instance's outcome under ``method``."""
+    by_method = found.hand_over.by_method
+    return dataclasses.replace(found.hand_over, by_method={
+        **by_method, method: {**by_method[method], "instance_library": outcome}})
+
+
+def test_pickle_socket_claim_every_verdict(found):
+    judged = analysis.pickle_socket_claim(found.hand_over, found.machine)
+    assert judged.verdict is Verdict.HOLDS
+    assert "TypeError: cannot pickle 'socket' object" in judged.reason
+    assert "Under fork the wrapper was never pickled" in judged.reason
+    ran = {"ran": True, "same_connection": True}
+    one_ran = _wrapped(found, "spawn", ran)
+    judged = analysis.pickle_socket_claim(one_ran, found.machine)
+    assert judged.verdict is Verdict.PARTLY and "but not under spawn" in judged.reason
+    none_failed = _wrapped(dataclasses.replace(found, hand_over=one_ran), "forkserver", ran)
+    judged = analysis.pickle_socket_claim(none_failed, found.machine)
+    assert judged.verdict is Verdict.FAILS and "raised no TypeError" in judged.reason
+    fork_failed = _wrapped(found, "fork", {"ran": False, "error_type": "TypeError",
+                                           "error": experiment.SOCKET_ERROR})
+    judged = analysis.pickle_socket_claim(fork_failed, found.machine)
+    assert judged.verdict is Verdict.HOLDS and "Under fork" not in judged.reason
+
+
+def test_claims_of_the_committed_result(found):
+    judged = analysis.claims(found)
+    assert set(judged) == {"a003_design_rules", "a004_class_counter", "a004_pickle_socket"}
+    assert judged["a003_design_rules"].verdict in (Verdict.PARTLY, Verdict.FAILS)

@@ -15,6 +15,7 @@ from parbook.bench.results import load
 from parbook.chapters.pools import analysis, views
 from parbook.chapters.pools import experiment as experiment
 from parbook.chapters.pools import workload as work
+from parbook.claims import Verdict
 from parbook.shared.child import child_env, run_module
 from tests.conftest import ROOT
 from tests.leftovers import left_behind, lingering_children
@@ -458,3 +459,44 @@ def test_nothing_is_left_running(shm_before):
     children, new_shm = left_behind(shm_before)
     assert not children, children
     assert not new_shm, sorted(new_shm)
+
+
+# The claims this chapter judges for the ledger in book/sources.md, each verdict reached.
+
+def test_apply_claim_every_verdict(found):
+    sync = found.sync_async
+    serial, ideal = sync.sync_expected, sync.async_expected
+    holds = dataclasses.replace(sync, synchronous=serial * 1.1, asynchronous=ideal * 1.1)
+    judged = analysis.apply_claim(holds)
+    assert judged.verdict is Verdict.HOLDS and "one at a time" in judged.reason
+    slow_async = dataclasses.replace(holds, asynchronous=serial * 0.9)
+    judged = analysis.apply_claim(slow_async)
+    assert judged.verdict is Verdict.PARTLY and "did not clearly run" in judged.reason
+    overlapping_apply = dataclasses.replace(holds, synchronous=serial * 0.9)
+    judged = analysis.apply_claim(overlapping_apply)
+    assert judged.verdict is Verdict.PARTLY and "in part, did apply" in judged.reason
+    neither = dataclasses.replace(slow_async, synchronous=serial * 0.9)
+    assert analysis.apply_claim(neither).verdict is Verdict.FAILS
+
+
+def _demos_with_arguments(demos, **arguments):
+    """The committed demos with, under every start method, these ways' results changed."""
+    by_method = {method: {**seen, "arguments": {**seen["arguments"], **arguments}}
+                 for method, seen in demos.by_method.items()}
+    return dataclasses.replace(demos, by_method=by_method)
+
+
+def test_map_args_claim_every_verdict(found):
+    demos = found.demos
+    judged = analysis.map_args_claim(demos)
+    assert judged.verdict is Verdict.PARTLY and "no run measures" in judged.reason
+    judged = analysis.map_args_claim(_demos_with_arguments(demos, partial=[0]))
+    assert judged.verdict is Verdict.PARTLY
+    assert "a tuple unpacked in the task passed" in judged.reason
+    assert "functools.partial did not under" in judged.reason
+    neither = _demos_with_arguments(demos, partial=[0], tuple=[1])
+    assert analysis.map_args_claim(neither).verdict is Verdict.FAILS
+
+
+def test_claims_of_the_committed_result(found):
+    assert set(analysis.claims(found)) == {"a001_apply", "a003_map_args"}

@@ -21,6 +21,7 @@ from parbook.bench.results import load
 from parbook.chapters.processes import analysis, views
 from parbook.chapters.processes import experiment as experiment
 from parbook.chapters.processes import workload as work
+from parbook.claims import Verdict
 from parbook.shared.child import run_command, run_module
 from tests.conftest import ROOT
 
@@ -563,3 +564,67 @@ def test_texts_and_tables_read_right_on_a_python_whose_fork_server_preloads(foun
             "top level of the script runs as __mp_main__ (pid 27832)\n"
             f"(on stderr) RuntimeError: {analysis.BOOTSTRAP_ERROR}\n"
             "(on stderr) EOFError: unexpected EOF\n") in printed + "\n"
+
+
+# The claims this chapter judges for the ledger in book/sources.md, each verdict reached.
+
+def test_process_api_claim_every_verdict(found):
+    demos, daemon, method = found.demos, found.daemon, found.setup.start_method
+    judged = analysis.process_api_claim(demos, daemon, method)
+    assert judged.verdict is Verdict.HOLDS and "AssertionError" in judged.reason
+    daemon_finished = {**daemon.runs, "daemon": {**daemon.runs["daemon"],
+                                                 "output": "napper: finished at 0.40 s"}}
+    lived = dataclasses.replace(daemon, runs=daemon_finished)
+    judged = analysis.process_api_claim(demos, lived, method)
+    assert judged.verdict is Verdict.PARTLY
+    assert "a daemon child stopped when its program exited" in judged.reason
+    broken = dataclasses.replace(
+        demos, function=("square-2 (pid 1): square of 2 is 5",),
+        subclass=("exit codes: [1]",), join=("is_alive() = True, exitcode = None",),
+        daemon_children="started a child of its own")
+    assert analysis.process_api_claim(broken, lived, method).verdict is Verdict.FAILS
+
+
+def test_process_api_claim_reads_each_demo(found):
+    demos = found.demos
+    assert demos.function_ran and demos.subclass_ran and demos.join_waited
+    assert demos.daemon_refused_child
+    assert not dataclasses.replace(demos, function=()).function_ran
+    assert not dataclasses.replace(demos, subclass=("x (pid 1): y", "exit codes: [0, 1]")
+                                   ).subclass_ran
+    assert not dataclasses.replace(demos, subclass=("exit codes: [0, 0]",)).subclass_ran
+
+
+def _guard_with(guard, **outputs):
+    """The guard demo with the runs named ``script_method`` reporting these outputs."""
+    runs = dict(guard.runs)
+    for name, output in outputs.items():
+        script, method = name.split("_")
+        runs[(script, method)] = dataclasses.replace(runs[(script, method)], output=output,
+                                                     killed=False)
+    return dataclasses.replace(guard, runs=runs)
+
+
+def test_main_guard_claim_every_verdict(found):
+    guard = found.guard
+    ran, failed = "x: the child ended with exitcode 0", "x: the child ended with exitcode 1"
+    by_method = dataclasses.replace(guard, methods=("fork", "spawn"))
+    mixed = _guard_with(by_method, unguarded_fork=ran, unguarded_spawn=failed,
+                        guarded_fork=ran, guarded_spawn=ran)
+    judged = analysis.main_guard_claim(mixed)
+    assert judged.verdict is Verdict.PARTLY
+    assert "did not work under spawn and ran under fork" in judged.reason
+    everywhere = _guard_with(mixed, unguarded_fork=failed)
+    judged = analysis.main_guard_claim(everywhere)
+    assert judged.verdict is Verdict.PARTLY and "not even the small example" in judged.reason
+    nowhere = _guard_with(mixed, unguarded_spawn=ran)
+    judged = analysis.main_guard_claim(nowhere)
+    assert judged.verdict is Verdict.PARTLY and "nothing on this build" in judged.reason
+    useless = _guard_with(mixed, guarded_spawn=failed)
+    judged = analysis.main_guard_claim(useless)
+    assert judged.verdict is Verdict.FAILS and "under spawn" in judged.reason
+
+
+def test_claims_of_the_committed_result(found):
+    judged = analysis.claims(found)
+    assert set(judged) == {"a001_process_api", "a003_main_guard"}

@@ -17,6 +17,7 @@ from parbook.chapters.processes_and_threads import analysis, views
 from parbook.chapters.processes_and_threads import experiment as concurrency
 from parbook.chapters.processes_and_threads import failures as failure_demo
 from parbook.chapters.processes_and_threads import workload as work
+from parbook.claims import Verdict
 from tests.conftest import ROOT
 
 COMMITTED = ROOT / "tests" / "results" / "processes-and-threads.json"
@@ -364,3 +365,59 @@ def test_texts_of_the_committed_result_keep_the_keys_and_types_other_pages_quote
         assert type(texts[key]) is int, key
     assert texts["pt_cpu_threads_sentence"] == analysis.cpu_threads_sentence(found.setting,
                                                                              found.cpu)
+
+
+# The claims this chapter judges for the ledger in book/sources.md, each verdict reached.
+
+def kinds_for_claims(found, io_pool_time, cpu_thread_time, cpu_process_time):
+    """IO-bound and CPU-bound times where one after another takes 1 s and every pool the
+    given time (the IO-bound processes as fast as the threads)."""
+    def every(times, seconds):
+        return dict.fromkeys(times, seconds)
+
+    io = kind_with(found.io, 1.0, threads=every(found.io.threads, io_pool_time),
+                   processes=every(found.io.processes, io_pool_time))
+    cpu = kind_with(found.cpu, 1.0, threads=every(found.cpu.threads, cpu_thread_time),
+                    processes=every(found.cpu.processes, cpu_process_time))
+    return io, cpu
+
+
+@pytest.mark.parametrize(("gil_enabled", "io_time", "cpu_thread_time", "verdict", "says"), [
+    (True, 0.25, 1.0, Verdict.HOLDS, "up to 4.0× as fast"),
+    (False, 0.25, 0.25, Verdict.PARTLY, "runs without the GIL, CPU-bound tasks too"),
+    (True, 0.25, 0.25, Verdict.PARTLY, "although this interpreter has the GIL"),
+    (True, 1.0, 1.0, Verdict.PARTLY, "waiting tasks gained little either"),
+    (True, 1.0, 0.25, Verdict.FAILS, "the opposite of the claim on both counts"),
+])
+def test_concepts_claim_every_verdict(found, gil_enabled, io_time, cpu_thread_time, verdict,
+                                      says):
+    setting = dataclasses.replace(found.setting, gil_enabled=gil_enabled)
+    io, cpu = kinds_for_claims(found, io_time, cpu_thread_time, 0.5)
+    judged = analysis.concepts_claim(setting, io, cpu)
+    assert judged.verdict is verdict and says in judged.reason
+    assert judged.reason.endswith(analysis.DEFINITIONS_UNMEASURED)
+
+
+@pytest.mark.parametrize(("gil_enabled", "io_time", "cpu_thread_time", "cpu_process_time",
+                          "verdict", "says"), [
+    (True, 0.25, 1.0, 0.5, Verdict.HOLDS, "taking turns under the GIL"),
+    (False, 0.25, 0.25, 0.5, Verdict.PARTLY, "Python did not need processes"),
+    (False, 0.25, 1.0, 0.5, Verdict.PARTLY, "yet on CPU-bound tasks its threads reached only"),
+    (True, 0.25, 0.25, 0.5, Verdict.PARTLY, "the GIL did not hold the threads back"),
+    (True, 0.25, 1.0, 1.0, Verdict.PARTLY, "processes gained little too"),
+    (True, 1.0, 1.0, 0.5, Verdict.PARTLY, "did not show waits overlapping"),
+    (True, 1.0, 0.25, 0.5, Verdict.FAILS, "did not show waits overlapping"),
+])
+def test_threads_processes_claim_every_verdict(found, gil_enabled, io_time, cpu_thread_time,
+                                               cpu_process_time, verdict, says):
+    setting = dataclasses.replace(found.setting, cpus=2, gil_enabled=gil_enabled)
+    io, cpu = kinds_for_claims(found, io_time, cpu_thread_time, cpu_process_time)
+    judged = analysis.threads_processes_claim(setting, io, cpu, 4)
+    assert judged.verdict is verdict and says in judged.reason
+
+
+def test_claims_of_the_committed_result(found):
+    judged = analysis.claims(found)
+    assert set(judged) == {"a001_concepts", "a003_threads_processes"}
+    assert judged["a001_concepts"] == analysis.concepts_claim(found.setting, found.io,
+                                                              found.cpu)

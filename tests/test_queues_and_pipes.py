@@ -5,6 +5,7 @@ helpers and echo children, and each of its data-dependent sentences on the commi
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import multiprocessing
@@ -15,6 +16,7 @@ from parbook import sources
 from parbook.bench.results import load
 from parbook.chapters.queues_and_pipes import analysis, experiment
 from parbook.chapters.queues_and_pipes import workload as work
+from parbook.claims import Verdict
 from parbook.render.formatting import format_rate, format_size
 from tests.conftest import ROOT
 from tests.leftovers import left_behind
@@ -319,3 +321,65 @@ def test_texts_of_the_committed_result(committed):
     assert (texts["qp_claim_low"], texts["qp_claim_high"]) == ("1.5×", "2.0×")
     assert texts["qp_too_few_stuck"] == " and ".join(committed.consumers.too_few_stuck)
     assert texts["qp_small"] == "8 B" and texts["qp_large"] == "8 MiB"
+
+
+# The claims this chapter judges for the ledger in book/sources.md, each verdict reached.
+
+def demos_with(demos, **changes):
+    """The committed demos with, under every start method, ``demo=fields`` changed."""
+    recorded = copy.deepcopy(demos.recorded)
+    for outcome in recorded.values():
+        for demo, fields in changes.items():
+            outcome[demo].update(fields)
+    return dataclasses.replace(demos, recorded=recorded)
+
+
+def test_consumer_sentinels_claim_every_verdict(committed):
+    setup, demos = committed.setup, committed.demos
+    judged = analysis.consumer_sentinels_claim(setup, demos)
+    assert judged.verdict is Verdict.HOLDS and "still blocked in get()" in judged.reason
+    never_stuck = {"no_sentinel": {"terminated": [], "finished": ["consumer-1"]}}
+    too_many = {"sentinel_each": {"terminated": ["consumer-1"]}}
+    judged = analysis.consumer_sentinels_claim(setup, demos_with(demos, **too_many))
+    assert judged.verdict is Verdict.PARTLY and "one signal each predicts" in judged.reason
+    judged = analysis.consumer_sentinels_claim(setup, demos_with(demos, **never_stuck))
+    assert judged.verdict is Verdict.PARTLY and "did not stay blocked" in judged.reason
+    neither = demos_with(demos, **never_stuck, **too_many)
+    assert analysis.consumer_sentinels_claim(setup, neither).verdict is Verdict.FAILS
+
+
+def test_pipe_claim_every_verdict(committed):
+    setup, pipes, demos = committed.setup, committed.pipes, committed.demos
+    judged = analysis.pipe_claim(setup, pipes, demos)
+    assert judged.verdict is Verdict.HOLDS and "every copy of the sending end" in judged.reason
+    early = demos_with(demos, pipe_keep_copy={"eof_after_s": 0.0})
+    judged = analysis.pipe_claim(setup, pipes, early)
+    assert judged.verdict is Verdict.HOLDS and "once the sending end was closed" in judged.reason
+    one_way = {"duplex": {"answers": []}}
+    no_eof = {"child_both_ends": {"saw_eof": False}}
+    judged = analysis.pipe_claim(setup, pipes, demos_with(demos, **no_eof))
+    assert judged.verdict is Verdict.PARTLY and "did not always raise" in judged.reason
+    judged = analysis.pipe_claim(setup, pipes, demos_with(demos, **one_way))
+    assert judged.verdict is Verdict.PARTLY and "both ways" in judged.reason
+    silent = demos_with(demos, pipe_close_copy={"lines": ["recv() -> 0"]}, **no_eof)
+    assert analysis.pipe_claim(setup, pipes, silent).verdict is Verdict.FAILS
+
+
+def test_pipes_faster_claim_every_verdict(committed):
+    judged = analysis.pipes_faster_claim(sweep_with_ratios(committed, {}))
+    assert judged.verdict is Verdict.HOLDS and "held at every size" in judged.reason
+    some = sweep_with_ratios(committed, {8: 3.0, 1024: 0.5})
+    judged = analysis.pipes_faster_claim(some)
+    assert judged.verdict is Verdict.PARTLY and "0.50× to 3.0×" in judged.reason
+    faster_by_more = sweep_with_ratios(committed, dict.fromkeys(committed.sweep.sizes, 3.0))
+    judged = analysis.pipes_faster_claim(faster_by_more)
+    assert judged.verdict is Verdict.PARTLY and "faster at every size" in judged.reason
+    queue_wins = sweep_with_ratios(committed, {**dict.fromkeys(committed.sweep.sizes, 3.0),
+                                               8: 0.8})
+    judged = analysis.pipes_faster_claim(queue_wins)
+    assert judged.verdict is Verdict.FAILS and "faster at 1 of the 5 sizes" in judged.reason
+
+
+def test_claims_of_the_committed_result(committed):
+    assert set(analysis.claims(committed)) == {
+        "a001_consumer_sentinels", "a001_pipe", "a003_pipes_faster"}

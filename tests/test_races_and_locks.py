@@ -17,6 +17,7 @@ from parbook.bench.results import load
 from parbook.chapters.races_and_locks import analysis
 from parbook.chapters.races_and_locks import experiment as experiment
 from parbook.chapters.races_and_locks import workload as work
+from parbook.claims import Verdict
 from tests.conftest import ROOT
 
 COMMITTED = ROOT / "tests" / "results" / "races-and-locks.json"
@@ -334,3 +335,44 @@ def test_texts_of_the_committed_result(found):
     for case in experiment.COST_LABELS:
         assert texts[f"locks_cost_{case}"] and texts[f"locks_ops_{case}"]
     assert texts["locks_most_threads"] == str(max(experiment.CONTENDED_THREADS))
+
+
+# --- the claims this chapter judges for the ledger in book/sources.md, each verdict -------
+
+@pytest.mark.parametrize(("unlocked", "locked", "verdict", "says"), [
+    ((19, 23, 20), (200, 200, 200), Verdict.HOLDS, "between 19 and 23 instead of 200"),
+    ((19, 150, 20), (200, 200, 200), Verdict.PARTLY, "kept more than half of its updates"),
+    ((200, 200, 200), (200, 200, 200), Verdict.PARTLY, "no update was lost in 3 runs"),
+    ((19, 23, 20), (199, 199, 200), Verdict.PARTLY, "with a Lock it was between 199 and 200"),
+    ((200, 200, 200), (199, 199, 199), Verdict.FAILS, "with a Lock it was 199 every time"),
+])
+def test_race_lock_claim_every_verdict(found, unlocked, locked, verdict, says):
+    race = dataclasses.replace(found.race, threads=200, runs=3, unlocked_counts=unlocked,
+                               locked_counts=locked)
+    judged = analysis.race_lock_claim(race)
+    assert judged.verdict is verdict and says in judged.reason
+
+
+def test_deadlock_rlock_claim_every_verdict(found):
+    deadlock, reentry = found.deadlock, found.reentry
+    not_stuck = dataclasses.replace(deadlock, opposite_order=dataclasses.replace(
+        deadlock.opposite_order, killed=False, returncode=0))
+    one_waiting = dataclasses.replace(deadlock, opposite_order=dataclasses.replace(
+        deadlock.opposite_order, output="[A] holds account-1, waiting for account-2\n"))
+    timed_out = dataclasses.replace(reentry, outcomes={
+        **reentry.outcomes, "RLock": "TimeoutError: gave up waiting for the lock after 0.3 s"})
+    both = analysis.deadlock_rlock_claim(deadlock, reentry)
+    assert both.verdict is Verdict.HOLDS and "killed after" in both.reason
+    for no_deadlock in (not_stuck, one_waiting):
+        judged = analysis.deadlock_rlock_claim(no_deadlock, reentry)
+        assert judged.verdict is Verdict.PARTLY and "did not show a deadlock" in judged.reason
+    judged = analysis.deadlock_rlock_claim(deadlock, timed_out)
+    assert judged.verdict is Verdict.PARTLY and "could not take it again" in judged.reason
+    assert analysis.deadlock_rlock_claim(not_stuck, timed_out).verdict is Verdict.FAILS
+
+
+def test_claims_of_the_committed_result(found):
+    assert analysis.claims(found) == {
+        "a001_race_lock": analysis.race_lock_claim(found.race),
+        "a001_deadlock_rlock": analysis.deadlock_rlock_claim(found.deadlock, found.reentry),
+    }

@@ -19,6 +19,7 @@ from parbook.chapters.ray_basics.floors import (
     os_pipe_sink,
     split_copier,
 )
+from parbook.claims import Verdict
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.usefixtures("nothing_left_behind", "no_ray_left_behind")
@@ -481,3 +482,53 @@ def test_demo_outputs_show_what_the_run_printed(ray_basics_quick, quick_found):
     placements = views.OUTPUTS["ray-basics-placements"](ray_basics_quick, quick_found)
     assert len(placements.splitlines()) == len(quick_found.objects.placed)
     assert all("bytes as stored" in line for line in placements.splitlines())
+
+
+# --- the claims this chapter judges for the ledger in book/sources.md, each verdict reached --
+
+def test_the_committed_results_claims(found):
+    judged = analysis.claims(found)
+    assert set(judged) == {"a002_arrow_plasma", "a002_warm_up"}
+    assert found.serialisation.ray_version in judged["a002_arrow_plasma"].reason
+
+
+@pytest.mark.parametrize(("installed", "in_place", "verdict", "says"), [
+    (False, True, Verdict.PARTLY, "The Arrow part does not hold"),
+    (False, False, Verdict.FAILS, "without pyarrow installed, and the reads were not"),
+    (True, True, Verdict.PARTLY, "is not recorded"),
+    (True, False, Verdict.FAILS, "did not return read-only views"),
+])
+def test_arrow_plasma_claim_every_verdict(found, installed, in_place, verdict, says):
+    serialisation = dataclasses.replace(found.serialisation, pyarrow_installed=installed)
+    zero_copy = dataclasses.replace(found.zero_copy, two_gets_share_memory=in_place,
+                                    owndata=not in_place, writeable=not in_place)
+    judged = analysis.arrow_plasma_claim(serialisation, zero_copy)
+    assert judged.verdict is verdict and says in judged.reason
+
+
+def _warmed(found, cold_s, sizes=(MIB, 16 * MIB), fresh=(16 * MIB,)):
+    """A sweep whose warm puts took 1 s (median), 0.5 s to 2 s, and whose warm-up put the
+    largest array three times at ``cold_s`` each."""
+    largest = max(sizes)
+    return dataclasses.replace(_counted(found, sizes, fresh), warmup_bytes=3 * largest,
+                               warmup_s=3 * cold_s, put_largest_range=(0.5, 2.0))
+
+
+@pytest.mark.parametrize(("cold_s", "verdict", "says"), [
+    (3.0, Verdict.HOLDS, "took 3.00 s per 16 MiB array, slower than every put of the same "
+                         "array into the warmed store (500 ms to 2.00 s)."),
+    (1.5, Verdict.PARTLY, "within the warm puts' spread (up to 2.00 s)"),
+    (0.8, Verdict.FAILS, "no slower than the median put of the same array into the warmed "
+                         "store (1.00 s)."),
+])
+def test_warm_up_claim_every_verdict(found, cold_s, verdict, says):
+    judged = analysis.warm_up_claim(_warmed(found, cold_s))
+    assert judged.verdict is verdict and says in judged.reason
+    assert judged.reason.endswith("did not spare later puts the kernel's page faults.")
+
+
+def test_warm_up_claim_says_what_the_page_faults_showed(found):
+    touched = analysis.warm_up_claim(_warmed(found, 3.0, fresh=()))
+    assert touched.reason.endswith("they wrote into pages the process had already touched.")
+    uncounted = analysis.warm_up_claim(_warmed(found, 3.0, sizes=(8, 1024), fresh=()))
+    assert uncounted.verdict is Verdict.HOLDS and "page fault" not in uncounted.reason

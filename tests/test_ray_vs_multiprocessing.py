@@ -23,6 +23,7 @@ from parbook.chapters.ray_vs_multiprocessing import experiment as experiment
 from parbook.chapters.ray_vs_multiprocessing import model as model_work
 from parbook.chapters.ray_vs_multiprocessing import stateful as stateful_work
 from parbook.chapters.ray_vs_multiprocessing import workload as work
+from parbook.claims import Verdict
 from parbook.shared.cpu import BLAS_VARIABLES, one_blas_thread
 from parbook.shared.shm import SharedArray
 from tests.conftest import ROOT
@@ -553,3 +554,102 @@ def test_handover_per_task_is_never_negative(found):
     faster = dataclasses.replace(numerical, times=dataclasses.replace(numerical.times,
                                                                       naive_mp=0.5))
     assert faster.handover_per_task == 0.0
+
+
+# --- the claims this chapter judges for the ledger in book/sources.md, each verdict reached --
+
+def test_the_committed_results_claims(found):
+    judged = analysis.claims(found)
+    assert set(judged) == {"a002_poor_fit", "a002_numerical", "a002_stateful",
+                           "a002_initialisation", "a002_overall"}
+    assert judged["a002_overall"].verdict is Verdict.FAILS
+    assert f"{found.method.cpus} usable CPUs" in judged["a002_overall"].reason
+
+
+@pytest.mark.parametrize(("names", "expected"), [
+    ([], "none of the three workloads"),
+    (["stateful"], "the stateful workload"),
+    (["numerical", "initialisation"], "the numerical and the initialisation workloads"),
+    (list(experiment.WORKLOAD_LABELS), "all three workloads"),
+])
+def test_claim_workloads_phrase(names, expected):
+    assert analysis.workloads_phrase(names) == expected
+
+
+def test_poor_fit_claim_every_verdict(found):
+    holds = with_all_times(found, naive_mp=4.0, fair_mp=2.0, ray=1.0)
+    assert analysis.poor_fit_claim(holds).verdict is Verdict.HOLDS
+    level = with_all_times(found, naive_mp=1.0, fair_mp=1.0, ray=1.0)
+    judged = analysis.poor_fit_claim(level)
+    assert judged.verdict is Verdict.FAILS and "none of the three workloads" in judged.reason
+    naive_only = with_all_times(found, naive_mp=4.0, fair_mp=1.0, ray=1.0)
+    judged = analysis.poor_fit_claim(naive_only)
+    assert judged.verdict is Verdict.PARTLY
+    assert judged.reason == (
+        "Ray ran clearly faster than the article's multiprocessing code in all three "
+        "workloads (it took 4.0× as long as Ray) and than the fair multiprocessing versions "
+        "in none of the three workloads (they took 1.0× as long). Where the fair version kept "
+        "level with Ray or beat it, the poor fit was the article's code, not "
+        "multiprocessing.")
+    one = with_times(level, "stateful", naive_mp=4.0, fair_mp=4.0)
+    judged = analysis.poor_fit_claim(one)
+    assert judged.verdict is Verdict.PARTLY and "the stateful workload" in judged.reason
+    assert "poor fit was" not in judged.reason
+
+
+def test_numerical_claim_in_part_or_not_measured(found):
+    times = dataclasses.replace(found.numerical.times, naive_mp=4.0, fair_mp=1.0, ray=1.0)
+    shown = dataclasses.replace(found.numerical, times=times)
+    judged = analysis.numerical_claim(shown)
+    assert judged.verdict is Verdict.PARTLY and "not checked here" in judged.reason
+    hidden = dataclasses.replace(shown, times=dataclasses.replace(times, naive_mp=1.05))
+    judged = analysis.numerical_claim(hidden)
+    assert judged.verdict is Verdict.UNMEASURED and "did not show" in judged.reason
+
+
+@pytest.mark.parametrize(("fair", "ray", "verdict", "says"), [
+    (1.0, 1.0, Verdict.PARTLY, "both kinds of long-lived worker paid off"),
+    (4.0, 1.0, Verdict.PARTLY, "the actors paid off, but the queue-fed workers"),
+    (1.0, 4.0, Verdict.PARTLY, "the queue-fed workers paid off, but the actors"),
+    (4.0, 4.0, Verdict.FAILS, "carrying the state cost too little to show"),
+])
+def test_stateful_claim_every_verdict(found, fair, ray, verdict, says):
+    times = dataclasses.replace(found.stateful.times, naive_mp=4.0, fair_mp=fair, ray=ray)
+    judged = analysis.stateful_claim(dataclasses.replace(found.stateful, times=times))
+    assert judged.verdict is verdict and says in judged.reason
+    assert (verdict is Verdict.FAILS) != ("not something a run measures" in judged.reason)
+
+
+def test_initialisation_claim_both_ways(found):
+    model = found.initialisation
+    times = dataclasses.replace(model.times, naive_mp=4.0, fair_mp=1.0, ray=1.0)
+    judged = analysis.initialisation_claim(dataclasses.replace(model, times=times))
+    assert judged.verdict is Verdict.PARTLY and "4.0× as long as Ray's actors" in judged.reason
+    assert "not tested by any run here" in judged.reason
+    level = dataclasses.replace(times, naive_mp=1.05)
+    judged = analysis.initialisation_claim(dataclasses.replace(model, times=level))
+    assert judged.verdict is Verdict.FAILS and "cost too little to show" in judged.reason
+
+
+def test_overall_claim_every_verdict(found):
+    holds = with_cpus(with_all_times(found, serial=20.0, naive_mp=8.0, fair_mp=6.0, ray=1.0),
+                      64)
+    judged = analysis.overall_claim(holds)
+    assert judged.verdict is Verdict.HOLDS
+    assert judged.reason == (
+        "On this build's 64 usable CPUs Ray's speed-ups over serial code were 20×, reaching "
+        "the article's 10× in every workload. The article's multiprocessing code took 8.0× "
+        "as long as Ray, reaching its 5× in every workload, and the fair versions 6.0×, "
+        "reaching it in every workload.")
+    against_naive_only = with_all_times(holds, fair_mp=1.0)
+    assert analysis.overall_claim(against_naive_only).verdict is Verdict.PARTLY
+    few_cpus = with_cpus(against_naive_only, 2)
+    judged = analysis.overall_claim(few_cpus)
+    assert judged.verdict is Verdict.PARTLY
+    assert "2 usable CPUs" in judged.reason and "cannot be tested here" in judged.reason
+    short = with_all_times(few_cpus, serial=1.0, naive_mp=2.0)
+    judged = analysis.overall_claim(short)
+    assert judged.verdict is Verdict.FAILS and "reaching its 5× in no workload" in judged.reason
+    serial_short = with_cpus(with_times(short, "stateful", serial=12.0), 64)
+    judged = analysis.overall_claim(serial_short)
+    assert judged.verdict is Verdict.PARTLY and "in some workloads only" in judged.reason

@@ -21,6 +21,7 @@ from parbook.bench.results import load
 from parbook.chapters.shared_memory import analysis, views
 from parbook.chapters.shared_memory import experiment as experiment
 from parbook.chapters.shared_memory import workload as work
+from parbook.claims import Verdict
 from tests.conftest import ROOT
 from tests.leftovers import left_behind
 
@@ -459,6 +460,88 @@ def test_texts_of_the_committed_result(found):
         found.demos.children["other-program"]["output"].count(analysis.LEAK_WARNING)
         + found.demos.children["other-program"]["errors"].count(analysis.LEAK_WARNING))
     assert "/work/" not in other
+
+
+# The claims this chapter judges for the ledger in book/sources.md, each verdict reached.
+
+def _exchange(found, each, batch):
+    """The exchange with the Manager dict at ``each`` and ``batch`` times the Queue's."""
+    times = dict(found.exchange.times)
+    times["manager_each"] = times["queue_each"] * each
+    times["manager_batch"] = times["queue_batch"] * batch
+    return dataclasses.replace(found.exchange, times=times)
+
+
+@pytest.mark.parametrize(("each", "batch", "verdict", "says"), [
+    (0.5, 0.5, Verdict.HOLDS, "the Manager was the cheaper channel"),
+    (0.5, 2.0, Verdict.PARTLY, "cheaper only one result at a time"),
+    (2.0, 0.5, Verdict.PARTLY, "cheaper only in batches"),
+    (2.0, 2.0, Verdict.FAILS, "the Queue was the cheaper channel both ways"),
+])
+def test_manager_claim_every_verdict(found, each, batch, verdict, says):
+    judged = analysis.manager_claim(_exchange(found, each, batch))
+    assert judged.verdict is verdict and says in judged.reason
+    assert f"took {analysis.format_ratio(each)} the time of a Queue" in judged.reason
+
+
+def test_torch_claims_are_not_measured():
+    for judged in (analysis.torch_no_copy_claim(), analysis.torch_advice_claim()):
+        assert judged.verdict is Verdict.UNMEASURED and "PyTorch" in judged.reason
+
+
+def _queue_share(found, all_doubled):
+    by_method = {method: {**demo, "queue_share": {**demo["queue_share"],
+                                                  "all_doubled": all_doubled}}
+                 for method, demo in found.demos.by_method.items()}
+    return dataclasses.replace(found.demos, by_method=by_method)
+
+
+def test_shared_not_faster_claim_every_verdict(found):
+    demos, method = _queue_share(found, True), found.setting.start_method
+
+    def judged(each, shared=demos):
+        return analysis.shared_not_faster_claim(shared, _exchange(found, each, 1.0),
+                                                found.manager, method)
+
+    slower = judged(2.0)
+    assert slower.verdict is Verdict.PARTLY and "not automatically faster" in slower.reason
+    assert "A Manager is not shared memory" in slower.reason
+    faster = judged(0.5)
+    assert faster.verdict is Verdict.PARTLY and "did not show sharing being slower" in faster.reason
+    failed = judged(2.0, shared=_queue_share(found, False))
+    assert failed.verdict is Verdict.FAILS and "did not show the copy avoided" in failed.reason
+
+
+def _tracker(found, python, destroyed):
+    """The tracker claim on ``python``, the separate program's block gone or not."""
+    setting = dataclasses.replace(found.setting, python=python)
+    children = dict(found.demos.children)
+    outcome = "exited: False" if destroyed else "exited: True"
+    children["other-program"] = {**children["other-program"],
+                                 "output": f"owner: psm_x exists after the reader {outcome}\n"}
+    return analysis.tracker_bug_claim(setting, dataclasses.replace(found.demos,
+                                                                   children=children))
+
+
+@pytest.mark.parametrize(("python", "destroyed", "verdict", "says"), [
+    ("3.9.18", True, Verdict.HOLDS, "On this build's Python 3.9.18, a separate program"),
+    ("3.10.0", False, Verdict.FAILS, "left it in place"),
+    ("3.11.7", True, Verdict.PARTLY, "not confined to those versions"),
+    ("3.13.12", False, Verdict.UNMEASURED, "not one of the versions the article names"),
+])
+def test_tracker_bug_claim_every_verdict(found, python, destroyed, verdict, says):
+    judged = _tracker(found, python, destroyed)
+    assert judged.verdict is verdict and says in judged.reason
+
+
+def test_claims_of_the_committed_result(found):
+    judged = analysis.claims(found)
+    assert set(judged) == {"a000_manager", "a001_torch", "a003_shared_not_faster",
+                           "a003_tracker_bug", "a003_torch"}
+    # The committed result ran on Python 3.11, after the versions the article names.
+    assert found.setting.python.startswith("3.11.")
+    assert judged["a003_tracker_bug"].verdict is Verdict.PARTLY
+    assert found.setting.python in judged["a003_tracker_bug"].reason
 
 
 def test_no_child_process_is_left_running(shm_before):

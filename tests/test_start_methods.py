@@ -15,6 +15,7 @@ import pytest
 from parbook.bench.results import load
 from parbook.chapters.start_methods import analysis, views
 from parbook.chapters.start_methods import experiment as experiment
+from parbook.claims import Verdict
 from tests.conftest import ROOT
 from tests.leftovers import left_behind
 
@@ -484,3 +485,79 @@ def test_texts_and_tables_read_right_on_a_python_whose_fork_server_preloads(foun
     assert summary.loc["who imported the main script again", "forkserver"] == (
         "the fork server, once; children inherit it")
     assert summary.loc["who imported the main script again", "spawn"] == "each child"
+
+
+# The claims this chapter judges for the ledger in book/sources.md, each verdict reached.
+
+def _claim_data(found, fork_s=None, fork_stuck=True):
+    """The start-up timings with fork's one child at ``fork_s`` (unchanged if None), and the
+    lock demo with fork's child stuck or not."""
+    startup = dict(found.startup.startup)
+    if fork_s is not None:
+        startup[("light", "fork", 1)] = fork_s
+    runs = dict(found.fork_lock.runs)
+    runs["fork"] = dataclasses.replace(runs["fork"], killed_after_patience=fork_stuck)
+    return (dataclasses.replace(found.startup, startup=startup),
+            dataclasses.replace(found.fork_lock, runs=runs))
+
+
+@pytest.mark.parametrize(("fork_s", "stuck", "verdict", "says"), [
+    (0.001, True, Verdict.PARTLY, "hung under fork and finished under spawn"),
+    (0.001, False, Verdict.PARTLY, "did not show fork hanging"),
+    (10.0, True, Verdict.PARTLY, "no less than spawn's"),
+    (10.0, False, Verdict.FAILS, "no less than spawn's"),
+])
+def test_fork_spawn_claim_every_verdict(found, fork_s, stuck, verdict, says):
+    judged = analysis.fork_spawn_claim(*_claim_data(found, fork_s, stuck))
+    assert judged.verdict is verdict and says in judged.reason
+    assert "Memory use" in judged.reason and "not measured" in judged.reason
+
+
+def _guard_run(found, method, **changes):
+    """The config findings with the guarded script's run under ``method`` changed."""
+    runs = dict(found.config.runs)
+    runs["guard"] = {**runs["guard"],
+                     method: dataclasses.replace(runs["guard"][method], **changes)}
+    return dataclasses.replace(found.config, runs=runs)
+
+
+def test_main_settings_claim_every_verdict(found):
+    judged = analysis.main_settings_claim(found.config)
+    assert judged.verdict is Verdict.HOLDS and "__mp_main__" in judged.reason
+    spawned = found.config.runs["guard"]["spawn"]
+    renamed = tuple(dataclasses.replace(child, main="__main__") for child in spawned.children)
+    judged = analysis.main_settings_claim(_guard_run(found, "spawn", children=renamed))
+    assert judged.verdict is Verdict.PARTLY and "but not every child" in judged.reason
+    blind_fork = _guard_run(found, "fork", children_saw_settings=0)
+    judged = analysis.main_settings_claim(blind_fork)
+    assert judged.verdict is Verdict.FAILS and "not the split" in judged.reason
+    seeing_spawn = _guard_run(found, "spawn", children_saw_settings=len(spawned.children))
+    assert analysis.main_settings_claim(seeing_spawn).verdict is Verdict.FAILS
+
+
+def test_module_level_claim_both_ways(found):
+    judged = analysis.module_level_claim(found.config)
+    assert judged.verdict is Verdict.HOLDS and "more times" in judged.reason
+    runs = dict(found.config.runs)
+    runs["module"] = {**runs["module"], "spawn": dataclasses.replace(
+        runs["module"]["spawn"], children_saw_settings=0)}
+    judged = analysis.module_level_claim(dataclasses.replace(found.config, runs=runs))
+    assert judged.verdict is Verdict.FAILS and "only" in judged.reason
+
+
+@pytest.mark.parametrize(("fork_s", "stuck", "verdict", "says"), [
+    (0.001, True, Verdict.HOLDS, "finished under forkserver and spawn"),
+    (0.001, False, Verdict.PARTLY, "did not show fork hanging"),
+    (10.0, True, Verdict.PARTLY, "fork was not the cheapest"),
+    (10.0, False, Verdict.FAILS, "fork was not the cheapest"),
+])
+def test_thread_safe_start_claim_every_verdict(found, fork_s, stuck, verdict, says):
+    judged = analysis.thread_safe_start_claim(*_claim_data(found, fork_s, stuck))
+    assert judged.verdict is verdict and says in judged.reason
+
+
+def test_claims_of_the_committed_result(found):
+    judged = analysis.claims(found)
+    assert set(judged) == {"a003_fork_spawn", "a004_main_settings", "a004_module_level",
+                           "a004_thread_safe_start"}
+    assert judged["a003_fork_spawn"].verdict is Verdict.PARTLY

@@ -16,6 +16,7 @@ import pytest
 from parbook.bench.results import load
 from parbook.chapters.synchronization import analysis, experiment, views
 from parbook.chapters.synchronization import workload as work
+from parbook.claims import Verdict
 from tests.conftest import ROOT
 from tests.leftovers import left_behind, shm_entries
 
@@ -358,3 +359,27 @@ def test_texts_of_the_committed_result(committed):
     assert texts["sync_light_end_sentence"] == analysis.light_end_sentence(committed.traffic)
     assert texts["sync_cpus"] == str(committed.setup.cpus)
     assert texts["sync_methods"] == "fork, spawn and forkserver"
+
+
+# The claims this chapter judges for the ledger in book/sources.md, each verdict reached.
+
+def test_sync_primitives_claim_every_verdict(committed):
+    setup, by_method = committed.setup, committed.start_methods
+    judged = analysis.sync_primitives_claim(setup, by_method)
+    assert judged.verdict is Verdict.HOLDS and "traffic light" in judged.reason
+    last = list(by_method)[-1]
+
+    def spoiled(**changes):
+        return {**by_method, last: dataclasses.replace(by_method[last], **changes)}
+
+    judged = analysis.sync_primitives_claim(setup, spoiled(torn_with_lock=2))
+    assert judged.verdict is Verdict.PARTLY
+    assert "the Semaphore and the Event did their job" in judged.reason
+    assert f"the Lock under {last} did not" in judged.reason
+    everything = spoiled(lost_lines=1, most_inside=by_method[last].places + 1, cars_on_red=1)
+    judged = analysis.sync_primitives_claim(setup, everything)
+    assert judged.verdict is Verdict.FAILS and f"the Event under {last}" in judged.reason
+
+
+def test_claims_of_the_committed_result(committed):
+    assert set(analysis.claims(committed)) == {"a001_sync_primitives"}

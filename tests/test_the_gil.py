@@ -12,6 +12,7 @@ from parbook.bench.results import load
 from parbook.chapters.the_gil import analysis
 from parbook.chapters.the_gil import experiment as gil
 from parbook.chapters.the_gil import workload as work
+from parbook.claims import Verdict
 from parbook.render.tables import comparison_table
 from tests.conftest import ROOT
 
@@ -186,3 +187,24 @@ def test_texts_of_the_committed_result_read_as_sentences(found):
                 "gil_wake_verdict", "gil_cost_verdict", "gil_sums_sentence",
                 "gil_digests_sentence"):
         assert texts[key][0].isupper() and texts[key].endswith("."), key
+
+
+# The claims this chapter judges for the ledger in book/sources.md, each verdict reached.
+
+@pytest.mark.parametrize(("gil_enabled", "threads", "verdict", "says"), [
+    (True, 1.0, Verdict.HOLDS, "a speed-up of 1.0× (the article's: 1.00× on an Intel"),
+    (True, 0.25, Verdict.FAILS, "more than one of them ran Python at a time"),
+    (False, 1.0, Verdict.PARTLY, "but not because of the GIL"),
+    (False, 0.25, Verdict.FAILS, "belongs to builds with the GIL"),
+])
+def test_gil_threads_claim_every_verdict(found, gil_enabled, threads, verdict, says):
+    interpreter = dataclasses.replace(found.interpreter, gil_enabled=gil_enabled)
+    article = dataclasses.replace(found.article, loops=10, sequential=1.0, threads=threads)
+    judged = analysis.gil_threads_claim(interpreter, article)
+    assert judged.verdict is verdict and says in judged.reason
+    assert "10 threads" in judged.reason
+
+
+def test_claims_of_the_committed_result(found):
+    assert analysis.claims(found) == {
+        "a001_gil_threads": analysis.gil_threads_claim(found.interpreter, found.article)}

@@ -14,6 +14,7 @@ from parbook.bench.results import load
 from parbook.chapters.threads import analysis, views
 from parbook.chapters.threads import experiment as experiment
 from parbook.chapters.threads import workload as work
+from parbook.claims import Verdict
 from parbook.shared.child import run_module
 from tests.conftest import ROOT
 
@@ -239,3 +240,24 @@ def test_pool_per_call_sentence(found, pool_per_call, expected):
     assert analysis.pool_per_call_sentence(dispatch) == expected
     texts = analysis.texts(dataclasses.replace(found, dispatch=dispatch))
     assert texts["threads_pool_per_call_sentence"] == expected
+
+
+# --- the claims this chapter judges for the ledger in book/sources.md, each verdict -------
+
+def test_daemon_claim_every_verdict(found):
+    assert analysis.daemon_claim(found.interpreter_exit).verdict is Verdict.HOLDS
+    daemon_finished = with_exit_run(found, "daemon_run", output="worker-1 finished at 0.20 s\n")
+    judged = analysis.daemon_claim(daemon_finished)
+    assert judged.verdict is Verdict.PARTLY and "did not end cleanly with its" in judged.reason
+    non_daemon_killed = with_exit_run(found, "non_daemon_run", killed=True, returncode=-9)
+    judged = analysis.daemon_claim(non_daemon_killed)
+    assert judged.verdict is Verdict.PARTLY and "did not end cleanly after" in judged.reason
+    neither = dataclasses.replace(daemon_finished, non_daemon=0.5)
+    judged = analysis.daemon_claim(neither)
+    assert judged.verdict is Verdict.FAILS and "Neither program" in judged.reason
+
+
+def test_claims_of_the_committed_result(found):
+    judged = analysis.claims(found)
+    assert judged == {"a001_daemon": analysis.daemon_claim(found.interpreter_exit)}
+    assert "no worker finished" in judged["a001_daemon"].reason

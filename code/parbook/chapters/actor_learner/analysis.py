@@ -15,6 +15,7 @@ from parbook.chapters.actor_learner.experiment import (
     SMOOTHING_STEPS,
     WAY_NAMES,
 )
+from parbook.claims import Judgement, Verdict
 from parbook.render.formatting import (
     format_count,
     format_decimal_size,
@@ -473,15 +474,43 @@ def shared_broadcast_sentence(broadcast: Broadcast) -> str:
             f"than the ray.put route ({by_ref}) on this machine.")
 
 
+def lesson1_outcome(found: Findings) -> Verdict:
+    """Article 000's first lesson: ``FAILS`` if long rounds did not pay, ``HOLDS`` if they
+    did and lock-step actors then beat one process, ``PARTLY`` if they paid but did not."""
+    if not found.rounds.long_rounds_pay:
+        return Verdict.FAILS
+    if found.learning.lockstep.speedup > BEATS_ONE_PROCESS:
+        return Verdict.HOLDS
+    return Verdict.PARTLY
+
+
+def lesson2_outcome(rounds: Rounds) -> Verdict:
+    """Article 000's second lesson, its sampling side: with one-step rounds, whether the
+    batched environment in one process beat both one process and the lock-step actors."""
+    if rounds.native_short > max(rounds.lock_short, rounds.one_short_local):
+        return Verdict.HOLDS
+    return Verdict.FAILS
+
+
+def lesson3_outcome(learning: Learning) -> Verdict:
+    """Article 000's third lesson: ``HOLDS`` if asynchronous samplers beat lock-step ones
+    and were not much weaker than one process, ``PARTLY`` if they only beat lock-step ones."""
+    asyn = learning.asynchronous
+    if asyn.speedup <= learning.lockstep.speedup:
+        return Verdict.FAILS
+    return Verdict.HOLDS if asyn.speedup > NOT_MUCH_WEAKER else Verdict.PARTLY
+
+
 def lesson1_verdict(found: Findings) -> str:
     """Article 000's first lesson: a learner that waits for its samplers needs long
     (on-policy) rounds."""
     rounds, lock = found.rounds, found.learning.lockstep
     longest, gain = format_count(rounds.longest), format_ratio(rounds.long_round_gain)
-    if not rounds.long_rounds_pay:
+    outcome = lesson1_outcome(found)
+    if outcome is Verdict.FAILS:
         verdict = (f"It does not hold here: rounds of {longest} steps per actor gave lock-step "
                    f"actors only {gain} the steps per second of one-step rounds.")
-    elif lock.speedup > BEATS_ONE_PROCESS:
+    elif outcome is Verdict.HOLDS:
         verdict = (f"It holds here. Lock-step actors took {gain} as many steps per second "
                    f"with rounds of {longest} steps per actor as with rounds of one step, and "
                    "in the learning runs, with each update's batch split between the actors, "
@@ -504,7 +533,7 @@ def lesson2_verdict(found: Findings) -> str:
     rounds = found.rounds
     native, sync = rounds.native_short, rounds.sync_short
     lock_short, one_short = rounds.lock_short, rounds.one_short_local
-    if native <= max(lock_short, one_short):
+    if lesson2_outcome(rounds) is Verdict.FAILS:
         return (f"It does not hold here: with one step per environment between two updates, "
                 f"the batched environment took {format_count(native)} steps per second, "
                 f"against {format_count(one_short)} for one process and "
@@ -528,18 +557,18 @@ def lesson3_verdict(found: Findings) -> str:
     learning = found.learning
     asyn, lock, one = learning.asynchronous, learning.lockstep, learning.one
     async_speedup, lock_speedup = format_ratio(asyn.speedup), format_ratio(lock.speedup)
-    beats_lock = asyn.speedup > lock.speedup
-    if beats_lock and asyn.speedup > BEATS_ONE_PROCESS:
+    outcome = lesson3_outcome(learning)
+    if outcome is Verdict.HOLDS and asyn.speedup > BEATS_ONE_PROCESS:
         verdict = (f"It holds for throughput. The asynchronous workers ran {async_speedup} as "
                    f"fast as one process, the lock-step actors {lock_speedup} (each against "
                    "one process timed beside it): faster than one process, even with a "
                    "simulator this cheap.")
-    elif beats_lock and asyn.speedup > NOT_MUCH_WEAKER:
+    elif outcome is Verdict.HOLDS:
         verdict = (f"It holds for throughput. The asynchronous workers ran {async_speedup} as "
                    f"fast as one process, the lock-step actors {lock_speedup} (each against "
                    "one process timed beside it): not much weaker than one process, as the "
                    "article says, but no faster with a simulator this cheap.")
-    elif beats_lock:
+    elif outcome is Verdict.PARTLY:
         verdict = (f"It holds only against lock-step sampling: the asynchronous workers ran "
                    f"{async_speedup} as fast as one process, better than the lock-step "
                    f"actors' {lock_speedup}, but samplers and a learner sharing this machine's "
@@ -633,3 +662,52 @@ def texts(found: Findings) -> dict[str, Any]:
         glued[f"al_bc_{how}_small"] = seconds(broadcast.times[(how, broadcast.small)])
         glued[f"al_bc_{how}_large"] = seconds(broadcast.times[(how, broadcast.large)])
     return glued
+
+
+# The claims of the source articles this chapter judges, for the ledger in book/sources.md.
+
+def rl_lessons_claim(found: Findings) -> Judgement:
+    """Article 000's three lessons for RL frameworks, each judged as the page's lessons
+    section judges it. The second is about one-step algorithms such as DQN, which this
+    chapter does not train: only its sampling side is measured, so the claim holds at
+    most in part."""
+    rounds, learning = found.rounds, found.learning
+    outcomes = (lesson1_outcome(found), lesson2_outcome(rounds), lesson3_outcome(learning))
+    gain = format_ratio(rounds.long_round_gain)
+    first = {
+        Verdict.HOLDS: f"lesson 1 held (long on-policy rounds gave lock-step actors {gain} the "
+                       "steps per second of one-step rounds, and they beat one process)",
+        Verdict.PARTLY: f"lesson 1 held in part (long on-policy rounds gave lock-step actors "
+                        f"{gain} the steps per second of one-step rounds, yet they did not "
+                        "beat one process)",
+        Verdict.FAILS: f"lesson 1 did not hold (long on-policy rounds gave lock-step actors "
+                       f"only {gain} the steps per second of one-step rounds)",
+    }[outcomes[0]]
+    native = format_ratio(rounds.native_short / rounds.lock_short)
+    second = {
+        Verdict.HOLDS: "lesson 2 held for sampling (with one-step rounds, a vectorised "
+                       f"environment in one process took {native} the lock-step actors' steps "
+                       "per second), though no DQN is trained here",
+        Verdict.FAILS: "lesson 2 did not hold even for sampling (with one-step rounds, a "
+                       "vectorised environment in one process did not beat both one process "
+                       "and the lock-step actors), and no DQN is trained here",
+    }[outcomes[1]]
+    asyn = format_ratio(learning.asynchronous.speedup)
+    lock = format_ratio(learning.lockstep.speedup)
+    third = {
+        Verdict.HOLDS: f"lesson 3 held (asynchronous samplers ran {asyn} as fast as one "
+                       f"process, lock-step actors {lock})",
+        Verdict.PARTLY: f"lesson 3 held only against lock-step sampling (asynchronous samplers "
+                        f"ran {asyn} as fast as one process, lock-step actors {lock})",
+        Verdict.FAILS: f"lesson 3 did not hold (asynchronous samplers ran {asyn} as fast as "
+                       f"one process, lock-step actors {lock})",
+    }[outcomes[2]]
+    verdict = (Verdict.FAILS if all(v is Verdict.FAILS for v in outcomes)
+               else Verdict.PARTLY)
+    return Judgement(verdict, (
+        f"On CartPole with {found.setup.cpus} CPUs, {first}; {second}; {third}."))
+
+
+def claims(found: Findings) -> dict[str, Judgement]:
+    """The source articles' claims this chapter judges, by claim id."""
+    return {"a000_rl_lessons": rl_lessons_claim(found)}

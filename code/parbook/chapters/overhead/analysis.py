@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from parbook import sources
-from parbook.claims import Judgement, Verdict, judge
 from parbook.bench.results import Result
 from parbook.bench.stats import break_even
 from parbook.chapters.overhead.experiment import PLACEMENT_LABELS, SWEEP_LABELS
+from parbook.claims import Judgement, Verdict, judge
 from parbook.render.formatting import format_ratio, format_seconds
 
 #: The channels compared with the raw os.pipe floor in the round-trip section.

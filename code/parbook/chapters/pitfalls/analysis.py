@@ -14,9 +14,11 @@ from parbook.chapters.pitfalls.experiment import (
     FORK,
     HAND_OVER_LABELS,
     IDLE_LABELS,
+    SOCKET_ERROR,
     TASK_LABELS,
     broken_promises,
 )
+from parbook.claims import Judgement, Verdict, judge
 from parbook.render.formatting import (
     format_percent,
     format_ratio,
@@ -478,3 +480,83 @@ def texts(found: Findings) -> dict[str, Any]:
         glued[f"pitfalls_idle_{how}"] = seconds(idle.times[how])
         glued[f"pitfalls_idle_fraction_{how}"] = format_percent(idle.idle_fraction[how])
     return glued
+
+
+# The claims of the source articles this chapter judges, for the ledger in book/sources.md.
+
+
+def design_rules_claim(light: MainLight, idle: Idle) -> Judgement:
+    """Article 003's four design rules: the two this chapter measures (keep the main process
+    light, never let a process wait idle), and the two it does not judge."""
+    busy, chunked = format_ratio(light.busy_over_light), format_ratio(idle.chunk_over_imap)
+    light_paid = light.busy_over_light >= SLOWED_FROM
+    idle_paid = idle.chunk_over_imap >= CHUNKS_SLOWER_FROM
+    if light_paid:
+        parent = (f"Pool tasks took {busy} as long beside a parent that computed between "
+                  "dispatches as beside one that only dispatched")
+    else:
+        parent = (f"Pool tasks took about as long ({busy}) beside a parent that computed "
+                  "between dispatches as beside one that only dispatched")
+    if idle_paid:
+        waiting = (f"uneven tasks cut into one chunk per worker took {chunked} as long as "
+                   "tasks handed out one at a time.")
+    else:
+        waiting = (f"uneven tasks cut into one chunk per worker took about as long ({chunked}) "
+                   "as tasks handed out one at a time.")
+    others = ("The other two rules, send little data and communicate rarely, are not judged "
+              "by this chapter's data.")
+    verdict = Verdict.PARTLY if light_paid or idle_paid else Verdict.FAILS
+    return Judgement(verdict, f"{parent}; {waiting} {others}")
+
+
+def class_counter_claim(counters: Counters) -> Judgement:
+    """Article 004: a class-level counter (of occupied ports) cannot work across processes,
+    since every process has its own copy of the class."""
+    methods = list(counters.by_method)
+    total = counters.environments(methods[0])
+    distinct = {method: counters.distinct_ports(method) for method in methods}
+    working = [method for method in methods if distinct[method] >= total]
+    return judge(
+        not working,
+        f"Numbered by a class-level counter, the {total} environments created by a parent "
+        f"and {counters.workers} workers got at most {max(distinct.values())} distinct ports "
+        f"under any start method ({spoken_list(methods)}): each process counted in its own "
+        "copy of the class.",
+        f"Numbered by a class-level counter, the {total} environments created by a parent "
+        f"and {counters.workers} workers got a port each under {spoken_list(working)}, so the "
+        "counter did work across processes there.")
+
+
+def pickle_socket_claim(hand_over: HandOver, machine: Machine) -> Judgement:
+    """Article 004: handing SubprocVecEnv environment instances instead of functions that
+    build them fails with ``TypeError: cannot pickle 'socket' object``."""
+    pickling = machine.pickling_methods
+    failed = [method for method in pickling
+              if hand_over.by_method[method]["instance_library"].get("error_type") == "TypeError"
+              and hand_over.by_method[method]["instance_library"].get("error") == SOCKET_ERROR]
+    wrapped = ("Handed to a worker inside a wrapper that pickles its contents as SubprocVecEnv "
+               "does, an environment holding a socket")
+    error = f"TypeError: {SOCKET_ERROR}"
+    forked = hand_over.by_method.get(FORK, {}).get("instance_library", {})
+    fork_note = (" Under fork the wrapper was never pickled, and the worker silently stepped "
+                 "the parent's own socket." if forked.get("same_connection") else "")
+    if failed == list(pickling) and failed:
+        return Judgement(Verdict.HOLDS, (
+            f"{wrapped} failed with {error} under {spoken_list(pickling)}, the start methods "
+            f"SubprocVecEnv picks by default.{fork_note}"))
+    if failed:
+        passed = [method for method in pickling if method not in failed]
+        return Judgement(Verdict.PARTLY, (
+            f"{wrapped} failed with {error} under {spoken_list(failed)}, but not under "
+            f"{spoken_list(passed)}.{fork_note}"))
+    return Judgement(Verdict.FAILS, (
+        f"{wrapped} raised no {error} under {spoken_list(pickling)} in this build."))
+
+
+def claims(found: Findings) -> dict[str, Judgement]:
+    """The source articles' claims this chapter judges, by claim id."""
+    return {
+        "a003_design_rules": design_rules_claim(found.main_light, found.idle),
+        "a004_class_counter": class_counter_claim(found.counters),
+        "a004_pickle_socket": pickle_socket_claim(found.hand_over, found.machine),
+    }

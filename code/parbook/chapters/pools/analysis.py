@@ -9,6 +9,7 @@ from typing import Any
 
 from parbook.bench.results import Result
 from parbook.chapters.pools import workload as work
+from parbook.claims import Judgement, Verdict
 from parbook.render.formatting import (
     format_count,
     format_ratio,
@@ -752,3 +753,74 @@ def texts(found: Findings) -> dict[str, Any]:
         "pools_methods_verdict": methods_verdict(found.demos),
     }
     return glued
+
+
+# The claims of the source articles this chapter judges, for the ledger in book/sources.md.
+
+#: Sleeping tasks "ran together" when, on average, at least this many were running at
+#: once (their durations added up, over the wall time they took): more than one already
+#: proves overlap; 1.5 asks for plain overlap while leaving room for the pool's messages
+#: (10 tasks on 3 workers reach 2.5 at best).
+TOGETHER_FROM = 1.5
+
+
+def apply_claim(sync: SyncAsync) -> Judgement:
+    """Article 001: ``apply`` blocks on each call, so tasks sent with it run one at a time,
+    while ``apply_async`` lets the pool run them together."""
+    one_at_a_time = sync.synchronous >= sync.sync_expected
+    together = sync.sync_expected / sync.asynchronous >= TOGETHER_FROM
+    figures = (f"On {sync.workers} workers, {sync.tasks} sleeping tasks took "
+               f"{format_seconds(sync.synchronous)} with apply in a loop and "
+               f"{format_seconds(sync.asynchronous)} with apply_async, against "
+               f"{format_seconds(sync.sync_expected)} for their durations added up")
+    if one_at_a_time and together:
+        return Judgement(Verdict.HOLDS, (
+            f"{figures}: apply ran them one at a time, apply_async side by side."))
+    if one_at_a_time:
+        return Judgement(Verdict.PARTLY, (
+            f"{figures}: apply ran them one at a time, but apply_async did not clearly run "
+            "them side by side."))
+    if together:
+        return Judgement(Verdict.PARTLY, (
+            f"{figures}: apply_async ran them side by side, and so, in part, did apply, which "
+            "should have run them one at a time."))
+    return Judgement(Verdict.FAILS, (
+        f"{figures}: apply did not run them strictly one at a time, nor apply_async clearly "
+        "side by side."))
+
+
+def map_args_claim(demos: Demos) -> Judgement:
+    """Article 003: ``Pool.map`` passes one argument per task; several travel as a tuple or
+    with ``functools.partial``, which the article advises against."""
+    methods = list(demos.by_method)
+    agree = {how: [method for method in methods
+                   if demos.by_method[method]["arguments"][how]
+                   == demos.by_method[method]["arguments"]["starmap"]]
+             for how in ("tuple", "partial")}
+    worked = [how for how, where in agree.items() if len(where) == len(methods)]
+    advice = ("The article's advice against partial is a matter of style that no run "
+              "measures; starmap, which it does not mention, takes several arguments without "
+              "packing them.")
+    names = {"tuple": "a tuple unpacked in the task", "partial": "functools.partial"}
+    if len(worked) == len(agree):
+        return Judgement(Verdict.PARTLY, (
+            f"Under every start method here ({spoken_list(methods)}), a tuple unpacked in the "
+            "task and functools.partial both passed two arguments through Pool.map and gave "
+            f"starmap's results. {advice}"))
+    if worked:
+        failed = next(how for how in agree if how not in worked)
+        return Judgement(Verdict.PARTLY, (
+            f"Under every start method here, {names[worked[0]]} passed two arguments through "
+            f"Pool.map and gave starmap's results, but {names[failed]} did not under "
+            f"{spoken_list(m for m in methods if m not in agree[failed])}. {advice}"))
+    return Judgement(Verdict.FAILS, (
+        "Neither a tuple unpacked in the task nor functools.partial gave starmap's results "
+        "through Pool.map under every start method here."))
+
+
+def claims(found: Findings) -> dict[str, Judgement]:
+    """The source articles' claims this chapter judges, by claim id."""
+    return {
+        "a001_apply": apply_claim(found.sync_async),
+        "a003_map_args": map_args_claim(found.demos),
+    }

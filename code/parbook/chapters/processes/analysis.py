@@ -21,6 +21,7 @@ from parbook.chapters.processes.experiment import (
     SCRIPTS,
 )
 from parbook.chapters.processes.workload import ENDINGS
+from parbook.claims import Judgement, Verdict
 from parbook.render.formatting import format_seconds, spoken_list
 from parbook.shared.child import shorten_paths
 
@@ -40,6 +41,13 @@ TOP_LEVEL_LINE = "top level of the script runs"
 CHILD_EXITCODE_LINE = re.compile(r"the child ended with exitcode (-?\d+)")
 #: The line the napping child of the daemon demo prints if it is allowed to finish.
 FINISHED_LINE = ": finished at "
+#: What each child of the function demo sends back, and the subclass demo's last line.
+SQUARE_LINE = re.compile(r"square of (?P<number>-?\d+) is (?P<square>-?\d+)")
+EXIT_CODES_LINE = re.compile(r"^exit codes: \[(?P<codes>[-\d, ]*)\]$")
+#: What the join demo prints after each join: whether the child still runs, its exitcode.
+JOIN_LINE = re.compile(r"is_alive\(\) = (?P<alive>True|False), exitcode = (?P<code>\S+)$")
+#: The end of the error ``start()`` raises in a daemon process that starts a child.
+DAEMON_REFUSAL = "daemonic processes are not allowed to have children"
 
 
 # ---------------------------------------------------------------------------------------
@@ -147,6 +155,34 @@ class Demos:
     join_work_s: float
     join_patience_s: float
     finish_patience_s: float
+
+    @property
+    def function_ran(self) -> bool:
+        """Whether every child made from a target function sent back its number's square."""
+        answers = [SQUARE_LINE.search(line) for line in self.function]
+        return bool(answers) and all(
+            answer is not None and int(answer["square"]) == int(answer["number"]) ** 2
+            for answer in answers)
+
+    @property
+    def subclass_ran(self) -> bool:
+        """Whether every ``Process`` subclass reported back and exited with code 0."""
+        last = EXIT_CODES_LINE.match(self.subclass[-1]) if self.subclass else None
+        if last is None:
+            return False
+        codes = [int(code) for code in last["codes"].split(",") if code.strip()]
+        return bool(codes) and len(codes) == len(self.subclass) - 1 and set(codes) == {0}
+
+    @property
+    def join_waited(self) -> bool:
+        """Whether the join demo's last ``join`` returned with the child ended, code 0."""
+        last = JOIN_LINE.search(self.join[-1]) if self.join else None
+        return last is not None and last["alive"] == "False" and last["code"] == "0"
+
+    @property
+    def daemon_refused_child(self) -> bool:
+        """Whether a daemon process's ``start()`` of a child of its own was refused."""
+        return DAEMON_REFUSAL in self.daemon_children
 
 
 @dataclass(frozen=True)
@@ -629,4 +665,74 @@ def outputs(found: Findings) -> dict[str, str]:
         "processes-orphan": orphan_output(daemon),
         "processes-daemon-children": demos.daemon_children,
         "processes-guard": guard_output(guard),
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# The claims of the source articles this chapter judges, for the ledger in book/sources.md.
+
+
+def process_api_claim(demos: Demos, daemon: DaemonExit, start_method: str) -> Judgement:
+    """Article 001: a process is made from a function or a subclass, waited for with
+    ``join``, and can be a daemon, which ends with its program and may not start children."""
+    shown = {
+        "a child made from a function": demos.function_ran,
+        "a child made from a Process subclass": demos.subclass_ran,
+        "join waiting for a child's end": demos.join_waited,
+        "a daemon child stopped when its program exited":
+            daemon.finished["daemon"] == 0 and daemon.finished["non-daemon"] > 0,
+        "a daemon refused a child of its own": demos.daemon_refused_child,
+    }
+    missed = [point for point, held in shown.items() if not held]
+    if not missed:
+        return Judgement(Verdict.HOLDS, (
+            f"Under {start_method}, children made from a function and from a Process subclass "
+            "ran and were joined, a daemon child was stopped mid-sleep when its program "
+            f"exited {format_seconds(daemon.daemon_s)} in, and a daemon's own start() of a "
+            "child raised AssertionError."))
+    if len(missed) < len(shown):
+        return Judgement(Verdict.PARTLY, (
+            f"Under {start_method}, these did not show as the article says: "
+            f"{spoken_list(missed)}; the rest of it did."))
+    return Judgement(Verdict.FAILS, (
+        f"Under {start_method}, none of it showed as the article says: no child made from a "
+        "function or a subclass ran to its end, and no daemon behaved as described."))
+
+
+def main_guard_claim(guard: Guard) -> Judgement:
+    """Article 003: code that starts processes must sit under ``if __name__ ==
+    "__main__":``, although a small example runs without it. Which of the two is true
+    depends on the start method, so each method's run decides its half."""
+    unguarded_ran = [method for method in guard.methods
+                     if guard.runs[("unguarded", method)].outcome == "ran"]
+    needed = [method for method in guard.methods if method not in unguarded_ran]
+    guarded_failed = [method for method in guard.methods
+                      if guard.runs[("guarded", method)].outcome != "ran"]
+    if guarded_failed:
+        return Judgement(Verdict.FAILS, (
+            f"With the guard the script still did not run under {spoken_list(guarded_failed)}, "
+            "so the guard alone did not make it work here."))
+    if needed and unguarded_ran:
+        return Judgement(Verdict.PARTLY, (
+            f"Without the guard the small script did not work under {spoken_list(needed)} "
+            f"and ran under {spoken_list(unguarded_ran)}; with it, it ran under every method. "
+            "The guard is needed there, and what lets an example run without it is the start "
+            "method, not the example's size."))
+    if needed:
+        return Judgement(Verdict.PARTLY, (
+            "Without the guard the small script did not work under any start method offered "
+            f"here ({spoken_list(needed)}), and with it, it ran: the guard is needed, but not "
+            "even the small example ran without it."))
+    return Judgement(Verdict.PARTLY, (
+        "The small script ran without the guard under every start method offered here "
+        f"({spoken_list(unguarded_ran)}), as the article allows, so nothing on this build "
+        "needed the guard."))
+
+
+def claims(found: Findings) -> dict[str, Judgement]:
+    """The source articles' claims this chapter judges, by claim id."""
+    return {
+        "a001_process_api": process_api_claim(found.demos, found.daemon,
+                                              found.setup.start_method),
+        "a003_main_guard": main_guard_claim(found.guard),
     }

@@ -15,12 +15,14 @@ from parbook.chapters.processes_and_threads.experiment import (
     KINDS,
 )
 from parbook.chapters.processes_and_threads.failures import EXIT_CODE, FAILURES
+from parbook.claims import Judgement, Verdict
 from parbook.render.formatting import format_ratio, format_seconds
 from parbook.shared.child import shorten_paths
 
 #: Pools the tasks ran on besides one after another, in the order tables and plots show them.
 POOLS = ("threads", "processes")
-#: Under the GIL, a best thread speed-up below this on CPU-bound tasks is "no gain".
+#: Under the GIL, a best thread speed-up below this on CPU-bound tasks is "no gain" (and
+#: the claims below count one at or above it, on either kind of task, as a gain).
 NO_GAIN_BELOW = 1.5
 #: A best process speed-up below this on CPU-bound tasks is "gained little".
 PROCESS_GAIN_FROM = 1.2
@@ -256,9 +258,15 @@ def results_sentence(batch: Batch) -> str:
             "(values, results_match_serial).")
 
 
+def waits_beyond_cpus(setting: Setting, io: KindTimes, most: int) -> bool:
+    """Whether the most threads sped the waiting tasks up more than the usable CPUs could
+    have by computing in parallel: waits overlapped on CPUs that took turns."""
+    return io.speedup("threads", most) > setting.cpus
+
+
 def io_threads_sentence(setting: Setting, io: KindTimes, most: int) -> str:
     """Whether the waiting threads beat what the CPU count alone could give."""
-    if io.speedup("threads", most) > setting.cpus:
+    if waits_beyond_cpus(setting, io, most):
         return (f"That is more than {setting.cpus} usable CPUs could give to work that needs "
                 "them: concurrency without parallelism, where the speed-up follows the number "
                 "of threads rather than the number of CPUs.")
@@ -426,4 +434,106 @@ def texts(found: Findings) -> dict[str, Any]:
         "pt_thread_exit_sentence": thread_exit_sentence(failures),
         "pt_thread_segfault_sentence": thread_segfault_sentence(failures),
         "pt_processes_failure_sentence": processes_sentence(failures),
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# The claims of the source articles this chapter judges, for the ledger in book/sources.md.
+
+#: What the runs cannot check in article 001's account of the words (said with its verdict).
+DEFINITIONS_UNMEASURED = ("The definitions of process, thread, concurrency and parallelism "
+                          "are explained in the chapter, not measured.")
+
+
+def concepts_claim(setting: Setting, io: KindTimes, cpu: KindTimes) -> Judgement:
+    """Article 001, section 1: threads speed up IO-bound work but not CPU-bound work (the
+    definitions around it are explained, not measured)."""
+    io_best, cpu_best = io.best("threads")[1], cpu.best("threads")[1]
+    io_gain, cpu_gain = io_best >= NO_GAIN_BELOW, cpu_best >= NO_GAIN_BELOW
+    io_ratio, cpu_ratio = format_ratio(io_best), format_ratio(cpu_best)
+    if io_gain and not cpu_gain:
+        return Judgement(Verdict.HOLDS, (
+            f"On {setting.cpus} usable CPUs, threads ran waiting tasks up to {io_ratio} as "
+            f"fast as one after another, and CPU-bound tasks at best {cpu_ratio}. "
+            f"{DEFINITIONS_UNMEASURED}"))
+    if io_gain and not setting.gil_enabled:
+        return Judgement(Verdict.PARTLY, (
+            f"Threads ran waiting tasks up to {io_ratio} as fast as one after another, but on "
+            f"this interpreter, which runs without the GIL, CPU-bound tasks too: up to "
+            f"{cpu_ratio}. {DEFINITIONS_UNMEASURED}"))
+    if io_gain:
+        return Judgement(Verdict.PARTLY, (
+            f"Threads ran waiting tasks up to {io_ratio} as fast as one after another, but "
+            f"CPU-bound tasks too, up to {cpu_ratio}, although this interpreter has the GIL. "
+            f"{DEFINITIONS_UNMEASURED}"))
+    if not cpu_gain:
+        return Judgement(Verdict.PARTLY, (
+            f"Threads ran CPU-bound tasks at best {cpu_ratio} as fast as one after another, "
+            f"no gain, but waiting tasks gained little either: at best {io_ratio}. "
+            f"{DEFINITIONS_UNMEASURED}"))
+    return Judgement(Verdict.FAILS, (
+        f"Threads ran waiting tasks at best {io_ratio} as fast as one after another and "
+        f"CPU-bound tasks up to {cpu_ratio}, the opposite of the claim on both counts. "
+        f"{DEFINITIONS_UNMEASURED}"))
+
+
+def _waiting_on_threads(setting: Setting, io: KindTimes, most: int) -> tuple[bool, str]:
+    """Article 003's first half: whether threads overlapped more waits than the CPUs could
+    have run at once, and the sentence that says so."""
+    ratio = format_ratio(io.speedup("threads", most))
+    if waits_beyond_cpus(setting, io, most):
+        return True, (f"With {most} threads, waiting tasks ran {ratio} as fast as one after "
+                      f"another, more than {setting.cpus} usable CPUs could give by "
+                      "computing.")
+    return False, (f"With {most} threads, waiting tasks ran {ratio} as fast as one after "
+                   f"another, no more than {setting.cpus} usable CPUs could give, so this run "
+                   "did not show waits overlapping on shared CPUs.")
+
+
+def _computing_on_processes(setting: Setting, cpu: KindTimes) -> tuple[bool, str]:
+    """Article 003's second half: whether processes, and not threads held back by the GIL,
+    computed in parallel, and the sentence that says so."""
+    processes, threads = cpu.best("processes")[1], cpu.best("threads")[1]
+    on_processes, on_threads = format_ratio(processes), format_ratio(threads)
+    threads_gain = threads >= NO_GAIN_BELOW
+    if not setting.gil_enabled and threads_gain:
+        return False, (f"This interpreter runs without the GIL, and on CPU-bound tasks its "
+                       f"threads reached {on_threads} (processes {on_processes}): without the "
+                       "GIL, Python did not need processes to compute in parallel.")
+    if not setting.gil_enabled:
+        return False, (f"This interpreter runs without the GIL, yet on CPU-bound tasks its "
+                       f"threads reached only {on_threads}, and processes {on_processes}.")
+    if threads_gain:
+        return False, (f"On CPU-bound tasks threads reached {on_threads} although this "
+                       f"interpreter has the GIL, and processes {on_processes}, so the GIL did "
+                       "not hold the threads back in this run.")
+    if processes < PROCESS_GAIN_FROM:
+        return False, (f"On CPU-bound tasks threads reached only {on_threads} under the GIL, "
+                       f"but processes gained little too, {on_processes}, on tasks this short.")
+    return True, (f"On CPU-bound tasks processes reached {on_processes}, and threads, taking "
+                  f"turns under the GIL, at best {on_threads}.")
+
+
+def threads_processes_claim(setting: Setting, io: KindTimes, cpu: KindTimes,
+                            most: int) -> Judgement:
+    """Article 003, section 1: threads let one core juggle waiting tasks, processes let
+    several cores compute, and the GIL is why Python needs processes for that."""
+    waiting_held, waiting = _waiting_on_threads(setting, io, most)
+    computing_held, computing = _computing_on_processes(setting, cpu)
+    if waiting_held and computing_held:
+        verdict = Verdict.HOLDS
+    elif waiting_held or computing_held:
+        verdict = Verdict.PARTLY
+    else:
+        verdict = Verdict.FAILS
+    return Judgement(verdict, f"{waiting} {computing}")
+
+
+def claims(found: Findings) -> dict[str, Judgement]:
+    """The source articles' claims this chapter judges, by claim id."""
+    setting, io, cpu = found.setting, found.io, found.cpu
+    return {
+        "a001_concepts": concepts_claim(setting, io, cpu),
+        "a003_threads_processes": threads_processes_claim(setting, io, cpu,
+                                                          found.batch.most_workers),
     }

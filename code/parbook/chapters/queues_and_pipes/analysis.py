@@ -10,6 +10,7 @@ from typing import Any
 from parbook import sources
 from parbook.bench.results import Result
 from parbook.chapters.queues_and_pipes.experiment import BACKEND_LABELS, DEMO_LABELS, demo_checks
+from parbook.claims import Judgement, Verdict
 from parbook.render.formatting import (
     format_rate,
     format_ratio,
@@ -481,3 +482,118 @@ def texts(found: Findings) -> dict[str, Any]:
         glued[f"qp_{name}_queue_over_bytes"] = ratio(sweep.queue_over_bytes(size))
         glued[f"qp_{name}_pipe_over_bytes"] = ratio(sweep.pipe_over_bytes(size))
     return glued
+
+
+# The claims of the source articles this chapter judges, for the ledger in book/sources.md.
+
+#: The lines in which a one-way Pipe refused use in the wrong direction.
+REFUSED_WRONG_WAY = ("reader: OSError", "writer: OSError")
+
+
+def consumer_sentinels_claim(setup: Setup, demos: Demos) -> Judgement:
+    """Article 001: a consumer never sent an end signal blocks in ``get`` for good, and
+    several consumers need one end signal each (judged under every start method)."""
+    methods = list(demos.recorded)
+    blocked = [method for method in methods if demos.checks(method)["no_sentinel"]]
+    one_each = [method for method in methods
+                if demos.checks(method)["too_few_sentinels"]
+                and demos.checks(method)["sentinel_each"]]
+    each = demos.shown["sentinel_each"]
+    consumers = len(each["finished"]) + len(each["terminated"])
+    stuck = ("a consumer sent no end signal, with every item taken, was still blocked in get() "
+             f"when a join of {format_seconds(setup.patience_s)} gave up, and had to be "
+             "terminated")
+    sorted_out = (f"with one signal too few, one of {consumers} consumers stayed blocked, and "
+                  "with one each, all of them exited by themselves")
+    if len(blocked) == len(one_each) == len(methods):
+        return Judgement(Verdict.HOLDS, (
+            f"Under every start method here ({spoken_list(methods)}), {stuck}; {sorted_out}."))
+    if len(blocked) == len(methods):
+        missed = spoken_list(m for m in methods if m not in one_each)
+        return Judgement(Verdict.PARTLY, (
+            f"Under every start method here, {stuck}; but under {missed} the consumers did "
+            "not end as one signal each predicts."))
+    if len(one_each) == len(methods):
+        missed = spoken_list(m for m in methods if m not in blocked)
+        return Judgement(Verdict.PARTLY, (
+            f"Under every start method here, {sorted_out}; but under {missed} a consumer "
+            "sent no end signal did not stay blocked in get()."))
+    return Judgement(Verdict.FAILS, (
+        "Neither held under every start method here: a consumer sent no end signal did not "
+        f"always stay blocked in get() (it did under {spoken_list(blocked)}), and one signal "
+        f"per consumer did not always end them all (it did under {spoken_list(one_each)})."))
+
+
+def pipe_claim(setup: Setup, pipes: PipeEnds, demos: Demos) -> Judgement:
+    """Article 001: a Pipe is duplex unless told otherwise, and its receiving end raises
+    EOFError once the sending end is closed (judged under every start method)."""
+    methods = list(demos.recorded)
+
+    def duplex_held(method: str) -> bool:
+        refused = [line for line in demos.recorded[method]["pipe_close_copy"]["lines"]
+                   if line.startswith(REFUSED_WRONG_WAY)]
+        return demos.checks(method)["duplex"] and len(refused) == len(REFUSED_WRONG_WAY)
+
+    duplex = all(duplex_held(method) for method in methods)
+    eof = all(demos.checks(method)["pipe_close_copy"] and demos.checks(method)["child_both_ends"]
+              for method in methods)
+    every_copy = all(demos.checks(method)["pipe_keep_copy"] for method in methods)
+    where = f"Under every start method here ({spoken_list(methods)})"
+    two_way = ("a default Pipe() carried messages both ways over each end, "
+               "Pipe(duplex=False) refused the wrong direction")
+    after_last = format_seconds(pipes.close_copy_after_last_s)
+    if every_copy:
+        closed = ("recv() raised EOFError once every copy of the sending end was closed. Under "
+                  f"{setup.start_method} it came {after_last} after the last message, but only "
+                  f"{format_seconds(pipes.keep_copy_eof_s)} after start() when the parent kept "
+                  "its own copy open until then.")
+    else:
+        closed = ("recv() raised EOFError once the sending end was closed, under "
+                  f"{setup.start_method} {after_last} after the last message.")
+    if duplex and eof:
+        return Judgement(Verdict.HOLDS, f"{where}, {two_way}, and {closed}")
+    if duplex:
+        return Judgement(Verdict.PARTLY, (
+            f"{where}, {two_way}, but recv() did not always raise EOFError promptly once every "
+            "copy of the sending end was closed."))
+    if eof:
+        return Judgement(Verdict.PARTLY, (
+            f"{where}, {closed} But a default Pipe() did not always carry messages both ways, "
+            "or a one-way Pipe did not refuse the wrong direction."))
+    return Judgement(Verdict.FAILS, (
+        "Neither held under every start method here: a default Pipe() did not always carry "
+        "messages both ways, and recv() did not always raise EOFError once the sending end "
+        "was closed."))
+
+
+def pipes_faster_claim(sweep: SizeSweep) -> Judgement:
+    """Article 003, quoting another author's benchmark: pipes are faster than queues, but
+    only by 1.5 to 2 times."""
+    ratios = [sweep.queue_over_pipe(size) for size in sweep.sizes]
+    pipe_faster = [size for size, verdict in sweep.verdicts.items()
+                   if not verdict.startswith("no: the Queue")]
+    figures = (f"A Queue round trip took {format_ratio(min(ratios))} to "
+               f"{format_ratio(max(ratios))} as long as a Pipe's, for messages of "
+               f"{format_size(sweep.smallest)} to {format_size(sweep.largest)}")
+    claim = f"article 003's claim of {format_ratio(CLAIM_LOW)} to {format_ratio(CLAIM_HIGH)}"
+    held = len(sweep.claim_holds)
+    if held == len(sweep.sizes):
+        return Judgement(Verdict.HOLDS, f"{figures}: {claim} {claim_sentence(sweep)}.")
+    if held:
+        return Judgement(Verdict.PARTLY, f"{figures}, so {claim} {claim_sentence(sweep)}.")
+    if len(pipe_faster) == len(sweep.sizes):
+        return Judgement(Verdict.PARTLY, (
+            f"{figures}: the Pipe was faster at every size, but {claim} "
+            f"{claim_sentence(sweep)}."))
+    return Judgement(Verdict.FAILS, (
+        f"{figures}: the Queue was faster at {len(sweep.sizes) - len(pipe_faster)} "
+        f"of the {len(sweep.sizes)} sizes, and {claim} {claim_sentence(sweep)}."))
+
+
+def claims(found: Findings) -> dict[str, Judgement]:
+    """The source articles' claims this chapter judges, by claim id."""
+    return {
+        "a001_consumer_sentinels": consumer_sentinels_claim(found.setup, found.demos),
+        "a001_pipe": pipe_claim(found.setup, found.pipes, found.demos),
+        "a003_pipes_faster": pipes_faster_claim(found.sweep),
+    }

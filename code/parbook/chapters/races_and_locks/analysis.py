@@ -11,6 +11,7 @@ from parbook import sources
 from parbook.bench.results import Result
 from parbook.chapters.races_and_locks.experiment import CONTENDED_THREADS, NO_PAUSE_LABELS
 from parbook.chapters.races_and_locks.workload import STRATEGIES
+from parbook.claims import Judgement, Verdict
 from parbook.render.formatting import (
     format_per_second,
     format_percent,
@@ -419,3 +420,94 @@ def texts(found: Findings) -> dict[str, Any]:
         glued[f"locks_cost_{case}"] = seconds(per_op)
         glued[f"locks_ops_{case}"] = format_per_second(cost.ops_per_s(case))
     return glued
+
+
+# ---------------------------------------------------------------------------------------
+# The claims of the source articles this chapter judges, for the ledger in book/sources.md.
+
+#: The threads "lose most of their updates" when every unlocked run lost more than this
+#: share of its increments: "most" read literally, as more than half.
+MOST_LOST_SHARE = 0.5
+#: The threads of the transfers demo: a deadlock shows when both said they held one lock
+#: and waited for the other (``workload.transfers`` names them A and B).
+TRANSFER_THREADS = 2
+#: How ``workload.try_ledger`` reports a batch that went through.
+RECORDED = "recorded "
+
+
+def locked_range(race: Race) -> str:
+    """The final counts with the lock, as a range or as the one value they all had."""
+    low, high = min(race.locked_counts), max(race.locked_counts)
+    return f"between {low:,} and {high:,}" if low != high else f"{low:,} every time"
+
+
+def race_lock_claim(race: Race) -> Judgement:
+    """Article 001, section 2.3: threads that read a shared count, pause and write it back
+    lose most of their updates, and a Lock makes the count exact."""
+    threads, runs = f"{race.threads:,}", race.runs
+    setup = (f"when {threads} threads each read a shared count, paused "
+             f"{format_seconds(race.pause_s)} and wrote it back plus one")
+    unlocked = f"the final count was {unlocked_range(race)}"
+    locked = f"with a Lock every run counted exactly {threads}"
+    most_lost = race.lost_share_min > MOST_LOST_SHARE
+    if race.locked_exact and most_lost:
+        return Judgement(Verdict.HOLDS, (
+            f"Without a lock, {setup}, {unlocked} instead of {threads} in {runs} runs; "
+            f"{locked}."))
+    if race.locked_exact and race.unlocked_min < race.threads:
+        return Judgement(Verdict.PARTLY, (
+            f"Without a lock, {setup}, {unlocked} instead of {threads} in {runs} runs, so "
+            f"at least one run kept more than half of its updates; {locked}."))
+    if race.locked_exact:
+        return Judgement(Verdict.PARTLY, (
+            f"Without a lock, {setup}, no update was lost in {runs} runs this time; "
+            f"{locked} too."))
+    if most_lost:
+        return Judgement(Verdict.PARTLY, (
+            f"Without a lock, {setup}, {unlocked} instead of {threads}, but with a Lock it "
+            f"was {locked_range(race)}, not always exact."))
+    return Judgement(Verdict.FAILS, (
+        f"Without a lock, {setup}, {unlocked} (of {threads}), so not every run lost most "
+        f"updates, and with a Lock it was {locked_range(race)}, not always exact."))
+
+
+def deadlock_shown(deadlock: Deadlock) -> bool:
+    """Whether the locks taken in opposite orders deadlocked: both threads held one lock and
+    waited for the other, and the process was still stuck at its time limit."""
+    stuck = deadlock.opposite_order
+    return stuck.killed and len(waiting_threads(stuck)) == TRANSFER_THREADS
+
+
+def deadlock_rlock_claim(deadlock: Deadlock, reentry: Reentry) -> Judgement:
+    """Article 001, section 2.3: threads that wait for each other's locks wait forever, and
+    an RLock can be taken again by the thread that holds it."""
+    stuck = format_seconds(deadlock.opposite_order.elapsed_s)
+    took = format_seconds(reentry.seconds["RLock"])
+    reentered = reentry.outcomes["RLock"].startswith(RECORDED)
+    if deadlock_shown(deadlock) and reentered:
+        return Judgement(Verdict.HOLDS, (
+            f"Two threads taking two locks in opposite orders each held one and waited for "
+            f"the other until their process was killed after {stuck}; a thread holding an "
+            f"RLock took it again and finished its batch in {took}."))
+    if reentered:
+        return Judgement(Verdict.PARTLY, (
+            f"Two threads taking two locks in opposite orders did not show a deadlock in this "
+            f"run (their process ran {stuck}); a thread holding an RLock took it again and "
+            f"finished its batch in {took}."))
+    if deadlock_shown(deadlock):
+        return Judgement(Verdict.PARTLY, (
+            f"Two threads taking two locks in opposite orders each held one and waited for "
+            f"the other until their process was killed after {stuck}, but a thread holding "
+            f"an RLock could not take it again within {format_seconds(reentry.timeout_s)}."))
+    return Judgement(Verdict.FAILS, (
+        f"Two threads taking two locks in opposite orders did not show a deadlock in this run "
+        f"(their process ran {stuck}), and a thread holding an RLock could not take it again "
+        f"within {format_seconds(reentry.timeout_s)}."))
+
+
+def claims(found: Findings) -> dict[str, Judgement]:
+    """The source articles' claims this chapter judges, by claim id."""
+    return {
+        "a001_race_lock": race_lock_claim(found.race),
+        "a001_deadlock_rlock": deadlock_rlock_claim(found.deadlock, found.reentry),
+    }

@@ -9,6 +9,7 @@ from typing import Any
 
 from parbook.bench.results import Result
 from parbook.chapters.ray_basics.experiment import ANTI_PATTERN_LABELS, FIX, PROBLEM, SIZE_LABELS
+from parbook.claims import Judgement, Verdict
 from parbook.render.formatting import (
     format_rate,
     format_ratio,
@@ -204,6 +205,8 @@ class SizeSweep:
     cpu_per_wall: dict[tuple[int, str], float]  # (bytes, how in COUNTED) -> CPU s per s
     memcopy_threads: int  # threads ray.put copies a large buffer on (Ray's source)
     memcopy_threshold: int  # bytes above which it does
+    #: The fastest and slowest single ``ray.put`` of the largest array, in the warm store.
+    put_largest_range: tuple[float, float]
 
     def put_fresh(self, size: int) -> bool:
         """Whether the put at ``size`` wrote into pages this process did not have mapped."""
@@ -302,6 +305,10 @@ class Findings:
     anti: AntiPatterns
 
 
+def _extremes(samples: list[float]) -> tuple[float, float]:
+    return min(samples), max(samples)
+
+
 def findings(result: Result) -> Findings:
     """The chapter's findings, derived from one recorded result."""
     params, values = result.parameters, result.values
@@ -375,6 +382,8 @@ def findings(result: Result) -> Findings:
                           for how, runs in counted.items()},
             memcopy_threads=params["ray_memcopy_threads"],
             memcopy_threshold=params["ray_memcopy_threshold_bytes"],
+            put_largest_range=_extremes(result.case(
+                "size_sweep", bytes=max(params["array_sizes"]), how="put").samples),
         ),
         anti=AntiPatterns(
             seconds={(c.params["pattern"], c.params["how"]):
@@ -689,3 +698,75 @@ def texts(found: Findings) -> dict[str, Any]:
         glued[f"rb_{pattern}_gain"] = ratio(anti.gain(pattern))
         glued[f"rb_{pattern}_vs"] = faster_or_slower(anti.problem(pattern), anti.fix(pattern))
     return glued
+
+
+# The claims of the source articles this chapter judges, for the ledger in book/sources.md.
+
+def arrow_plasma_claim(serialisation: Serialisation, zero_copy: ZeroCopyDemo) -> Judgement:
+    """Article 002: Ray lays out and serialises data with Apache Arrow, into the Plasma
+    shared-memory store. The build records whether pyarrow was there to use, and whether
+    ``ray.get`` of a put array read the store's shared memory in place."""
+    version = serialisation.ray_version
+    in_place = (zero_copy.two_gets_share_memory and not zero_copy.owndata
+                and not zero_copy.writeable)
+    store = ("two ray.get calls of a put array returned read-only views of the same memory, "
+             "not copies")
+    if not serialisation.pyarrow_installed and in_place:
+        return Judgement(Verdict.PARTLY, (
+            f"The Arrow part does not hold: Ray {version} ran here without pyarrow installed. "
+            f"The shared-memory store part does: {store}."))
+    if not serialisation.pyarrow_installed:
+        return Judgement(Verdict.FAILS, (
+            f"Ray {version} ran here without pyarrow installed, and the reads were not from a "
+            "shared-memory store either: two ray.get calls of a put array did not return "
+            "read-only views of the same memory."))
+    if in_place:
+        return Judgement(Verdict.PARTLY, (
+            f"The shared-memory store part holds: {store}. Whether Ray {version} used the "
+            "pyarrow installed in this build is not recorded."))
+    return Judgement(Verdict.FAILS, (
+        "Two ray.get calls of a put array did not return read-only views of the same memory, "
+        f"and whether Ray {version} used the pyarrow installed in this build is not "
+        "recorded."))
+
+
+def warm_up_claim(sweep: SizeSweep) -> Judgement:
+    """Article 002's benchmark warms the object store up before timing, implying that the
+    first puts into a fresh store are slower: the warm-up's puts against the later puts
+    of the same array, in their median and their spread."""
+    largest = sweep.largest
+    cold = largest / sweep.warmup_rate
+    median = sweep.seconds[(largest, "put")]
+    fastest, slowest = sweep.put_largest_range
+    first = (f"The first puts into the fresh object store took {format_seconds(cold)} per "
+             f"{format_size(largest)} array")
+    if cold > slowest:
+        judged = Judgement(Verdict.HOLDS, (
+            f"{first}, slower than every put of the same array into the warmed store "
+            f"({format_seconds(fastest)} to {format_seconds(slowest)})."))
+    elif cold > median:
+        judged = Judgement(Verdict.PARTLY, (
+            f"{first}, slower than the median put of the same array into the warmed store "
+            f"({format_seconds(median)}) but within the warm puts' spread (up to "
+            f"{format_seconds(slowest)}), so a cold store was not clearly slower."))
+    else:
+        judged = Judgement(Verdict.FAILS, (
+            f"{first}, no slower than the median put of the same array into the warmed store "
+            f"({format_seconds(median)})."))
+    if largest < COUNTED_FROM_BYTES:
+        return judged
+    if sweep.put_fresh(largest):
+        faults = ("Even warm, each put of that array took about one page fault per page it "
+                  "wrote, so the warm-up did not spare later puts the kernel's page faults.")
+    else:
+        faults = ("Warm, the puts of that array took almost no page faults: they wrote into "
+                  "pages the process had already touched.")
+    return Judgement(judged.verdict, f"{judged.reason} {faults}")
+
+
+def claims(found: Findings) -> dict[str, Judgement]:
+    """The source articles' claims this chapter judges, by claim id."""
+    return {
+        "a002_arrow_plasma": arrow_plasma_claim(found.serialisation, found.zero_copy),
+        "a002_warm_up": warm_up_claim(found.sweep),
+    }

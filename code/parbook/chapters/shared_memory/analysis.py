@@ -16,6 +16,7 @@ from parbook.chapters.shared_memory.experiment import (
     OP_LABELS,
     SHARED_HANDOFFS,
 )
+from parbook.claims import Judgement, Verdict, judge
 from parbook.render.formatting import (
     format_count,
     format_percent,
@@ -43,6 +44,12 @@ class Setting:
     start_method: str
     methods: list[str]
     has_track_parameter: bool
+
+    @property
+    def version(self) -> tuple[int, int]:
+        """The interpreter's major and minor version: ``3.11.7`` -> ``(3, 11)``."""
+        major, minor = (int(part) for part in self.python.split(".")[:2])
+        return major, minor
 
 
 @dataclass(frozen=True)
@@ -669,3 +676,102 @@ def texts(found: Findings) -> dict[str, Any]:
         glued[f"sm_handoff_{how}"] = seconds(handoff.at_largest(how))
         glued[f"sm_handoff_{how}_x"] = ratio(handoff.multiple_at_largest(how))
     return glued
+
+
+# The claims of the source articles this chapter judges, for the ledger in book/sources.md.
+
+#: The Python versions, first and last, that article 003 (quoting a Stack Overflow answer
+#: of January 2021) says have the resource tracker's bug.
+TRACKER_BUG_VERSIONS = ((3, 8), (3, 10))
+
+
+def manager_claim(exchange: Exchange) -> Judgement:
+    """Article 000: share data through a Manager rather than a Queue, whose communication
+    it calls expensive."""
+    each, batch = exchange.manager_over_queue_each, exchange.manager_over_queue_batch
+    figures = (f"Collecting {format_count(exchange.total)} results from "
+               f"{exchange.workers} running workers, a Manager dict took {format_ratio(each)} "
+               f"the time of a Queue with one result per message and {format_ratio(batch)} "
+               "with one batch per worker")
+    if each <= 1 and batch <= 1:
+        return Judgement(Verdict.HOLDS, f"{figures}: the Manager was the cheaper channel.")
+    if each <= 1 or batch <= 1:
+        cheaper = "one result at a time" if each <= 1 else "in batches"
+        return Judgement(Verdict.PARTLY, f"{figures}, so the Manager was cheaper only {cheaper}.")
+    return Judgement(Verdict.FAILS, f"{figures}: the Queue was the cheaper channel both ways.")
+
+
+def torch_no_copy_claim() -> Judgement:
+    """Article 001: with ``share_memory_()``, ``torch.multiprocessing`` sends tensors to other
+    processes without copying them."""
+    return Judgement(Verdict.UNMEASURED, (
+        "PyTorch is not a dependency of the book, so no run sends a tensor; the chapter only "
+        "shows the same mechanism for a numpy array in a shared_memory block."))
+
+
+def torch_advice_claim() -> Judgement:
+    """Article 003: PyTorch users should use ``torch.multiprocessing`` and
+    ``share_memory_()``."""
+    return Judgement(Verdict.UNMEASURED, (
+        "PyTorch is not a dependency of the book, so no run uses torch.multiprocessing or "
+        "share_memory_(); the chapter describes them without measuring them."))
+
+
+def shared_not_faster_claim(demos: Demos, exchange: Exchange, manager: ManagerOps,
+                            method: str) -> Judgement:
+    """Article 003: shared memory (Value, Array, a Manager) avoids copying the data, but is
+    not automatically faster. A Manager, though, shares nothing in memory."""
+    if not demos.queue_share_ok:
+        return Judgement(Verdict.FAILS, (
+            "In this build a worker handed a shared_memory block's name did not change the "
+            "owner's array in place under every start method, so the demonstration did not "
+            "show the copy avoided."))
+    shared = demos.by_method[method]["queue_share"]
+    avoided = (f"A shared_memory block avoided the copy: a message of "
+               f"{format_count(shared['message_bytes'])} bytes handed a worker "
+               f"{format_count(shared['array_bytes'])} bytes, which it changed in place")
+    remote = ("A Manager is not shared memory, though: a store into its dict, a message to its "
+              f"server process, cost {format_ratio(manager.proxy_over_value)} a store into a "
+              "Value.")
+    ratio = format_ratio(exchange.manager_over_queue_each)
+    if exchange.manager_over_queue_each > 1:
+        return Judgement(Verdict.PARTLY, (
+            f"{avoided}, and sharing was not automatically faster: a Manager dict took {ratio} "
+            f"the time of a Queue to collect the same results. {remote}"))
+    return Judgement(Verdict.PARTLY, (
+        f"{avoided}; a Manager dict collected results in {ratio} the time of a Queue, so this "
+        f"build did not show sharing being slower. {remote}"))
+
+
+def tracker_bug_claim(setting: Setting, demos: Demos) -> Judgement:
+    """Article 003: in Python 3.8 to 3.10, the resource tracker can destroy a shared_memory
+    block that other processes still use. Judged from the demonstration in which a separate
+    program attaches the owner's block, reads it, closes it and exits."""
+    (first_major, first_minor), (last_major, last_minor) = TRACKER_BUG_VERSIONS
+    claimed = f"{first_major}.{first_minor} to {last_major}.{last_minor}"
+    python = setting.python
+    destroyed = ("a separate program that only attached, read and closed a block had it "
+                 "unlinked by its resource tracker at exit, while the owner still needed it")
+    kept = ("a separate program that attached, read and closed a block left it in place for "
+            "its owner")
+    if TRACKER_BUG_VERSIONS[0] <= setting.version <= TRACKER_BUG_VERSIONS[1]:
+        return judge(demos.other_destroyed, f"On this build's Python {python}, {destroyed}.",
+                     f"On this build's Python {python}, {kept}.")
+    not_run = (f"This build ran Python {python}, not one of the versions the article names "
+               f"({claimed}).")
+    if demos.other_destroyed:
+        return Judgement(Verdict.PARTLY, (
+            f"{not_run} On it too, {destroyed}, so the bug is not confined to those versions."))
+    return Judgement(Verdict.UNMEASURED, f"{not_run} On it, {kept}.")
+
+
+def claims(found: Findings) -> dict[str, Judgement]:
+    """The source articles' claims this chapter judges, by claim id."""
+    return {
+        "a000_manager": manager_claim(found.exchange),
+        "a001_torch": torch_no_copy_claim(),
+        "a003_shared_not_faster": shared_not_faster_claim(
+            found.demos, found.exchange, found.manager, found.setting.start_method),
+        "a003_tracker_bug": tracker_bug_claim(found.setting, found.demos),
+        "a003_torch": torch_advice_claim(),
+    }

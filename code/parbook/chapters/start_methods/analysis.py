@@ -18,6 +18,7 @@ from typing import Any
 from parbook import sources
 from parbook.bench.results import Result
 from parbook.chapters.start_methods.experiment import CONFIG_SCRIPTS, SCRIPTS
+from parbook.claims import Judgement, Verdict, judge
 from parbook.render.formatting import format_ratio, format_seconds, spoken_list
 
 #: The article's one-process figure counts as "about as much" as ours between these ratios.
@@ -577,3 +578,112 @@ def outputs(found: Findings) -> dict[str, str]:
                for placement in CONFIG_SCRIPTS}
     printed["start-methods-fork-lock"] = fork_lock_output(found.fork_lock)
     return printed
+
+
+# The claims of the source articles this chapter judges, for the ledger in book/sources.md.
+
+
+def one_child(startup: Startup, method: str) -> float:
+    """Seconds to start and join one child under ``method``, from the light script."""
+    return startup.startup[("light", method, 1)]
+
+
+def fork_spawn_claim(startup: Startup, fork_lock: ForkLock) -> Judgement:
+    """Article 003: fork starts children faster, spawn uses less memory and is safer, so
+    long computations should prefer spawn. Memory and the advice are not measured here."""
+    fork, spawn = one_child(startup, "fork"), one_child(startup, "spawn")
+    faster = fork < spawn
+    safer = fork_lock.runs["fork"].stuck and fork_lock.runs["spawn"].finished_cleanly
+    if faster:
+        start = (f"From a script with a light main module, fork started and joined one child "
+                 f"in {format_seconds(fork)}, spawn in {format_seconds(spawn)}.")
+    else:
+        start = (f"From a script with a light main module, fork took {format_seconds(fork)} "
+                 f"to start and join one child, no less than spawn's {format_seconds(spawn)}.")
+    if safer:
+        safety = ("A child started while another thread held a lock hung under fork and "
+                  "finished under spawn.")
+    else:
+        safety = ("The demonstration of a child started while another thread held a lock did "
+                  "not show fork hanging where spawn finished.")
+    unmeasured = ("Memory use, and whether long computations fare better under spawn, are not "
+                  "measured.")
+    verdict = Verdict.PARTLY if faster or safer else Verdict.FAILS
+    return Judgement(verdict, f"{start} {safety} {unmeasured}")
+
+
+def main_settings_claim(config: Config) -> Judgement:
+    """Article 004: settings filled in under the main guard are missing in spawn and
+    forkserver children, which import the main module again as ``__mp_main__``; fork
+    children have them."""
+    re_importers = spoken_list(config.re_importers)
+    started, blind = config.guard_re_importer_children, config.guard_blind_children
+    forked, fork_saw = config.started("guard", "fork"), config.saw("guard", "fork")
+    if not (started and blind == started and forked and fork_saw == forked):
+        return Judgement(Verdict.FAILS, (
+            f"With the settings filled in under the main guard, {started - blind} of the "
+            f"{started} children started by {re_importers} saw them and {fork_saw} of the "
+            f"{forked} fork children did, not the split the article describes."))
+    split = (f"With the settings filled in under the main guard, none of the {started} "
+             f"children started by {re_importers} saw them, while the {forked} fork children "
+             "all did")
+    if config.main_names_expected:
+        return Judgement(Verdict.HOLDS, (
+            f"{split}; every re-importing child ran with __mp_main__ as its main module, "
+            "every fork child with __main__."))
+    return Judgement(Verdict.PARTLY, (
+        f"{split}, but not every child reported the main module the article names "
+        "(__mp_main__ under spawn and forkserver, __main__ under fork)."))
+
+
+def module_level_claim(config: Config) -> Judgement:
+    """Article 004's workaround: settings filled in at module level reach every child."""
+    methods = spoken_list(config.methods)
+    started = sum(config.started("module", method) for method in config.methods)
+    saw = sum(config.saw("module", method) for method in config.methods)
+    again = sum(1 for run in config.runs["module"].values() for pid in run.setup_pids
+                if run.parent is None or pid != run.parent.pid)
+    return judge(
+        bool(started) and saw == started,
+        f"With setup() called at module level, all {started} children under {methods} saw the "
+        f"settings, though setup() ran {again} more times, in processes that imported the "
+        "script again.",
+        f"With setup() called at module level, only {saw} of the {started} children under "
+        f"{methods} saw the settings.")
+
+
+def thread_safe_start_claim(startup: Startup, fork_lock: ForkLock) -> Judgement:
+    """Article 004, quoting SubprocVecEnv's documentation: forkserver and spawn are safe with
+    threads, but cost more to start than fork."""
+    others = [method for method in fork_lock.runs if method != "fork"]
+    safe = (fork_lock.runs["fork"].stuck
+            and all(fork_lock.runs[method].finished_cleanly for method in others))
+    fork = one_child(startup, "fork")
+    dearer = all(one_child(startup, method) > fork for method in others)
+    if safe:
+        safety = (f"A child started while another thread held a lock hung under fork and "
+                  f"finished under {spoken_list(others)}.")
+    else:
+        safety = ("The demonstration of a child started while another thread held a lock did "
+                  f"not show fork hanging where {spoken_list(others)} finished.")
+    costs = spoken_list(f"{format_seconds(one_child(startup, method))} under {method}"
+                        for method in others)
+    if dearer:
+        cost = (f"From a light script, one child cost {format_seconds(fork)} to start and "
+                f"join under fork, against {costs}.")
+    else:
+        cost = (f"From a light script, one child cost {format_seconds(fork)} to start and "
+                f"join under fork, against {costs}: fork was not the cheapest.")
+    verdict = (Verdict.HOLDS if safe and dearer else
+               Verdict.PARTLY if safe or dearer else Verdict.FAILS)
+    return Judgement(verdict, f"{safety} {cost}")
+
+
+def claims(found: Findings) -> dict[str, Judgement]:
+    """The source articles' claims this chapter judges, by claim id."""
+    return {
+        "a003_fork_spawn": fork_spawn_claim(found.startup, found.fork_lock),
+        "a004_main_settings": main_settings_claim(found.config),
+        "a004_module_level": module_level_claim(found.config),
+        "a004_thread_safe_start": thread_safe_start_claim(found.startup, found.fork_lock),
+    }

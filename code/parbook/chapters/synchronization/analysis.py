@@ -14,6 +14,7 @@ from parbook.chapters.synchronization.experiment import (
     traffic_checks,
     verdicts_hold,
 )
+from parbook.claims import Judgement, Verdict
 from parbook.render.formatting import (
     format_percent,
     format_ratio,
@@ -560,3 +561,55 @@ def texts(found: Findings) -> dict[str, Any]:
         glued[f"sync_cost_{case}"] = seconds(value)
         glued[f"sync_ratio_{case}"] = ratio(lock_cost.ratio(case))
     return glued
+
+
+# The claims of the source articles this chapter judges, for the ledger in book/sources.md.
+
+
+#: The primitives article 001 uses between processes, in the order it shows them.
+PRIMITIVES = ("Lock", "Semaphore", "Event")
+
+
+def primitive_failures(start_methods: dict[str, MethodVerdict]) -> dict[str, list[str]]:
+    """The primitives (Lock, Semaphore, Event) that did not do their job under some start
+    method: primitive -> those methods, in the order they ran."""
+    failed = {
+        "Lock": [method for method, seen in start_methods.items()
+                 if seen.torn_with_lock or seen.lost_lines],
+        "Semaphore": [method for method, seen in start_methods.items()
+                      if seen.most_inside > seen.places],
+        "Event": [method for method, seen in start_methods.items() if seen.cars_on_red],
+    }
+    return {primitive: methods for primitive, methods in failed.items() if methods}
+
+
+def sync_primitives_claim(setup: Setup, start_methods: dict[str, MethodVerdict]
+                          ) -> Judgement:
+    """Article 001: Lock, Semaphore and Event (its traffic light) coordinate processes as
+    they coordinate threads. The demonstrations ran with processes, under every start
+    method; their thread twins are not run here."""
+    methods = spoken_list(start_methods)
+    failed = primitive_failures(start_methods)
+    if not failed:
+        default = start_methods[setup.start_method]
+        return Judgement(Verdict.HOLDS, (
+            f"Between processes, under every start method here ({methods}), a Lock kept every "
+            "multi-line record whole, a Semaphore never let more processes in at once than it "
+            "had places, and no car passed the Event traffic light on red. Under "
+            f"{setup.start_method}, {default.torn_without_lock} of the {default.records} "
+            "records were torn without the lock."))
+    what_failed = spoken_list(f"the {primitive} under {spoken_list(where)}"
+                              for primitive, where in failed.items())
+    worked = [f"the {primitive}" for primitive in PRIMITIVES if primitive not in failed]
+    if worked:
+        return Judgement(Verdict.PARTLY, (
+            f"Between processes, {spoken_list(worked)} did their job under every start method "
+            f"here ({methods}), but {what_failed} did not."))
+    return Judgement(Verdict.FAILS, (
+        f"Between processes, none of the three did its job under every start method here: "
+        f"{what_failed} failed."))
+
+
+def claims(found: Findings) -> dict[str, Judgement]:
+    """The source articles' claims this chapter judges, by claim id."""
+    return {"a001_sync_primitives": sync_primitives_claim(found.setup, found.start_methods)}

@@ -8,6 +8,7 @@ from typing import Any
 
 from parbook import sources
 from parbook.bench.results import Result
+from parbook.claims import Judgement, Verdict
 from parbook.render.formatting import format_ratio, format_seconds
 
 #: The switch-cost ratio (shortest interval over default) outside which the chapter says
@@ -293,3 +294,42 @@ def texts(found: Findings) -> dict[str, Any]:
         glued[f"gil_wake_{name}"] = seconds(switch.wake_up[name])
         glued[f"gil_cost_{name}"] = seconds(switch.switch_cost[name])
     return glued
+
+
+# ---------------------------------------------------------------------------------------
+# The claims of the source articles this chapter judges, for the ledger in book/sources.md.
+
+
+def gil_threads_claim(interpreter: Interpreter, article: ArticleRerun) -> Judgement:
+    """Article 001, section 2.1: because of the GIL, ten CPU-bound threads are no faster
+    than the same ten loops one after another. Judged by this build's interpreter: on a
+    free-threaded one, the threads may well be faster."""
+    reported = sources.GIL_TABLE
+    theirs = format_ratio(reported.lookup(backend="sequential")
+                          / reported.lookup(backend="threads"))
+    loops, speedup = article.loops, format_ratio(article.thread_speedup)
+    times = (f"{format_seconds(article.threads)} against {format_seconds(article.sequential)} "
+             "one after another")
+    no_gain = article.thread_speedup < NO_GAIN_BELOW
+    if interpreter.gil_enabled and no_gain:
+        return Judgement(Verdict.HOLDS, (
+            f"With the GIL on, {loops} threads running pure-Python loops took {times}, a "
+            f"speed-up of {speedup} (the article's: {theirs} on an {reported.machine})."))
+    if interpreter.gil_enabled:
+        return Judgement(Verdict.FAILS, (
+            f"With the GIL on, {loops} threads running pure-Python loops took {times}, a "
+            f"speed-up of {speedup}, so more than one of them ran Python at a time."))
+    if no_gain:
+        return Judgement(Verdict.PARTLY, (
+            f"This interpreter runs without the GIL, yet {loops} threads running pure-Python "
+            f"loops took {times}, a speed-up of only {speedup}: no faster, as the article "
+            "says, but not because of the GIL."))
+    return Judgement(Verdict.FAILS, (
+        f"This interpreter runs without the GIL, and {loops} threads running pure-Python "
+        f"loops took {times}, a speed-up of {speedup}: the article's result belongs to "
+        "builds with the GIL."))
+
+
+def claims(found: Findings) -> dict[str, Judgement]:
+    """The source articles' claims this chapter judges, by claim id."""
+    return {"a001_gil_threads": gil_threads_claim(found.interpreter, found.article)}

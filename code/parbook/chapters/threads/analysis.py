@@ -8,6 +8,7 @@ from typing import Any
 
 from parbook.bench.results import Result
 from parbook.chapters.threads.experiment import EXIT_LABELS
+from parbook.claims import Judgement, Verdict
 from parbook.render.formatting import format_ratio, format_seconds
 from parbook.shared.child import ChildRun, shorten_paths
 
@@ -78,6 +79,22 @@ class InterpreterExit:
     @property
     def longest_sleep(self) -> float:
         return max(self.sleeps)
+
+    @property
+    def daemons_cut_off(self) -> bool:
+        """The program with daemon workers ended by itself, cleanly, with no worker
+        finished: they were stopped mid-sleep when the main thread ended."""
+        run = self.daemon_run
+        return run.returncode == 0 and not run.killed and finished_workers(run) == 0
+
+    @property
+    def non_daemons_waited_for(self) -> bool:
+        """The program with non-daemon workers ended cleanly only after every worker
+        finished, and not before the longest sleep was over."""
+        run = self.non_daemon_run
+        return (run.returncode == 0 and not run.killed
+                and finished_workers(run) == len(self.sleeps)
+                and self.non_daemon >= self.longest_sleep)
 
     def transcript(self) -> str:
         """What each child printed, headed by how it ended, as the page shows it."""
@@ -153,8 +170,8 @@ def pool_per_call_sentence(dispatch: Dispatch) -> str:
 
 def daemon_sentence(exit_: InterpreterExit) -> str:
     """What the program with daemon workers did at its end."""
-    run, took = exit_.daemon_run, format_seconds(exit_.daemon)
-    if run.returncode == 0 and not run.killed and finished_workers(run) == 0:
+    took = format_seconds(exit_.daemon)
+    if exit_.daemons_cut_off:
         return (f"With daemon=True, the program ended as soon as its main thread did, after "
                 f"{took} (start-up included), and no worker printed that it finished: each "
                 "was stopped mid-sleep.")
@@ -164,10 +181,8 @@ def daemon_sentence(exit_: InterpreterExit) -> str:
 
 def non_daemon_sentence(exit_: InterpreterExit) -> str:
     """What the program with non-daemon workers did at its end."""
-    run, took = exit_.non_daemon_run, format_seconds(exit_.non_daemon)
-    if (run.returncode == 0 and not run.killed
-            and finished_workers(run) == len(exit_.sleeps)
-            and exit_.non_daemon >= exit_.longest_sleep):
+    took = format_seconds(exit_.non_daemon)
+    if exit_.non_daemons_waited_for:
         return (f"With non-daemon threads, the interpreter waited for every worker to finish "
                 f"and exited after {took}, once the longest sleep had ended.")
     return (f"With non-daemon threads, the program ran for {took}, but not as described "
@@ -214,3 +229,38 @@ def texts(found: Findings) -> dict[str, Any]:
         "threads_bare_error_exit_code": str(found.bare_thread_error.run.returncode),
         "threads_bare_error_exit_sentence": bare_error_exit_sentence(found.bare_thread_error),
     }
+
+
+# ---------------------------------------------------------------------------------------
+# The claims of the source articles this chapter judges, for the ledger in book/sources.md.
+
+
+def daemon_claim(exit_: InterpreterExit) -> Judgement:
+    """Article 001, section 2.2: daemon threads end with the main thread, non-daemon threads
+    keep the program alive until they finish."""
+    daemon, non_daemon = format_seconds(exit_.daemon), format_seconds(exit_.non_daemon)
+    sleeps = (f"workers sleeping {format_seconds(exit_.shortest_sleep)} and "
+              f"{format_seconds(exit_.longest_sleep)}")
+    if exit_.daemons_cut_off and exit_.non_daemons_waited_for:
+        return Judgement(Verdict.HOLDS, (
+            f"With daemon {sleeps}, the program ended after {daemon} (start-up included) with "
+            f"no worker finished; with non-daemon ones it waited for every worker and ended "
+            f"after {non_daemon}."))
+    if exit_.daemons_cut_off:
+        return Judgement(Verdict.PARTLY, (
+            f"With daemon {sleeps}, the program ended after {daemon} with no worker finished, "
+            f"but the program with non-daemon ones (it ran {non_daemon}) did not end cleanly "
+            "after all of them finished."))
+    if exit_.non_daemons_waited_for:
+        return Judgement(Verdict.PARTLY, (
+            f"With non-daemon {sleeps}, the program waited for every worker and ended after "
+            f"{non_daemon}, but the program with daemon ones (it ran {daemon}) did not end "
+            "cleanly with its workers cut off."))
+    return Judgement(Verdict.FAILS, (
+        f"Neither program ended as described: with daemon {sleeps} it ran {daemon}, with "
+        f"non-daemon ones {non_daemon}; the chapter's transcript shows what they printed."))
+
+
+def claims(found: Findings) -> dict[str, Judgement]:
+    """The source articles' claims this chapter judges, by claim id."""
+    return {"a001_daemon": daemon_claim(found.interpreter_exit)}
