@@ -356,3 +356,23 @@ def test_a_folder_that_cannot_be_created_is_refused_before_the_run(tmp_path):
     assert completed.returncode == 2
     one_line(completed.stderr)
     assert not (locked / "new").exists()
+
+
+FORKED_CHILD_AND_SIGTERM = """
+import multiprocessing, time
+from parbook.__main__ import stop_on_sigterm
+stop_on_sigterm()
+child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))
+child.start()
+child.terminate()
+child.join(30)
+print(child.exitcode)
+"""
+
+
+def test_sigterm_still_ends_a_forked_child():
+    """SIGTERM stops the command like Ctrl-C, but a child forked from it (a Pool's
+    worker) must still die of SIGTERM, or Pool.terminate() can hang."""
+    completed = subprocess.run([sys.executable, "-c", FORKED_CHILD_AND_SIGTERM],
+                               capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert completed.stdout.strip() == "-15", completed.stdout + completed.stderr
