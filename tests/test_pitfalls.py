@@ -419,7 +419,80 @@ def test_pickle_socket_claim_every_verdict(found):
     assert judged.verdict is Verdict.HOLDS and "Under fork" not in judged.reason
 
 
+def _counted(counters, method, **changes):
+    """``counters`` with what was counted under ``method`` changed."""
+    return dataclasses.replace(counters, by_method={
+        **counters.by_method, method: {**counters.by_method[method], **changes}})
+
+
+def test_fork_copies_claim_every_verdict(found):
+    counters = found.counters
+    judged = analysis.fork_copies_claim(counters)
+    assert judged.verdict is Verdict.HOLDS and "each worker changed its own copy" in (
+        judged.reason)
+    fork = counters.by_method["fork"]
+    from_zero = [{**report, "class_count_seen": counters.per_worker}
+                 for report in fork["reports"]]
+    judged = analysis.fork_copies_claim(_counted(counters, "fork", reports=from_zero))
+    assert judged.verdict is Verdict.PARTLY and "did not carry on from the parent's" in (
+        judged.reason)
+    judged = analysis.fork_copies_claim(
+        _counted(counters, "fork", parent_class_count=fork["environments"]))
+    assert judged.verdict is Verdict.FAILS and "the workers' changes reached it" in judged.reason
+    no_fork = dataclasses.replace(counters, by_method={
+        method: counted for method, counted in counters.by_method.items() if method != "fork"})
+    assert analysis.fork_copies_claim(no_fork).verdict is Verdict.UNMEASURED
+
+
+def _handed(hand_over, method, how, outcome):
+    """``hand_over`` with one way's outcome under ``method`` replaced."""
+    return dataclasses.replace(hand_over, by_method={
+        **hand_over.by_method, method: {**hand_over.by_method[method], how: outcome}})
+
+
+def test_pickle_cause_claim_every_verdict(found):
+    hand_over = found.hand_over
+    judged = analysis.pickle_cause_claim(hand_over)
+    assert judged.verdict is Verdict.FAILS and "came only from a wrapper" in judged.reason
+    ran = {"ran": True, "same_connection": True}
+    unwrapped = hand_over
+    for method in hand_over.by_method:
+        unwrapped = _handed(unwrapped, method, "instance_library", ran)
+    judged = analysis.pickle_cause_claim(unwrapped)
+    assert judged.verdict is Verdict.FAILS and "No way of handing it over" in judged.reason
+    failed = {"ran": False, "error_type": "TypeError", "error": experiment.SOCKET_ERROR}
+    spawn_failed = _handed(hand_over, "spawn", "instance_process", failed)
+    judged = analysis.pickle_cause_claim(spawn_failed)
+    assert judged.verdict is Verdict.PARTLY and "Under spawn, multiprocessing itself failed" in (
+        judged.reason)
+    all_failed = hand_over
+    for method in hand_over.by_method:
+        all_failed = _handed(all_failed, method, "instance_pool", failed)
+    judged = analysis.pickle_cause_claim(all_failed)
+    assert judged.verdict is Verdict.HOLDS and "itself failed" in judged.reason
+
+
+def test_no_shared_data_claim_every_verdict(found):
+    counters = found.counters
+    judged = analysis.no_shared_data_claim(counters)
+    assert judged.verdict is Verdict.HOLDS and "through a Queue" in judged.reason
+    spawn = counters.by_method["spawn"]
+    repeated = {**spawn["distinct_ports"], "shared_value": 1}
+    judged = analysis.no_shared_data_claim(
+        _counted(counters, "spawn", distinct_ports=repeated))
+    assert judged.verdict is Verdict.PARTLY and "under spawn a count kept in a shared Value" in (
+        judged.reason)
+    joined = {**spawn["distinct_ports"], "class_counter": spawn["environments"]}
+    judged = analysis.no_shared_data_claim(_counted(counters, "spawn", distinct_ports=joined))
+    assert judged.verdict is Verdict.FAILS and "Under spawn" in judged.reason
+    judged = analysis.no_shared_data_claim(
+        _counted(counters, "fork", parent_class_count=spawn["environments"]))
+    assert judged.verdict is Verdict.FAILS and "Under fork" in judged.reason
+
+
 def test_claims_of_the_committed_result(found):
     judged = analysis.claims(found)
-    assert set(judged) == {"a003_design_rules", "a004_class_counter", "a004_pickle_socket"}
+    assert set(judged) == {"a001_processes_no_shared_data", "a003_design_rules",
+                           "a004_class_counter", "a004_fork_copies", "a004_pickle_cause",
+                           "a004_pickle_socket"}
     assert judged["a003_design_rules"].verdict in (Verdict.PARTLY, Verdict.FAILS)

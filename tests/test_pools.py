@@ -498,5 +498,89 @@ def test_map_args_claim_every_verdict(found):
     assert analysis.map_args_claim(neither).verdict is Verdict.FAILS
 
 
+def test_imap_unordered_row_accepts_any_order_of_every_result(found):
+    """With 4 tasks on 3 workers, the 10 ms task may come back after the 20 ms one (the
+    committed spawn run did): only a missing or repeated result is a different outcome."""
+    label = "imap_unordered: every result came back, once"
+    assert set(found.demos.outcomes[label].values()) == {"yes"}
+    seen = found.demos.by_method["fork"]
+    naps = seen["map_naps"]
+
+    def row(returned):
+        changed = {**seen, "map": {**seen["map"], "imap_unordered": returned}}
+        return analysis.outcome_rows({"fork": changed})[label]["fork"]
+
+    assert row([naps[1], naps[2], naps[3], naps[0]]) == "yes"
+    assert row([naps[1], naps[3], naps[2], naps[0]]) == "yes"
+    assert row([naps[1], naps[3], naps[0]]) == "no"
+    assert row([naps[1], naps[1], naps[3], naps[0]]) == "no"
+
+
+def _workers_with(found, speedups):
+    return dataclasses.replace(found.workers, cpus=2, speedups=speedups)
+
+
+def test_pool_size_claim_every_verdict(found):
+    judged = analysis.pool_size_claim(found.workers)
+    assert judged.verdict is Verdict.PARTLY and "no pool beat one process" in judged.reason
+    holds = _workers_with(found, {1: 1.0, 2: 1.9, 3: 1.7, 4: 1.6})
+    judged = analysis.pool_size_claim(holds)
+    assert judged.verdict is Verdict.HOLDS
+    assert judged.reason == (
+        "On CPU-bound tasks, the speed-up over one process peaked at 1.9× with one worker per "
+        "usable CPU (2), and the best larger pool (3 workers) reached 1.7×: more workers than "
+        "CPUs lowered it.")
+    level = _workers_with(found, {1: 1.0, 2: 1.9, 3: 1.95, 4: 1.6})
+    judged = analysis.pool_size_claim(level)
+    assert judged.verdict is Verdict.PARTLY and "did not lower the efficiency" in judged.reason
+    assert "peaked at 1.9× with 3 workers, against 1.9× with one per usable CPU" in (
+        judged.reason)
+    unmeasured = _workers_with(found, {1: 1.0, 2: 1.9})
+    judged = analysis.pool_size_claim(unmeasured)
+    assert judged.verdict is Verdict.PARTLY and "no pool larger" in judged.reason
+    larger_wins = _workers_with(found, {1: 1.0, 2: 1.5, 3: 1.6, 4: 2.5})
+    judged = analysis.pool_size_claim(larger_wins)
+    assert judged.verdict is Verdict.FAILS and "with 4 workers" in judged.reason
+
+
+def test_pool_default_size_claim_every_verdict(found):
+    counts = found.machine.counts
+    judged = analysis.pool_default_size_claim(counts)
+    assert judged.verdict is Verdict.HOLDS
+    assert judged.reason == (
+        f"On Python {counts.python_version}, the interpreter of this build, Pool() with no "
+        f"size starts os.cpu_count() workers, {counts.os_cpu_count} here.")
+    newer = _counts(found, python_version="3.13.0", process_cpu_count=4,
+                    default_pool_count="os.process_cpu_count()")
+    judged = analysis.pool_default_size_claim(newer)
+    assert judged.verdict is Verdict.PARTLY and "only the call changed" in judged.reason
+    pinned = dataclasses.replace(newer, process_cpu_count=2, affinity=2, usable=2)
+    judged = analysis.pool_default_size_claim(pinned)
+    assert judged.verdict is Verdict.FAILS
+    assert "os.process_cpu_count() workers (2 here)" in judged.reason
+    assert "not os.cpu_count() (4)" in judged.reason
+
+
+def test_pool_lifecycle_claim_is_not_measured():
+    judged = analysis.pool_lifecycle_claim()
+    assert judged.verdict is Verdict.UNMEASURED and "when it is created" in judged.reason
+
+
+def test_pool_join_claim_every_verdict(found):
+    demos = found.demos
+    judged = analysis.pool_join_claim(demos)
+    assert judged.verdict is Verdict.PARTLY
+    assert "returned only when all 6 queued tasks had finished" in judged.reason
+    assert "Pool is still running" in judged.reason
+    last = list(demos.by_method)[-1]
+    seen = demos.by_method[last]
+    early = {**seen, "close_join": {**seen["close_join"], "finished": 4}}
+    judged = analysis.pool_join_claim(
+        dataclasses.replace(demos, by_method={**demos.by_method, last: early}))
+    assert judged.verdict is Verdict.FAILS and judged.reason.startswith(f"Under {last},")
+
+
 def test_claims_of_the_committed_result(found):
-    assert set(analysis.claims(found)) == {"a001_apply", "a003_map_args"}
+    assert set(analysis.claims(found)) == {
+        "a001_apply", "a001_pool_size_cores", "a001_pool_default_size",
+        "a001_pool_lifecycle", "a001_pool_join_after_close", "a003_map_args"}

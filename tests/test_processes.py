@@ -625,6 +625,32 @@ def test_main_guard_claim_every_verdict(found):
     assert judged.verdict is Verdict.FAILS and "under spawn" in judged.reason
 
 
+def test_guard_required_claim_every_verdict(found):
+    guard = found.guard
+    judged = analysis.guard_required_claim(guard)
+    assert judged.verdict is Verdict.HOLDS
+    assert "raising a RuntimeError" in judged.reason and "Under fork" in judged.reason
+    no_fork = dataclasses.replace(guard, methods=("spawn", "forkserver"))
+    judged = analysis.guard_required_claim(no_fork)
+    assert judged.verdict is Verdict.HOLDS and "fork it ran" not in judged.reason
+    no_server = dataclasses.replace(guard, methods=("fork", "spawn"))
+    judged = analysis.guard_required_claim(no_server)
+    assert judged.verdict is Verdict.PARTLY
+    assert judged.reason.endswith("as the warning says; this platform offers no forkserver "
+                                  "start method.")
+    ran, failed = "x: the child ended with exitcode 0", "x: the child ended with exitcode 1"
+    spared = _guard_with(guard, unguarded_forkserver=ran)
+    judged = analysis.guard_required_claim(spared)
+    assert judged.verdict is Verdict.PARTLY
+    assert "under forkserver the script ran without the guard too" in judged.reason
+    judged = analysis.guard_required_claim(_guard_with(spared, guarded_spawn=failed))
+    assert judged.verdict is Verdict.FAILS
+    assert judged.reason == (
+        "Neither spawn nor forkserver bore out the warning here: under spawn the script "
+        "failed even with the guard and under forkserver the script ran without the guard "
+        "too.")
+
+
 def test_claims_of_the_committed_result(found):
     judged = analysis.claims(found)
-    assert set(judged) == {"a001_process_api", "a003_main_guard"}
+    assert set(judged) == {"a001_process_api", "a003_main_guard", "a004_guard_required"}

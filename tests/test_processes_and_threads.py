@@ -286,10 +286,11 @@ def kind_with(times, serial, threads=None, processes=None):
     (True, 0.25, "On threads the best speed-up was 4.0×, a gain a build with the GIL rarely "
                  "shows; the spread table shows whether other load on the machine slowed the "
                  "serial run."),
-    (False, 0.9, "On threads the best speed-up was 1.1×: this interpreter runs without the "
-                 "GIL, so its threads can compute in parallel."),
+    (False, 0.9, "On threads the best speed-up was only 1.1×, although this interpreter runs "
+                 "without the GIL: its threads did not compute in parallel to any useful "
+                 "degree in this run; the spread table shows how steady the timings were."),
     (False, 0.25, "On threads the best speed-up was 4.0×: this interpreter runs without the "
-                  "GIL, so its threads can compute in parallel."),
+                  "GIL, and its threads computed in parallel."),
 ])
 def test_cpu_threads_sentence(found, gil_enabled, best_thread_time, expected):
     setting = dataclasses.replace(found.setting, gil_enabled=gil_enabled)
@@ -416,8 +417,25 @@ def test_threads_processes_claim_every_verdict(found, gil_enabled, io_time, cpu_
     assert judged.verdict is verdict and says in judged.reason
 
 
+@pytest.mark.parametrize(("process_time", "says"), [
+    (0.5, "tasks of about 20.0 ms each 2.0× as fast as one after another with 2 workers, one "
+          "per usable CPU, and 2.0× with 4. The chapter records one task length"),
+    (0.9, "tasks of about 20.0 ms each only 1.1× as fast as one after another with 2 workers, "
+          "one per usable CPU, and 1.1× with 4: starting the processes"),
+])
+def test_design_matters_claim_every_verdict(found, process_time, says):
+    setting = dataclasses.replace(found.setting, cpus=2)
+    batch = dataclasses.replace(found.batch, task_s=0.02, worker_counts=(1, 2, 3, 4))
+    _io, cpu = kinds_for_claims(found, 0.25, 1.0, process_time)
+    judged = analysis.design_matters_claim(setting, batch, cpu)
+    assert judged.verdict is Verdict.PARTLY and says in judged.reason
+    assert judged.reason.endswith("is not measured here.")
+
+
 def test_claims_of_the_committed_result(found):
     judged = analysis.claims(found)
-    assert set(judged) == {"a001_concepts", "a003_threads_processes"}
+    assert set(judged) == {"a001_concepts", "a003_threads_processes", "a003_design_matters"}
+    assert judged["a003_design_matters"] == analysis.design_matters_claim(
+        found.setting, found.batch, found.cpu)
     assert judged["a001_concepts"] == analysis.concepts_claim(found.setting, found.io,
                                                               found.cpu)

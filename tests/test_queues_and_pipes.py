@@ -380,6 +380,74 @@ def test_pipes_faster_claim_every_verdict(committed):
     assert judged.verdict is Verdict.FAILS and "faster at 1 of the 5 sizes" in judged.reason
 
 
+def test_queue_answers_and_polls_are_read_from_the_printed_lines(committed):
+    basics = committed.demos.shown["basics"]["lines"]
+    assert analysis.said(analysis.FULL_LINE, basics) is True
+    assert analysis.said(analysis.EMPTY_LINE, basics) is True
+    assert analysis.said(analysis.FULL_LINE, ["after 3 puts: qsize()=3, full()=False"]) is False
+    assert analysis.said(analysis.EMPTY_LINE,
+                         ["3 gets returned ['a', 'b', 'c']; empty()=False"]) is False
+    assert analysis.said(analysis.FULL_LINE, ["after 3 puts: qsize()=(not implemented on this "
+                                              "platform), full()=True"]) is True
+    assert analysis.said(analysis.FULL_LINE, ["3 gets returned []; empty()=True"]) is None
+    assert set(committed.answers) == set(committed.demos.recorded)
+    waits = analysis.poll_waits([
+        "poll(0.3) before asking: False after 300 ms",  # not a poll for an answer
+        "sent (10, 20); poll(30) -> True after 0.6 ms; recv() -> 30",
+        "sent (1, 2); poll(30) -> False after 30001 ms; recv() -> 3"])
+    assert waits == (analysis.PollWait(timeout_s=30.0, ready=True, waited_s=0.0006),
+                     analysis.PollWait(timeout_s=30.0, ready=False, waited_s=30.001))
+    for method, polls in committed.polls.items():
+        assert len(polls) == 2 and all(poll.ready for poll in polls), method
+
+
+def test_queue_full_empty_claim_every_verdict(committed):
+    answers, queue, method = committed.answers, committed.queue, committed.setup.start_method
+    judged = analysis.queue_full_empty_claim(answers, queue, method)
+    assert judged.verdict is Verdict.PARTLY
+    assert f"empty() also said True in {queue.said_empty} of 200 tries" in judged.reason
+    never = dataclasses.replace(queue, said_empty=0)
+    judged = analysis.queue_full_empty_claim(answers, never, method)
+    assert judged.verdict is Verdict.HOLDS and "never said True" in judged.reason
+    last = list(answers)[-1]
+    wrong = {**answers, last: analysis.QueueAnswers(full_after_puts=False,
+                                                     empty_after_gets=True)}
+    judged = analysis.queue_full_empty_claim(wrong, never, method)
+    assert judged.verdict is Verdict.FAILS and judged.reason.startswith(f"Under {last},")
+    silent = {**wrong, last: analysis.QueueAnswers(full_after_puts=True,
+                                                    empty_after_gets=None)}
+    judged = analysis.queue_full_empty_claim(silent, never, method)
+    assert judged.verdict is Verdict.UNMEASURED and f"under {last}." in judged.reason
+
+
+def test_poll_claim_every_verdict(committed):
+    setup, pipes, polls = committed.setup, committed.pipes, committed.polls
+    judged = analysis.poll_claim(setup, pipes, polls)
+    assert judged.verdict is Verdict.FAILS
+    assert "poll(30) returned True as soon as the answer arrived" in judged.reason
+    assert "poll(0.3) waited 300 ms and returned False" in judged.reason
+
+    def everywhere(*waited):
+        return {method: tuple(analysis.PollWait(timeout_s=30.0, ready=True, waited_s=seconds)
+                              for seconds in waited) for method in polls}
+
+    judged = analysis.poll_claim(setup, pipes, everywhere(30.0, 29.5))
+    assert judged.verdict is Verdict.HOLDS and "its whole timeout" in judged.reason
+    judged = analysis.poll_claim(setup, pipes, everywhere(5.0, 12.0))
+    assert judged.verdict is Verdict.PARTLY and "neither at once" in judged.reason
+    judged = analysis.poll_claim(setup, pipes, dict.fromkeys(polls, ()))
+    assert judged.verdict is Verdict.UNMEASURED
+
+
+def test_unmeasured_pipe_claims():
+    for judged in (analysis.pipe_before_process_claim(), analysis.pipe_shared_ends_claim()):
+        assert judged.verdict is Verdict.UNMEASURED
+    assert "Python 3.3" in analysis.pipe_before_process_claim().reason
+    assert "corrupted" in analysis.pipe_shared_ends_claim().reason
+
+
 def test_claims_of_the_committed_result(committed):
     assert set(analysis.claims(committed)) == {
-        "a001_consumer_sentinels", "a001_pipe", "a003_pipes_faster"}
+        "a001_consumer_sentinels", "a001_pipe", "a001_queue_full_empty",
+        "a001_pipe_before_process", "a003_pipes_faster", "a003_poll",
+        "a003_pipe_shared_ends"}

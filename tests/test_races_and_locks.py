@@ -319,6 +319,29 @@ def test_waiting_threads_are_read_by_name_from_interleaved_lines(found, output, 
     assert analysis.waiting_threads(run) == waiting
 
 
+@pytest.mark.parametrize(("output", "killed", "returncode", "expected"), [
+    ("[A] holds account-1, waiting for account-2\n[B] holds account-2, waiting for "
+     "account-1\n", True, -9,
+     "Both threads said which lock they held and which one they were waiting for, and the "
+     "process was still stuck when it was killed after 2.01 s (exit code -9: a negative code "
+     "is the signal that ended it)."),
+    ("[A] holds account-1, waiting for account-2\n", True, -9,
+     "The process was killed after 2.01 s (exit code -9), but not both threads said they "
+     "held one lock and waited for the other, so this run did not show the deadlock as "
+     "described; the transcript above shows what they printed."),
+    ("[A] finished 10 transfers after 0 retries\n", False, 0,
+     "This time the process ended by itself after 2.01 s, with exit code 0: the two threads "
+     "did not deadlock in this run, and the transcript above shows what they printed."),
+])
+def test_deadlock_sentence(found, output, killed, returncode, expected):
+    run = dataclasses.replace(found.deadlock.opposite_order, output=output, killed=killed,
+                              returncode=returncode, elapsed_s=2.01)
+    deadlock = dataclasses.replace(found.deadlock, opposite_order=run)
+    assert analysis.deadlock_sentence(deadlock) == expected
+    assert analysis.texts(dataclasses.replace(found, deadlock=deadlock))[
+        "locks_deadlock_sentence"] == expected
+
+
 def test_reentry_transcript_has_one_line_per_lock(found):
     lines = found.reentry.transcript().splitlines()
     assert lines[0].startswith(" Lock: TimeoutError") and lines[1].startswith("RLock: recorded")
@@ -371,8 +394,21 @@ def test_deadlock_rlock_claim_every_verdict(found):
     assert analysis.deadlock_rlock_claim(not_stuck, timed_out).verdict is Verdict.FAILS
 
 
+@pytest.mark.parametrize(("unlocked", "counts"), [
+    ((19, 23, 20), "was between 19 and 23)"),
+    ((21, 21, 21), "was 21 in every run)"),
+])
+def test_race_faster_cpu_claim_every_verdict(found, unlocked, counts):
+    race = dataclasses.replace(found.race, threads=200, pause_s=0.001, unlocked_counts=unlocked)
+    judged = analysis.race_faster_cpu_claim(race)
+    assert judged.verdict is Verdict.UNMEASURED
+    assert judged.reason.startswith("Two machines cannot be compared within one build.")
+    assert f"the count of 200 threads each pausing 1.00 ms {counts}" in judged.reason
+
+
 def test_claims_of_the_committed_result(found):
     assert analysis.claims(found) == {
         "a001_race_lock": analysis.race_lock_claim(found.race),
         "a001_deadlock_rlock": analysis.deadlock_rlock_claim(found.deadlock, found.reentry),
+        "a001_race_faster_cpu": analysis.race_faster_cpu_claim(found.race),
     }

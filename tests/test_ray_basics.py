@@ -434,8 +434,11 @@ def test_limit_verdict(found, stored, start):
 
 
 @pytest.mark.parametrize(("installed", "expected"), [
-    (False, "is not installed"),
-    (True, "happens to be installed, but Ray's object path does not use it"),
+    (False, "pyarrow is not installed in this build's environment, so every measurement on "
+            "this page ran without it"),
+    (True, "pyarrow is installed in this build's environment, where Ray registers serialisers "
+           "of its own for Arrow's types such as tables (in "
+           "ray/_private/arrow_serialization.py); no run here records whether any of them ran"),
 ])
 def test_pyarrow_clause(found, installed, expected):
     serialisation = dataclasses.replace(found.serialisation, pyarrow_installed=installed)
@@ -488,7 +491,8 @@ def test_demo_outputs_show_what_the_run_printed(ray_basics_quick, quick_found):
 
 def test_the_committed_results_claims(found):
     judged = analysis.claims(found)
-    assert set(judged) == {"a002_arrow_plasma", "a002_warm_up"}
+    assert set(judged) == {"a002_arrow_plasma", "a002_warm_up", "a002_results_in_store",
+                           "a002_nested_arrays"}
     assert found.serialisation.ray_version in judged["a002_arrow_plasma"].reason
 
 
@@ -532,3 +536,68 @@ def test_warm_up_claim_says_what_the_page_faults_showed(found):
     assert touched.reason.endswith("they wrote into pages the process had already touched.")
     uncounted = analysis.warm_up_claim(_warmed(found, 3.0, sizes=(8, 1024), fresh=()))
     assert uncounted.verdict is Verdict.HOLDS and "page fault" not in uncounted.reason
+
+
+@pytest.mark.parametrize(("cold_s", "expected"), [
+    (3.0, "That is 3.00 s per 16 MiB array, slower than every later put of the same array "
+          "into the warmed store (500 ms to 2.00 s). The warm-up's own page faults are not "
+          "counted, so whether the kernel supplying the store's pages on their first write "
+          "made the difference is not measured here."),
+    (1.5, "That is 1.50 s per 16 MiB array, slower than the median later put of the same "
+          "array (1.00 s) but within their spread (up to 2.00 s): a cold store was not "
+          "clearly slower here."),
+    (0.8, "That is 800 ms per 16 MiB array, no slower than the median later put of the same "
+          "array into the warmed store (1.00 s): a cold store was not slower here."),
+])
+def test_warmup_sentence_agrees_with_the_warm_up_claim(found, cold_s, expected):
+    sweep = _warmed(found, cold_s)
+    assert analysis.warmup_sentence(sweep) == expected
+    assert analysis.warm_up_outcome(sweep) is analysis.warm_up_claim(sweep).verdict
+
+
+def _placed(found, stored_sizes, kept_sizes):
+    """The committed placements with task results of these sizes in the store and in the
+    caller's memory, and the put row as it was."""
+    rows = [analysis.PlacedObject("task result", size, size + 251, "object store")
+            for size in stored_sizes]
+    rows += [analysis.PlacedObject("task result", size, size + 251, "owner's memory")
+             for size in kept_sizes]
+    puts = tuple(row for row in found.objects.placed if row.how == "ray.put")
+    return dataclasses.replace(found.objects, placed=(*rows, *puts))
+
+
+@pytest.mark.parametrize(("stored", "kept", "in_place", "verdict", "says"), [
+    ((128 << 10, MIB), (8,), True, Verdict.PARTLY,
+     "Task results of 128 KiB and 1 MiB went to the shared-memory object store, but those "
+     "of 8 B stayed in the caller's own memory: results up to the limit found here, "
+     "102,154 bytes, stay there. Two ray.get calls of a put array returned read-only views "
+     "of the same shared memory, not copies; whether a task's result is read the same way "
+     "is not checked by a run here."),
+    ((MIB,), (), True, Verdict.PARTLY,
+     "Every task result measured here (1 MiB) went to the shared-memory object store. Two "
+     "ray.get calls"),
+    ((MIB,), (), False, Verdict.PARTLY,
+     "went to the shared-memory object store. Two ray.get calls of a put array did not "
+     "return read-only views of the same memory."),
+    ((), (8, 1024), True, Verdict.PARTLY,
+     "No task result measured here (8 B and 1 KiB) went to the shared-memory object store: "
+     "each stayed in the caller's own memory. Two ray.get calls of a put array returned"),
+    ((), (8,), False, Verdict.FAILS,
+     "each stayed in the caller's own memory. Two ray.get calls of a put array did not"),
+])
+def test_results_in_store_claim_every_verdict(found, stored, kept, in_place, verdict, says):
+    zero_copy = dataclasses.replace(found.zero_copy, two_gets_share_memory=in_place)
+    judged = analysis.results_in_store_claim(_placed(found, stored, kept), zero_copy)
+    assert judged.verdict is verdict and says in judged.reason
+
+
+def test_the_committed_results_in_store_claim(found):
+    judged = analysis.claims(found)["a002_results_in_store"]
+    assert judged.verdict is Verdict.PARTLY
+    assert "stayed in the caller's own memory" in judged.reason
+
+
+def test_nested_arrays_claim_is_not_measured():
+    judged = analysis.nested_arrays_claim()
+    assert judged.verdict is Verdict.UNMEASURED
+    assert judged.reason.startswith("No run here puts a list or a dict of arrays")

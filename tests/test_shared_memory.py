@@ -534,9 +534,73 @@ def test_tracker_bug_claim_every_verdict(found, python, destroyed, verdict, says
     assert judged.verdict is verdict and says in judged.reason
 
 
+def _handoff(found, kept_x=None, growth=None):
+    """The hand-off with the largest array kept mapped at ``kept_x`` times its pickled
+    time, and the pickled time grown ``growth`` times from the smallest array to it."""
+    times = dict(found.handoff.times)
+    smallest, largest = min(found.handoff.sizes_mib), found.handoff.largest
+    if kept_x is not None:
+        times[(largest, "kept")] = times[(largest, "by_value")] * kept_x
+    if growth is not None:
+        times[(smallest, "by_value")] = times[(largest, "by_value")] / growth
+    return dataclasses.replace(found.handoff, times=times)
+
+
+def _batching(found, speed_up):
+    """The exchange with one batch per worker ``speed_up`` times faster on the Queue."""
+    times = dict(found.exchange.times)
+    times["queue_batch"] = times["queue_each"] / speed_up
+    return dataclasses.replace(found.exchange, times=times)
+
+
+@pytest.mark.parametrize(("kept_x", "speed_up", "verdict", "says"), [
+    (0.1, 4.0, Verdict.HOLDS, "Shared memory and fewer messages both paid"),
+    (0.1, 0.5, Verdict.PARTLY, "Communicating less did not"),
+    (2.0, 4.0, Verdict.PARTLY, "Shared memory did not"),
+    (2.0, 0.5, Verdict.FAILS, "Neither shared memory nor fewer messages paid"),
+])
+def test_use_shared_memory_claim_every_verdict(found, kept_x, speed_up, verdict, says):
+    judged = analysis.use_shared_memory_claim(_handoff(found, kept_x=kept_x),
+                                              _batching(found, speed_up))
+    assert judged.verdict is verdict and says in judged.reason
+    assert f"a {found.handoff.largest} MiB array" in judged.reason
+
+
+def test_copy_per_receiver_claim_both_ways(found):
+    sizes = found.handoff.largest / min(found.handoff.sizes_mib)
+    grown = analysis.copy_per_receiver_claim(_handoff(found, growth=sizes))
+    assert grown.verdict is Verdict.PARTLY and "copies the whole array" in grown.reason
+    assert "not measured" in grown.reason
+    flat = analysis.copy_per_receiver_claim(
+        _handoff(found, growth=0.9 * analysis.COPY_GROWTH_FROM * sizes))
+    assert flat.verdict is Verdict.UNMEASURED and "did not show the copy" in flat.reason
+    assert "not measured" in flat.reason
+
+
+def _manager_ops(found, proxy_over_value):
+    ops = dict(found.manager.ops)
+    ops["proxy_set"] = ops["value_set"] * proxy_over_value
+    return dataclasses.replace(found.manager, ops=ops)
+
+
+def test_manager_is_shared_memory_claim_both_ways(found):
+    limit = analysis.MESSAGE_NOT_MEMORY_FROM
+    message = analysis.manager_is_shared_memory_claim(_manager_ops(found, 2 * limit))
+    assert message.verdict is Verdict.FAILS and "server process" in message.reason
+    close = analysis.manager_is_shared_memory_claim(_manager_ops(found, limit / 2))
+    assert close.verdict is Verdict.UNMEASURED and "too close" in close.reason
+
+
+def test_shared_memory_version_claim_is_not_measured():
+    judged = analysis.shared_memory_version_claim()
+    assert judged.verdict is Verdict.UNMEASURED and "added in Python 3.8" in judged.reason
+
+
 def test_claims_of_the_committed_result(found):
     judged = analysis.claims(found)
-    assert set(judged) == {"a000_manager", "a001_torch", "a003_shared_not_faster",
+    assert set(judged) == {"a000_manager", "a000_use_shared_memory", "a001_torch",
+                           "a003_copy_per_receiver", "a003_manager_is_shared_memory",
+                           "a003_shared_memory_version", "a003_shared_not_faster",
                            "a003_tracker_bug", "a003_torch"}
     # The committed result ran on Python 3.11, after the versions the article names.
     assert found.setting.python.startswith("3.11.")

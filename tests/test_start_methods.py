@@ -556,8 +556,129 @@ def test_thread_safe_start_claim_every_verdict(found, fork_s, stuck, verdict, sa
     assert judged.verdict is verdict and says in judged.reason
 
 
+@pytest.mark.parametrize(("platform", "python", "default", "verdict", "says"), [
+    ("Linux-6.1.0-x86_64-with-glibc2.36", "3.11.7", "fork", Verdict.PARTLY, "as the article"),
+    ("Linux-6.1.0-x86_64-with-glibc2.36", "3.14.0", "forkserver", Verdict.FAILS,
+     "not the fork the article gives"),
+    ("macOS-14.0-arm64-arm-64bit", "3.12.1", "spawn", Verdict.PARTLY, "(macOS, Python 3.12.1)"),
+    ("Windows-10-10.0.19041-SP0", "3.12.1", "spawn", Verdict.PARTLY, "as the article"),
+    ("macOS-14.0-arm64-arm-64bit", "3.12.1", "fork", Verdict.FAILS, "not the spawn"),
+])
+def test_default_methods_claim_every_verdict(found, platform, python, default, verdict, says):
+    interpreter = dataclasses.replace(found.interpreter, platform=platform, python=python,
+                                      default_method=default)
+    judged = analysis.default_methods_claim(interpreter)
+    assert judged.verdict is verdict and says in judged.reason
+    assert "forkserver from 3.14" in judged.reason
+
+
+def _spawn_over_fork(found, light, heavy):
+    """The start-up timings with one spawned child ``light`` and ``heavy`` times a forked
+    one's, from the light and the heavy script."""
+    startup = dict(found.startup.startup)
+    for main, ratio in (("light", light), ("heavy", heavy)):
+        startup[(main, "spawn", 1)] = startup[(main, "fork", 1)] * ratio
+    return dataclasses.replace(found.startup, startup=startup)
+
+
+@pytest.mark.parametrize(("light", "heavy", "verdict", "says"), [
+    (1.2, 1.3, Verdict.HOLDS, "from both"),
+    (1.2, 30.0, Verdict.PARTLY, "only from the light script"),
+    (30.0, 1.2, Verdict.PARTLY, "only from the heavy one"),
+    (30.0, 30.0, Verdict.FAILS, "much slower, not slightly"),
+])
+def test_spawn_slightly_slower_claim_every_verdict(found, light, heavy, verdict, says):
+    judged = analysis.spawn_slightly_slower_claim(_spawn_over_fork(found, light, heavy))
+    assert judged.verdict is verdict and says in judged.reason
+    assert f"took {analysis.format_ratio(light)} as long" in judged.reason
+
+
+def _lock_seen(found, method, held):
+    runs = dict(found.fork_lock.runs)
+    runs[method] = dataclasses.replace(runs[method], child_saw_lock_held=held)
+    return dataclasses.replace(found.fork_lock, runs=runs)
+
+
+def test_fork_inherits_claim_every_verdict(found):
+    judged = analysis.fork_inherits_claim(found.fork_lock)
+    assert judged.verdict is Verdict.PARTLY and "new and free" in judged.reason
+    assert "not recorded" in judged.reason
+    judged = analysis.fork_inherits_claim(_lock_seen(found, "spawn", True))
+    assert judged.verdict is Verdict.PARTLY and "under spawn the child's lock was held too" in (
+        judged.reason)
+    judged = analysis.fork_inherits_claim(_lock_seen(found, "fork", False))
+    assert judged.verdict is Verdict.FAILS and "did not inherit" in judged.reason
+
+
+def _config_run(config, placement, method, **changes):
+    """``config`` with one script's run under ``method`` changed."""
+    runs = dict(config.runs)
+    runs[placement] = {**runs[placement],
+                       method: dataclasses.replace(runs[placement][method], **changes)}
+    return dataclasses.replace(config, runs=runs)
+
+
+def test_spawn_no_globals_claim_every_verdict(found):
+    judged = analysis.spawn_no_globals_claim(found.config)
+    assert judged.verdict is Verdict.PARTLY and "re-created" in judged.reason
+    judged = analysis.spawn_no_globals_claim(
+        _config_run(found.config, "module", "spawn", children_saw_settings=0))
+    assert judged.verdict is Verdict.HOLDS and "saw neither" in judged.reason
+    spawned = len(found.config.runs["guard"]["spawn"].children)
+    judged = analysis.spawn_no_globals_claim(
+        _config_run(found.config, "guard", "spawn", children_saw_settings=spawned))
+    assert judged.verdict is Verdict.FAILS and "did get the parent's state" in judged.reason
+
+
+def _ids(run, ids):
+    """``run`` with its children reporting ``ids`` for config, in order."""
+    return tuple(dataclasses.replace(child, id=id_)
+                 for child, id_ in zip(run.children, ids, strict=False))
+
+
+def test_fork_same_address_claim_every_verdict(found):
+    judged = analysis.fork_same_address_claim(found.config)
+    assert judged.verdict is Verdict.HOLDS and "printed their parent's id(config)" in (
+        judged.reason)
+    forked = found.config.runs["guard"]["fork"]
+    moved = _ids(forked, ["0x1"] * len(forked.children))
+    judged = analysis.fork_same_address_claim(
+        _config_run(found.config, "guard", "fork", children=moved))
+    assert judged.verdict is Verdict.FAILS and "only" in judged.reason
+    no_fork = dataclasses.replace(found.config, runs={
+        placement: {m: run for m, run in runs.items() if m != "fork"}
+        for placement, runs in found.config.runs.items()})
+    assert analysis.fork_same_address_claim(no_fork).verdict is Verdict.UNMEASURED
+
+
+def test_forkserver_same_address_claim_every_verdict(found):
+    judged = analysis.forkserver_same_address_claim(found.config)
+    assert judged.verdict is Verdict.FAILS and "did not happen here" in judged.reason
+    config = found.config
+    for placement in config.runs:  # the same address twice, one script after another
+        served = config.runs[placement]["forkserver"]
+        config = _config_run(config, placement, "forkserver",
+                             children=_ids(served, ["0x1"] * len(served.children)))
+        if placement == "guard":
+            partly = analysis.forkserver_same_address_claim(config)
+            assert partly.verdict is Verdict.PARTLY and "only some of the time" in partly.reason
+    judged = analysis.forkserver_same_address_claim(config)
+    assert judged.verdict is Verdict.HOLDS and "In each of the" in judged.reason
+    no_server = dataclasses.replace(found.config, runs={
+        placement: {m: run for m, run in runs.items() if m != "forkserver"}
+        for placement, runs in found.config.runs.items()})
+    judged = analysis.forkserver_same_address_claim(no_server)
+    assert judged.verdict is Verdict.UNMEASURED
+
+
 def test_claims_of_the_committed_result(found):
     judged = analysis.claims(found)
-    assert set(judged) == {"a003_fork_spawn", "a004_main_settings", "a004_module_level",
+    assert set(judged) == {"a003_default_methods", "a003_fork_inherits_handles",
+                           "a003_fork_spawn", "a003_spawn_slightly_slower",
+                           "a004_fork_same_address", "a004_forkserver_same_address",
+                           "a004_main_settings", "a004_module_level", "a004_spawn_no_globals",
                            "a004_thread_safe_start"}
     assert judged["a003_fork_spawn"].verdict is Verdict.PARTLY
+    # The committed result ran on Linux with Python 3.11, whose default is fork.
+    assert found.interpreter.system == "Linux" and found.interpreter.default_method == "fork"
+    assert judged["a003_default_methods"].verdict is Verdict.PARTLY

@@ -381,5 +381,34 @@ def test_sync_primitives_claim_every_verdict(committed):
     assert judged.verdict is Verdict.FAILS and f"the Event under {last}" in judged.reason
 
 
+def _file_with(shared_file, **runs):
+    """The committed shared-file runs with ``hold=fields`` changed."""
+    changed = {hold: dataclasses.replace(run, **runs.get(hold, {}))
+               for hold, run in shared_file.runs.items()}
+    return dataclasses.replace(shared_file, runs=changed)
+
+
+def test_lock_serialises_claim_every_verdict(committed):
+    files = committed.shared_file
+    assert files.one_after_another_s == pytest.approx(
+        files.writers * files.records_each
+        * (files.work_s + files.lines_per_record * files.line_pause_s))
+    judged = analysis.lock_serialises_claim(files)
+    assert judged.verdict is Verdict.HOLDS
+    assert "only what the lock covers is serialised" in judged.reason
+    overlapped = {"elapsed": files.one_after_another_s * analysis.SERIAL_FROM * 0.9}
+    torn = {"torn_per_run": (0, 3)}
+    judged = analysis.lock_serialises_claim(_file_with(files, work_and_write=overlapped))
+    assert judged.verdict is Verdict.PARTLY and "did not clearly take turns" in judged.reason
+    judged = analysis.lock_serialises_claim(_file_with(files, work_and_write=torn))
+    assert judged.verdict is Verdict.PARTLY and "(3 in the worst run)" in judged.reason
+    calm = _file_with(files, nothing={"torn_per_run": (0,)})
+    judged = analysis.lock_serialises_claim(calm)
+    assert judged.verdict is Verdict.PARTLY and "not the race it avoids" in judged.reason
+    neither = _file_with(files, work_and_write={**overlapped, **torn})
+    judged = analysis.lock_serialises_claim(neither)
+    assert judged.verdict is Verdict.FAILS and "neither serialised" in judged.reason
+
+
 def test_claims_of_the_committed_result(committed):
-    assert set(analysis.claims(committed)) == {"a001_sync_primitives"}
+    assert set(analysis.claims(committed)) == {"a001_sync_primitives", "a001_lock_serialises"}

@@ -205,6 +205,66 @@ def test_gil_threads_claim_every_verdict(found, gil_enabled, threads, verdict, s
     assert "10 threads" in judged.reason
 
 
+@pytest.mark.parametrize(("gil_enabled", "threads", "verdict", "says"), [
+    (True, 1.25, Verdict.HOLDS, "a speed-up of 0.80×: slower than one thread"),
+    (True, 1.0, Verdict.PARTLY, "no clear gain, as the article says, but not measurably"),
+    (True, 0.5, Verdict.FAILS, "faster than one thread, not slower"),
+    (False, 1.25, Verdict.UNMEASURED, "runs without the GIL"),
+])
+def test_threads_slower_claim_every_verdict(found, gil_enabled, threads, verdict, says):
+    interpreter = dataclasses.replace(found.interpreter, gil_enabled=gil_enabled)
+    article = dataclasses.replace(found.article, loops=10, sequential=1.0, threads=threads)
+    judged = analysis.threads_slower_claim(interpreter, article)
+    assert judged.verdict is verdict and says in judged.reason
+    assert "10 threads" in judged.reason and "1.00 s one after another" in judged.reason
+
+
+@pytest.mark.parametrize(("gil_enabled", "processes", "threads", "verdict", "says"), [
+    (True, 0.5, 1.0, Verdict.HOLDS, "ran 2.0× as fast as one after another on a pool of 4"),
+    (True, 0.5, 0.4, Verdict.FAILS, "the threads did as well"),
+    (True, 0.9, 1.0, Verdict.FAILS, "ran only 1.1× as fast"),
+    (False, 0.5, 0.4, Verdict.PARTLY, "there was no GIL to avoid"),
+])
+def test_use_processes_claim_every_verdict(found, gil_enabled, processes, threads, verdict,
+                                           says):
+    interpreter = dataclasses.replace(found.interpreter, gil_enabled=gil_enabled, cpus=4)
+    article = dataclasses.replace(found.article, loops=10, sequential=1.0, threads=threads,
+                                  processes=processes)
+    judged = analysis.use_processes_claim(interpreter, article)
+    assert judged.verdict is verdict and says in judged.reason
+    assert "10 pure-Python loops" in judged.reason
+
+
+@pytest.mark.parametrize(("shortest", "verdict", "says"), [
+    (1.2, Verdict.PARTLY, "Switching more often cost time: two CPU-bound threads took 1.20 s"),
+    (1.01, Verdict.FAILS, "cost no more than the few per cent repeated timings vary by"),
+    (0.8, Verdict.FAILS, "0.80× as long"),
+])
+def test_switch_overhead_claim_every_verdict(found, shortest, verdict, says):
+    switch = dataclasses.replace(
+        found.switch, intervals={"shortest": 0.0005, "default": 0.005, "longest": 0.02},
+        switch_cost={"shortest": shortest, "default": 1.0, "longest": 1.0})
+    judged = analysis.switch_overhead_claim(switch)
+    assert judged.verdict is verdict and says in judged.reason
+    assert "every 500 µs" in judged.reason and "default 5.00 ms" in judged.reason
+    assert judged.reason.endswith("The number of threads is not varied here.")
+
+
+def test_documentation_claims_are_not_measured():
+    for judged in (analysis.gil_os_threads_claim(), analysis.gil_history_claim()):
+        assert judged.verdict is Verdict.UNMEASURED
+    assert "reference counts" in analysis.gil_os_threads_claim().reason
+    history = analysis.gil_history_claim().reason
+    assert "Python 2.6 and 3.0 (PEP 371)" in history and "new in Python 3.8" in history
+
+
 def test_claims_of_the_committed_result(found):
+    interpreter, article = found.interpreter, found.article
     assert analysis.claims(found) == {
-        "a001_gil_threads": analysis.gil_threads_claim(found.interpreter, found.article)}
+        "a001_gil_threads": analysis.gil_threads_claim(interpreter, article),
+        "a001_threads_slower": analysis.threads_slower_claim(interpreter, article),
+        "a001_gil_use_processes": analysis.use_processes_claim(interpreter, article),
+        "a001_thread_switch_overhead": analysis.switch_overhead_claim(found.switch),
+        "a003_gil_os_threads": analysis.gil_os_threads_claim(),
+        "a003_gil_history": analysis.gil_history_claim(),
+    }

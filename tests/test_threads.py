@@ -257,7 +257,23 @@ def test_daemon_claim_every_verdict(found):
     assert judged.verdict is Verdict.FAILS and "Neither program" in judged.reason
 
 
+@pytest.mark.parametrize(("output", "verdict", "says"), [
+    ("MainThread carries on: join() returned normally, is_alive() = False\n", Verdict.PARTLY,
+     "the thread it joined had ended (is_alive() was False)"),
+    ("MainThread carries on: join() returned normally, is_alive() = True\n", Verdict.FAILS,
+     "returned while the thread it joined was still alive"),
+    ("", Verdict.UNMEASURED, "printed nothing after its join()"),
+])
+def test_join_claim_every_verdict(found, output, verdict, says):
+    bare = analysis.BareThreadError(dataclasses.replace(found.bare_thread_error.run,
+                                                        output=output))
+    judged = analysis.join_claim(bare)
+    assert judged.verdict is verdict and says in judged.reason
+
+
 def test_claims_of_the_committed_result(found):
     judged = analysis.claims(found)
-    assert judged == {"a001_daemon": analysis.daemon_claim(found.interpreter_exit)}
+    assert judged == {"a001_daemon": analysis.daemon_claim(found.interpreter_exit),
+                      "a001_join": analysis.join_claim(found.bare_thread_error)}
+    assert judged["a001_join"].verdict is Verdict.PARTLY
     assert "no worker finished" in judged["a001_daemon"].reason

@@ -529,17 +529,19 @@ def lesson1_verdict(found: Findings) -> str:
 
 def lesson2_verdict(found: Findings) -> str:
     """Article 000's second lesson: one-step rounds belong in one process with a
-    vectorised environment."""
+    vectorised environment. Only its sampling side is measured: no one-step learner such
+    as DQN is trained here."""
     rounds = found.rounds
     native, sync = rounds.native_short, rounds.sync_short
     lock_short, one_short = rounds.lock_short, rounds.one_short_local
     if lesson2_outcome(rounds) is Verdict.FAILS:
-        return (f"It does not hold here: with one step per environment between two updates, "
-                f"the batched environment took {format_count(native)} steps per second, "
-                f"against {format_count(one_short)} for one process and "
-                f"{format_count(lock_short)} for the lock-step actors.")
-    verdict = (f"It holds. With one step per environment between two updates, CartPole's "
-               f"batched environment took {format_count(native)} steps per second: "
+        return (f"It does not hold here even for sampling: with one step per environment "
+                f"between two updates, the batched environment took {format_count(native)} "
+                f"steps per second, against {format_count(one_short)} for one process and "
+                f"{format_count(lock_short)} for the lock-step actors. No one-step learner "
+                "such as DQN is trained here.")
+    verdict = (f"It holds for sampling. With one step per environment between two updates, "
+               f"CartPole's batched environment took {format_count(native)} steps per second: "
                f"{format_ratio(native / one_short)} one process with one environment and "
                f"{format_ratio(native / lock_short)} the lock-step actors. One policy "
                "evaluation and one update serve all its environments, and no step crosses a "
@@ -548,7 +550,8 @@ def lesson2_verdict(found: Findings) -> str:
         verdict += (f" Even SyncVectorEnv, which steps its environments one after another in "
                     f"Python, took {format_ratio(sync / lock_short)} as many steps per second "
                     "as the lock-step actors.")
-    return verdict
+    return verdict + (" No one-step learner such as DQN is trained here, so whether one "
+                      "learns better in one process is not measured.")
 
 
 def lesson3_verdict(found: Findings) -> str:

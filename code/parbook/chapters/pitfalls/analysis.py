@@ -553,10 +553,105 @@ def pickle_socket_claim(hand_over: HandOver, machine: Machine) -> Judgement:
         f"{wrapped} raised no {error} under {spoken_list(pickling)} in this build."))
 
 
+def parents_own_count(counters: Counters, method: str) -> int:
+    """The environments the parent created itself: all of them, less the workers'."""
+    return counters.environments(method) - counters.workers * counters.per_worker
+
+
+def fork_copies_claim(counters: Counters) -> Judgement:
+    """Article 004: a forked child's globals are copies of the parent's, so a change made in
+    one is not seen by the other. Judged from the class counter under fork."""
+    if FORK not in counters.by_method:
+        return Judgement(Verdict.UNMEASURED, (
+            "This platform offers no fork start method, so no forked worker counted."))
+    own, parent = parents_own_count(counters, FORK), counters.parent_class_count(FORK)
+    seen = [report["class_count_seen"] for report in counters.by_method[FORK]["reports"]]
+    if parent != own:
+        return Judgement(Verdict.FAILS, (
+            f"Under fork, the parent's class counter read {parent} after its workers had "
+            f"counted, not the {own} of its own environments: the workers' changes reached "
+            "it."))
+    if all(count == own + counters.per_worker for count in seen):
+        return Judgement(Verdict.HOLDS, (
+            f"Under fork, each worker's class counter started from the parent's {own} and went "
+            f"on to {own + counters.per_worker}, while the parent's still read {parent} "
+            "afterwards: each worker changed its own copy."))
+    return Judgement(Verdict.PARTLY, (
+        f"Under fork, the parent's class counter still read {parent} after its workers had "
+        "counted, so their changes were not shared, but the workers' counters (ending at "
+        f"{spoken_list(seen)}) did not carry on from the parent's {own}."))
+
+
+def pickle_cause_claim(hand_over: HandOver) -> Judgement:
+    """Article 004's explanation of its TypeError: multiprocessing copies what the process
+    holds, and copying the socket failed. Judged from which ways of handing an environment
+    that holds a socket to a worker failed, under each start method."""
+    methods = list(hand_over.by_method)
+    own_failed = [method for method in methods
+                  if not all(hand_over.by_method[method][how]["ran"]
+                             for how in ("instance_process", "instance_pool"))]
+    wrapper_failed = [method for method in methods
+                      if hand_over.by_method[method]["instance_library"].get("error")
+                      == SOCKET_ERROR]
+    error = f"TypeError: {SOCKET_ERROR}"
+    if not own_failed:
+        if wrapper_failed:
+            cause = (f"The {error} came only from a wrapper that pickles its contents with the "
+                     f"standard protocol, as SubprocVecEnv does, under "
+                     f"{spoken_list(wrapper_failed)}.")
+        else:
+            cause = f"No way of handing it over raised the {error} here."
+        return Judgement(Verdict.FAILS, (
+            f"Under every start method ({spoken_list(methods)}), multiprocessing itself "
+            "handed an environment that holds a socket to a worker without error, in Process "
+            f"arguments and through Pool.map. {cause}"))
+    if len(own_failed) == len(methods):
+        return Judgement(Verdict.HOLDS, (
+            f"Under every start method ({spoken_list(methods)}), multiprocessing itself failed "
+            "to hand an environment that holds a socket to a worker."))
+    worked = [method for method in methods if method not in own_failed]
+    return Judgement(Verdict.PARTLY, (
+        f"Under {spoken_list(own_failed)}, multiprocessing itself failed to hand an "
+        f"environment that holds a socket to a worker, but under {spoken_list(worked)} it "
+        "did not, so the article's explanation fits only some start methods."))
+
+
+def no_shared_data_claim(counters: Counters) -> Judgement:
+    """Article 001: processes cannot see each other's data, and need a queue (or the like)
+    to exchange it. Judged from the class counter and the shared Value, per start method."""
+    methods = list(counters.by_method)
+    total = counters.environments(methods[0])
+    joined = [method for method in methods
+              if counters.parent_class_count(method) != parents_own_count(counters, method)
+              or counters.distinct_ports(method) >= counters.environments(method)]
+    missed = [method for method in methods
+              if counters.by_method[method]["parent_shared_value"]
+              != counters.environments(method)
+              or counters.distinct_ports(method, "shared_value") != counters.environments(method)]
+    if joined:
+        return Judgement(Verdict.FAILS, (
+            f"Under {spoken_list(joined)}, the parent's class-level counter or the ports it "
+            "numbered show the processes counting together, not each in a copy of its own."))
+    separate = (f"Under every start method ({spoken_list(methods)}), the parent and its "
+                f"{counters.workers} workers each counted in their own copy of a class-level "
+                f"counter, giving {total} environments at most "
+                f"{max(counters.distinct_ports(method) for method in methods)} distinct ports")
+    if not missed:
+        return Judgement(Verdict.HOLDS, (
+            f"{separate}; a count kept in a shared Value gave each its own port, and the "
+            "workers' ports reached the parent through a Queue."))
+    return Judgement(Verdict.PARTLY, (
+        f"{separate}, but under {spoken_list(missed)} a count kept in a shared Value did not "
+        "give each its own port either."))
+
+
 def claims(found: Findings) -> dict[str, Judgement]:
     """The source articles' claims this chapter judges, by claim id."""
     return {
+        "a001_processes_no_shared_data": no_shared_data_claim(found.counters),
         "a003_design_rules": design_rules_claim(found.main_light, found.idle),
         "a004_class_counter": class_counter_claim(found.counters),
+        "a004_fork_copies": fork_copies_claim(found.counters),
+        "a004_pickle_cause": pickle_cause_claim(found.hand_over),
         "a004_pickle_socket": pickle_socket_claim(found.hand_over, found.machine),
     }

@@ -729,10 +729,54 @@ def main_guard_claim(guard: Guard) -> Judgement:
         "needed the guard."))
 
 
+#: The start methods that, by the SubprocVecEnv warning article 004 quotes, need the guard.
+GUARD_METHODS = ("spawn", "forkserver")
+
+
+def guard_exception(guard: Guard, method: str) -> str | None:
+    """Why ``method`` does not bear out the warning (None where it does: the script failed
+    without the guard and ran with it), as a clause that can stand after a semicolon."""
+    if method not in guard.methods:
+        return f"this platform offers no {method} start method"
+    if guard.runs[("guarded", method)].outcome != "ran":
+        return f"under {method} the script failed even with the guard"
+    if guard.runs[("unguarded", method)].outcome == "ran":
+        return f"under {method} the script ran without the guard too"
+    return None
+
+
+def guard_required_claim(guard: Guard) -> Judgement:
+    """Article 004, quoting SubprocVecEnv's warning: under forkserver and spawn the code
+    must sit in an ``if __name__ == "__main__":`` block. Each method's pair of guard-demo
+    runs (without and with the guard) decides it for that method."""
+    exceptions = {method: guard_exception(guard, method) for method in GUARD_METHODS}
+    needed = [method for method, exception in exceptions.items() if exception is None]
+    others = spoken_list(exception for exception in exceptions.values() if exception)
+    if len(needed) == len(GUARD_METHODS):
+        names = sorted({error_name(run.errors_seen[0]) for run in
+                        (guard.runs[("unguarded", method)] for method in needed)
+                        if run.errors_seen})
+        raised = f", raising {spoken_list(an(name) for name in names)}" if names else ""
+        fork = ("fork" in guard.methods
+                and guard.runs[("unguarded", "fork")].outcome == "ran")
+        spared = " Under fork it ran without the guard, which the warning does not ask for."
+        return Judgement(Verdict.HOLDS, (
+            "Without the guard the script failed under both spawn and forkserver when it was "
+            f"imported again{raised}; with the guard it ran under both."
+            f"{spared if fork else ''}"))
+    if needed:
+        return Judgement(Verdict.PARTLY, (
+            f"Under {spoken_list(needed)} the script failed without the guard and ran with it, "
+            f"as the warning says; {others}."))
+    return Judgement(Verdict.FAILS, (
+        f"Neither spawn nor forkserver bore out the warning here: {others}."))
+
+
 def claims(found: Findings) -> dict[str, Judgement]:
     """The source articles' claims this chapter judges, by claim id."""
     return {
         "a001_process_api": process_api_claim(found.demos, found.daemon,
                                               found.setup.start_method),
         "a003_main_guard": main_guard_claim(found.guard),
+        "a004_guard_required": guard_required_claim(found.guard),
     }

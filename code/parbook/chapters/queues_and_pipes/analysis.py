@@ -4,6 +4,7 @@ and number the page glues)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,6 +91,47 @@ class QueueBasics:
     hint_trials: int
     said_empty: int        # times empty() answered True right after a put
     said_one: int          # times qsize() answered 1 right after a put
+
+
+#: The basics demo's lines that say what full() answered after its three puts and what
+#: empty() answered after its three gets (the demo records them in these lines only).
+FULL_LINE = re.compile(r"^after 3 puts: .*\bfull\(\)=(?P<said>True|False)\b")
+EMPTY_LINE = re.compile(r"^3 gets returned .*\bempty\(\)=(?P<said>True|False)\b")
+#: The duplex demo's line for one question: how long ``poll(timeout)`` waited for the
+#: answer, and what it returned (the wait is recorded in this line only, in ms).
+POLL_LINE = re.compile(r"^sent .*\bpoll\((?P<timeout>\d+(?:\.\d+)?)\) -> "
+                       r"(?P<ready>True|False) after (?P<ms>\d+(?:\.\d+)?) ms\b")
+
+
+def said(pattern: re.Pattern[str], lines: list[str]) -> bool | None:
+    """What the first line matching ``pattern`` says (None if no line does)."""
+    found = next((match for match in map(pattern.match, lines) if match), None)
+    return None if found is None else found["said"] == "True"
+
+
+@dataclass(frozen=True)
+class QueueAnswers:
+    """What a Queue(3) said under one start method: full() after three puts, empty() after
+    three gets (None where the demo's lines do not say)."""
+
+    full_after_puts: bool | None
+    empty_after_gets: bool | None
+
+
+@dataclass(frozen=True)
+class PollWait:
+    """One ``poll(timeout)`` on the duplex Pipe after a question: what it returned and when."""
+
+    timeout_s: float
+    ready: bool
+    waited_s: float
+
+
+def poll_waits(lines: list[str]) -> tuple[PollWait, ...]:
+    """The duplex demo's polls for an answer, read from its lines."""
+    return tuple(PollWait(timeout_s=float(match["timeout"]), ready=match["ready"] == "True",
+                          waited_s=float(match["ms"]) / 1000)
+                 for match in map(POLL_LINE.match, lines) if match)
 
 
 @dataclass(frozen=True)
@@ -200,6 +242,8 @@ class Findings:
     pipes: PipeEnds
     buffers: Buffers
     sweep: SizeSweep
+    answers: dict[str, QueueAnswers]          # start method -> full()/empty() answers
+    polls: dict[str, tuple[PollWait, ...]]    # start method -> polls for an answer
 
 
 def findings(result: Result) -> Findings:
@@ -240,6 +284,11 @@ def findings(result: Result) -> Findings:
                    for c in result.group("size_sweep")},
             round_trips=tuple(c.params["round_trips"] for c in result.group("size_sweep")),
             placement=params["placement"]),
+        answers={method: QueueAnswers(full_after_puts=said(FULL_LINE, seen["basics"]["lines"]),
+                                      empty_after_gets=said(EMPTY_LINE, seen["basics"]["lines"]))
+                 for method, seen in demos.recorded.items()},
+        polls={method: poll_waits(seen["duplex"]["lines"])
+               for method, seen in demos.recorded.items()},
     )
 
 
@@ -590,10 +639,105 @@ def pipes_faster_claim(sweep: SizeSweep) -> Judgement:
         f"of the {len(sweep.sizes)} sizes, and {claim} {claim_sentence(sweep)}."))
 
 
+def queue_full_empty_claim(answers: dict[str, QueueAnswers], queue: QueueBasics,
+                           start_method: str) -> Judgement:
+    """Article 001: a Queue(3) says full() after three puts and empty() after three gets.
+    The hints demo shows what empty() is worth right after a put."""
+    methods = list(answers)
+    unsaid = [method for method, seen in answers.items()
+              if seen.full_after_puts is None or seen.empty_after_gets is None]
+    if unsaid:
+        return Judgement(Verdict.UNMEASURED, (
+            f"The basics demo's record does not say what full() or empty() answered under "
+            f"{spoken_list(unsaid)}."))
+    missed = [method for method, seen in answers.items()
+              if not (seen.full_after_puts and seen.empty_after_gets)]
+    if missed:
+        return Judgement(Verdict.FAILS, (
+            f"Under {spoken_list(missed)}, a Queue(3) did not say full() after three puts and "
+            "empty() after three gets."))
+    shown = (f"Under every start method here ({spoken_list(methods)}), a Queue(3) said full() "
+             "after three puts and empty() after three gets")
+    if queue.said_empty:
+        return Judgement(Verdict.PARTLY, (
+            f"{shown}; but right after a single put, empty() also said True in "
+            f"{queue.said_empty} of {queue.hint_trials} tries under {start_method}, so its "
+            "answer is a hint, as the documentation warns, not a fact to act on."))
+    return Judgement(Verdict.HOLDS, (
+        f"{shown}, and empty() never said True right after a put in {queue.hint_trials} tries "
+        f"under {start_method}, though the documentation calls both answers unreliable."))
+
+
+def pipe_before_process_claim() -> Judgement:
+    """Article 001: a pipe must be created before the Process object. No run creates one
+    afterwards; the documentation says what is possible."""
+    return Judgement(Verdict.UNMEASURED, (
+        "Every demo here creates its Pipe before the Process it hands an end to, and none "
+        "tries it the other way. It is the simple way, not the only one: since Python 3.3 a "
+        "Connection can itself be sent to a running process with another Connection's "
+        "send()."))
+
+
+#: A poll with an answer on its way "returned as soon as the answer arrived" when it
+#: returned within this share of its timeout (1% of poll(30) is 300 ms, hundreds of times a
+#: round trip); one that returned after ``POLL_WAITED_OUT`` of it waited its timeout out.
+POLL_EARLY_SHARE = 0.01
+POLL_WAITED_OUT = 0.9
+
+
+def poll_claim(setup: Setup, pipes: PipeEnds, polls: dict[str, tuple[PollWait, ...]]
+               ) -> Judgement:
+    """Article 003: ``conn.poll(n)`` waits n seconds and then checks. The duplex demo polls
+    for each answer with a long timeout, and once with nothing coming."""
+    waits = [wait for method_waits in polls.values() for wait in method_waits]
+    if not waits:
+        return Judgement(Verdict.UNMEASURED, (
+            "No recorded line of the duplex demo says how long poll() waited for an answer "
+            "on its way, so this build does not show it."))
+    early = {method: [wait for wait in method_waits
+                      if wait.ready and wait.waited_s < POLL_EARLY_SHARE * wait.timeout_s]
+             for method, method_waits in polls.items()}
+    early_methods = [method for method, found in early.items() if found]
+    timeout = f"poll({max(wait.timeout_s for wait in waits):g})"
+    idle = (f"with nothing to read, poll({setup.patience_s:g}) waited "
+            f"{format_seconds(pipes.idle_poll_wait_s)} and returned False")
+    if early_methods:
+        latest = max(wait.waited_s for found in early.values() for wait in found)
+        return Judgement(Verdict.FAILS, (
+            f"Under {spoken_list(early_methods)}, {timeout} returned True as soon as the "
+            f"answer arrived, at most {format_seconds(latest)} after the question, and {idle}. "
+            "poll(n) waits at most n seconds, as the documentation says, not n seconds "
+            "before it looks."))
+    shortest = min(wait.waited_s for wait in waits)
+    if all(wait.waited_s >= POLL_WAITED_OUT * wait.timeout_s for wait in waits):
+        return Judgement(Verdict.HOLDS, (
+            f"With an answer on its way, {timeout} returned only after "
+            f"{format_seconds(shortest)} or more, about its whole timeout, and {idle}."))
+    return Judgement(Verdict.PARTLY, (
+        f"With an answer on its way, {timeout} returned after {format_seconds(shortest)} to "
+        f"{format_seconds(max(wait.waited_s for wait in waits))}, neither at once nor after "
+        f"its whole timeout, and {idle}."))
+
+
+def pipe_shared_ends_claim() -> Judgement:
+    """Article 003: each end of a pipe can be given to several processes at once. No run
+    has two processes use one end; the documentation warns against it."""
+    return Judgement(Verdict.UNMEASURED, (
+        "In the EOF demo two processes hold the sending end, the parent's copy unused, but "
+        "no run has two processes use one end at once. The multiprocessing documentation "
+        "warns that data in a pipe may be corrupted if two processes or threads read from or "
+        "write to the same end at the same time; a Queue is made for that."))
+
+
 def claims(found: Findings) -> dict[str, Judgement]:
     """The source articles' claims this chapter judges, by claim id."""
     return {
         "a001_consumer_sentinels": consumer_sentinels_claim(found.setup, found.demos),
         "a001_pipe": pipe_claim(found.setup, found.pipes, found.demos),
+        "a001_queue_full_empty": queue_full_empty_claim(found.answers, found.queue,
+                                                        found.setup.start_method),
+        "a001_pipe_before_process": pipe_before_process_claim(),
         "a003_pipes_faster": pipes_faster_claim(found.sweep),
+        "a003_poll": poll_claim(found.setup, found.pipes, found.polls),
+        "a003_pipe_shared_ends": pipe_shared_ends_claim(),
     }

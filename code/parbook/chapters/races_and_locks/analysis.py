@@ -330,6 +330,36 @@ def lost_cell(no_pause: NoPause, loop: str) -> str:
             f"(up to {no_pause.most_lost(loop):,} of {no_pause.total:,})")
 
 
+#: The threads of the transfers demo: a deadlock shows when both said they held one lock
+#: and waited for the other (``workload.transfers`` names them A and B).
+TRANSFER_THREADS = 2
+
+
+def deadlock_shown(deadlock: Deadlock) -> bool:
+    """Whether the locks taken in opposite orders deadlocked: both threads held one lock and
+    waited for the other, and the process was still stuck at its time limit."""
+    stuck = deadlock.opposite_order
+    return stuck.killed and len(waiting_threads(stuck)) == TRANSFER_THREADS
+
+
+def deadlock_sentence(deadlock: Deadlock) -> str:
+    """What the transfers child with locks taken in opposite orders did, as its transcript
+    shows it: stuck until killed with both threads waiting, or not."""
+    stuck = deadlock.opposite_order
+    took, code = format_seconds(stuck.elapsed_s), stuck.returncode
+    if deadlock_shown(deadlock):
+        return ("Both threads said which lock they held and which one they were waiting for, "
+                f"and the process was still stuck when it was killed after {took} (exit code "
+                f"{code}: a negative code is the signal that ended it).")
+    if stuck.killed:
+        return (f"The process was killed after {took} (exit code {code}), but not both threads "
+                "said they held one lock and waited for the other, so this run did not show "
+                "the deadlock as described; the transcript above shows what they printed.")
+    return (f"This time the process ended by itself after {took}, with exit code {code}: the "
+            "two threads did not deadlock in this run, and the transcript above shows what "
+            "they printed.")
+
+
 def summary_rows(found: Findings) -> list[tuple[str, str]]:
     """What the chapter measured, one line each, for the table after the short answer."""
     race, no_pause, cost, deadlock = (found.race, found.no_pause, found.lock_cost,
@@ -411,6 +441,7 @@ def texts(found: Findings) -> dict[str, Any]:
         "locks_deadlock_limit": seconds(deadlock.limit_s),
         "locks_deadlock_elapsed": seconds(deadlock.opposite_order.elapsed_s),
         "locks_deadlock_returncode": str(deadlock.opposite_order.returncode),
+        "locks_deadlock_sentence": deadlock_sentence(deadlock),
         "locks_global_order_time": seconds(deadlock.global_order.elapsed_s),
         "locks_backoff_time": seconds(deadlock.timeout_backoff.elapsed_s),
         "locks_backoff_retries": str(retries(deadlock.timeout_backoff)),
@@ -428,9 +459,6 @@ def texts(found: Findings) -> dict[str, Any]:
 #: The threads "lose most of their updates" when every unlocked run lost more than this
 #: share of its increments: "most" read literally, as more than half.
 MOST_LOST_SHARE = 0.5
-#: The threads of the transfers demo: a deadlock shows when both said they held one lock
-#: and waited for the other (``workload.transfers`` names them A and B).
-TRANSFER_THREADS = 2
 #: How ``workload.try_ledger`` reports a batch that went through.
 RECORDED = "recorded "
 
@@ -471,13 +499,6 @@ def race_lock_claim(race: Race) -> Judgement:
         f"updates, and with a Lock it was {locked_range(race)}, not always exact."))
 
 
-def deadlock_shown(deadlock: Deadlock) -> bool:
-    """Whether the locks taken in opposite orders deadlocked: both threads held one lock and
-    waited for the other, and the process was still stuck at its time limit."""
-    stuck = deadlock.opposite_order
-    return stuck.killed and len(waiting_threads(stuck)) == TRANSFER_THREADS
-
-
 def deadlock_rlock_claim(deadlock: Deadlock, reentry: Reentry) -> Judgement:
     """Article 001, section 2.3: threads that wait for each other's locks wait forever, and
     an RLock can be taken again by the thread that holds it."""
@@ -505,9 +526,27 @@ def deadlock_rlock_claim(deadlock: Deadlock, reentry: Reentry) -> Judgement:
         f"within {format_seconds(reentry.timeout_s)}."))
 
 
+def race_faster_cpu_claim(race: Race) -> Judgement:
+    """Article 001, section 2.3: the author's final count was lower than the post's (7
+    against 69) because the author's CPU is faster. One build runs on one machine."""
+    if race.unlocked_min != race.unlocked_max:
+        counts = f"between {race.unlocked_min:,} and {race.unlocked_max:,}"
+    else:
+        counts = f"{race.unlocked_min:,} in every run"
+    return Judgement(Verdict.UNMEASURED, (
+        "Two machines cannot be compared within one build. The final count depends on how "
+        "many threads read the same value while one of them pauses, that is on how fast "
+        f"threads start compared with the pause (here the count of {race.threads:,} threads "
+        f"each pausing {format_seconds(race.pause_s)} was {counts}): a CPU that starts threads "
+        "faster fits more of them into each pause and keeps fewer updates, and so does a "
+        "sleep that lasts longer than asked, so the author's lower count fits a faster CPU "
+        "without proving it."))
+
+
 def claims(found: Findings) -> dict[str, Judgement]:
     """The source articles' claims this chapter judges, by claim id."""
     return {
         "a001_race_lock": race_lock_claim(found.race),
         "a001_deadlock_rlock": deadlock_rlock_claim(found.deadlock, found.reentry),
+        "a001_race_faster_cpu": race_faster_cpu_claim(found.race),
     }

@@ -115,6 +115,11 @@ class ZeroCopyDemo:
     task_error_is_value_error: bool
     unchanged: bool
 
+    @property
+    def read_in_place(self) -> bool:
+        """Whether two ``ray.get`` calls returned read-only views of the same memory."""
+        return self.two_gets_share_memory and not self.owndata and not self.writeable
+
 
 @dataclass(frozen=True)
 class PlacedObject:
@@ -249,6 +254,11 @@ class SizeSweep:
     def warmup_rate(self) -> float:
         """Bytes per second of the first puts into the fresh store."""
         return self.warmup_bytes / self.warmup_s
+
+    @property
+    def warmup_put_s(self) -> float:
+        """Seconds per put of the largest array in the warm-up, into the fresh store."""
+        return self.largest / self.warmup_rate
 
     @property
     def put_rate_largest(self) -> float:
@@ -566,10 +576,45 @@ def limit_verdict(limit: InlineLimit) -> str:
 
 
 def pyarrow_clause(serialisation: Serialisation) -> str:
-    """Whether pyarrow is installed, as the end of "in this build's environment pyarrow"."""
+    """Whether pyarrow was installed, and what that means for this page's measurements."""
     if not serialisation.pyarrow_installed:
-        return "is not installed"
-    return "happens to be installed, but Ray's object path does not use it"
+        return ("pyarrow is not installed in this build's environment, so every measurement "
+                "on this page ran without it")
+    return ("pyarrow is installed in this build's environment, where Ray registers "
+            "serialisers of its own for Arrow's types such as tables (in "
+            "ray/_private/arrow_serialization.py); no run here records whether any of them ran")
+
+
+def warm_up_outcome(sweep: SizeSweep) -> Verdict:
+    """Whether the warm-up's puts of the largest array were slower than every later put of
+    it (``HOLDS``), than their median only (``PARTLY``), or not even that (``FAILS``)."""
+    cold = sweep.warmup_put_s
+    if cold > sweep.put_largest_range[1]:
+        return Verdict.HOLDS
+    if cold > sweep.seconds[(sweep.largest, "put")]:
+        return Verdict.PARTLY
+    return Verdict.FAILS
+
+
+def warmup_sentence(sweep: SizeSweep) -> str:
+    """The warm-up's puts against the later puts of the same array, for the page."""
+    largest = sweep.largest
+    cold = (f"That is {format_seconds(sweep.warmup_put_s)} per {format_size(largest)} "
+            "array")
+    median = format_seconds(sweep.seconds[(largest, "put")])
+    fastest, slowest = (format_seconds(s) for s in sweep.put_largest_range)
+    outcome = warm_up_outcome(sweep)
+    if outcome is Verdict.HOLDS:
+        return (f"{cold}, slower than every later put of the same array into the warmed "
+                f"store ({fastest} to {slowest}). The warm-up's own page faults are not "
+                "counted, so whether the kernel supplying the store's pages on their first "
+                "write made the difference is not measured here.")
+    if outcome is Verdict.PARTLY:
+        return (f"{cold}, slower than the median later put of the same array ({median}) but "
+                f"within their spread (up to {slowest}): a cold store was not clearly slower "
+                "here.")
+    return (f"{cold}, no slower than the median later put of the same array into the warmed "
+            f"store ({median}): a cold store was not slower here.")
 
 
 def get_in_loop_result(anti: AntiPatterns, workers: int) -> str:
@@ -642,6 +687,7 @@ def texts(found: Findings) -> dict[str, Any]:
         "rb_warmup_bytes": format_size(sweep.warmup_bytes),
         "rb_warmup_s": seconds(sweep.warmup_s),
         "rb_warmup_rate": format_rate(sweep.warmup_rate),
+        "rb_warmup_sentence": warmup_sentence(sweep),
         "rb_ref_sentence": ref_sentence(sweep),
         "rb_put_pages_sentence": put_pages_sentence(sweep),
         "rb_put_floor_sentence": put_floor_sentence(sweep),
@@ -707,8 +753,7 @@ def arrow_plasma_claim(serialisation: Serialisation, zero_copy: ZeroCopyDemo) ->
     shared-memory store. The build records whether pyarrow was there to use, and whether
     ``ray.get`` of a put array read the store's shared memory in place."""
     version = serialisation.ray_version
-    in_place = (zero_copy.two_gets_share_memory and not zero_copy.owndata
-                and not zero_copy.writeable)
+    in_place = zero_copy.read_in_place
     store = ("two ray.get calls of a put array returned read-only views of the same memory, "
              "not copies")
     if not serialisation.pyarrow_installed and in_place:
@@ -735,16 +780,16 @@ def warm_up_claim(sweep: SizeSweep) -> Judgement:
     first puts into a fresh store are slower: the warm-up's puts against the later puts
     of the same array, in their median and their spread."""
     largest = sweep.largest
-    cold = largest / sweep.warmup_rate
     median = sweep.seconds[(largest, "put")]
     fastest, slowest = sweep.put_largest_range
-    first = (f"The first puts into the fresh object store took {format_seconds(cold)} per "
-             f"{format_size(largest)} array")
-    if cold > slowest:
+    first = (f"The first puts into the fresh object store took "
+             f"{format_seconds(sweep.warmup_put_s)} per {format_size(largest)} array")
+    outcome = warm_up_outcome(sweep)
+    if outcome is Verdict.HOLDS:
         judged = Judgement(Verdict.HOLDS, (
             f"{first}, slower than every put of the same array into the warmed store "
             f"({format_seconds(fastest)} to {format_seconds(slowest)})."))
-    elif cold > median:
+    elif outcome is Verdict.PARTLY:
         judged = Judgement(Verdict.PARTLY, (
             f"{first}, slower than the median put of the same array into the warmed store "
             f"({format_seconds(median)}) but within the warm puts' spread (up to "
@@ -764,9 +809,53 @@ def warm_up_claim(sweep: SizeSweep) -> Judgement:
     return Judgement(judged.verdict, f"{judged.reason} {faults}")
 
 
+def results_in_store_claim(objects: ObjectPlacement, zero_copy: ZeroCopyDemo) -> Judgement:
+    """Article 002: a task's result is stored in shared memory too, and ``ray.get`` builds
+    numpy arrays backed by that memory, without deserialising or copying the data. The
+    build records where task results of a few sizes lived, the inline limit, and what
+    ``ray.get`` of a put array returned; no run reads a task's result in place."""
+    results = [row for row in objects.placed if row.how == "task result"]
+    stored = [row.array_bytes for row in results if row.place == "object store"]
+    kept = [row.array_bytes for row in results if row.place != "object store"]
+    sizes = spoken_list(format_size(row.array_bytes) for row in results)
+    limit = f"{objects.limit.inline_array_bytes:,} bytes"
+    if stored and kept:
+        where = (f"Task results of {spoken_list(format_size(size) for size in stored)} went "
+                 f"to the shared-memory object store, but those of "
+                 f"{spoken_list(format_size(size) for size in kept)} stayed in the caller's "
+                 f"own memory: results up to the limit found here, {limit}, stay there.")
+    elif stored:
+        where = (f"Every task result measured here ({sizes}) went to the shared-memory "
+                 "object store.")
+    else:
+        where = (f"No task result measured here ({sizes}) went to the shared-memory object "
+                 "store: each stayed in the caller's own memory.")
+    if zero_copy.read_in_place:
+        read = ("Two ray.get calls of a put array returned read-only views of the same shared "
+                "memory, not copies; whether a task's result is read the same way is not "
+                "checked by a run here.")
+    else:
+        read = ("Two ray.get calls of a put array did not return read-only views of the same "
+                "memory.")
+    held = bool(stored) or zero_copy.read_in_place
+    return Judgement(Verdict.PARTLY if held else Verdict.FAILS, f"{where} {read}")
+
+
+def nested_arrays_claim() -> Judgement:
+    """Article 002: what ``ray.put`` does for an array it does for objects holding arrays,
+    such as a list of arrays. No run here puts such an object."""
+    return Judgement(Verdict.UNMEASURED, (
+        "No run here puts a list or a dict of arrays, so this is not measured. Ray's "
+        "documentation (Serialization) describes zero-copy, read-only reads of numpy arrays "
+        "and recommends \"numpy arrays or Python collections of numpy arrays for maximum "
+        "performance\"."))
+
+
 def claims(found: Findings) -> dict[str, Judgement]:
     """The source articles' claims this chapter judges, by claim id."""
     return {
         "a002_arrow_plasma": arrow_plasma_claim(found.serialisation, found.zero_copy),
         "a002_warm_up": warm_up_claim(found.sweep),
+        "a002_results_in_store": results_in_store_claim(found.objects, found.zero_copy),
+        "a002_nested_arrays": nested_arrays_claim(),
     }

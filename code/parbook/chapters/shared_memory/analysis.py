@@ -683,6 +683,13 @@ def texts(found: Findings) -> dict[str, Any]:
 #: The Python versions, first and last, that article 003 (quoting a Stack Overflow answer
 #: of January 2021) says have the resource tracker's bug.
 TRACKER_BUG_VERSIONS = ((3, 8), (3, 10))
+#: A pickled hand-off "copies the array" when its time grew at least half as fast as the
+#: array did, from the smallest size to the largest: costs that do not depend on the data
+#: (the messages, the worker's wake-up) would not grow at all.
+COPY_GROWTH_FROM = 0.5
+#: A store into a Manager dict is "a message, not a memory store" when it costs at least
+#: this many times a store into a Value, which is a store into shared memory behind a lock.
+MESSAGE_NOT_MEMORY_FROM = 10.0
 
 
 def manager_claim(exchange: Exchange) -> Judgement:
@@ -765,11 +772,95 @@ def tracker_bug_claim(setting: Setting, demos: Demos) -> Judgement:
     return Judgement(Verdict.UNMEASURED, f"{not_run} On it, {kept}.")
 
 
+def use_shared_memory_claim(handoff: Handoff, exchange: Exchange) -> Judgement:
+    """Article 000's remedy: communicate less between processes, and use shared memory.
+    Judged from the largest array handed to a running worker (kept mapped in shared memory
+    against pickled through a Pipe) and from results sent to a Queue in batches."""
+    mib = handoff.largest
+    pickled, kept = handoff.at_largest("by_value"), handoff.at_largest("kept")
+    batched = exchange.each_over_batch_queue
+    shared_paid, less_paid = kept < pickled, batched > 1
+    shared = (f"a {mib} MiB array that a running worker keeps mapped in shared memory took "
+              f"{format_seconds(kept)} to hand over, against {format_seconds(pickled)} pickled "
+              "through a Pipe")
+    not_shared = (f"a {mib} MiB array that a running worker keeps mapped in shared memory took "
+                  f"{format_seconds(kept)} to hand over, no less than {format_seconds(pickled)} "
+                  "pickled through a Pipe")
+    if shared_paid and less_paid:
+        return Judgement(Verdict.HOLDS, (
+            f"Shared memory and fewer messages both paid on this build: {shared}, and "
+            f"sending results in one batch per worker made a Queue {format_ratio(batched)} "
+            "faster than one message per result."))
+    if shared_paid:
+        return Judgement(Verdict.PARTLY, (
+            f"Shared memory paid on this build: {shared}. Communicating less did not: one batch "
+            f"per worker took {format_ratio(1 / batched)} the time of one message per result "
+            "on a Queue."))
+    if less_paid:
+        return Judgement(Verdict.PARTLY, (
+            f"Communicating less paid on this build: one batch per worker made a Queue "
+            f"{format_ratio(batched)} faster than one message per result. Shared memory did "
+            f"not: {not_shared}."))
+    return Judgement(Verdict.FAILS, (
+        f"Neither shared memory nor fewer messages paid on this build: {not_shared}, and "
+        f"one batch per worker took {format_ratio(1 / batched)} the time of one message per "
+        "result on a Queue."))
+
+
+def copy_per_receiver_claim(handoff: Handoff) -> Judgement:
+    """Article 003: a Pipe or a Queue deep-copies what it carries, so the more receivers,
+    the more memory is used. Memory is not measured; the copying shows in the time of a
+    pickled hand-off, if it grows with the array."""
+    smallest, largest = min(handoff.sizes_mib), handoff.largest
+    growth = handoff.at_largest("by_value") / handoff.times[(smallest, "by_value")]
+    unmeasured = ("How much memory each receiver's copy takes, and how it adds up over "
+                  "several receivers, is not measured.")
+    if growth >= COPY_GROWTH_FROM * largest / smallest:
+        return Judgement(Verdict.PARTLY, (
+            f"Pickled through a Pipe, a {largest} MiB array took {format_ratio(growth)} as long "
+            f"to hand to a worker as a {smallest} MiB one, and "
+            f"{format_ratio(handoff.multiple_at_largest('by_value'))} a memcpy of it: every "
+            f"hand-off copies the whole array to its receiver. {unmeasured}"))
+    return Judgement(Verdict.UNMEASURED, (
+        f"Pickled through a Pipe, a {largest} MiB array took only {format_ratio(growth)} as "
+        f"long to hand to a worker as a {smallest} MiB one, so the timings did not show the "
+        f"copy growing with the data. {unmeasured}"))
+
+
+def manager_is_shared_memory_claim(manager: ManagerOps) -> Judgement:
+    """Article 003: a Manager creates a region of shared memory. Judged from what a store
+    into a Manager dict costs against a store into a Value, which is in shared memory."""
+    figures = (f"A store into a Manager dict took {format_seconds(manager.ops['proxy_set'])}, "
+               f"{format_ratio(manager.proxy_over_value)} a store into a Value in shared memory "
+               f"({format_seconds(manager.ops['value_set'])})")
+    if manager.proxy_over_value >= MESSAGE_NOT_MEMORY_FROM:
+        return Judgement(Verdict.FAILS, (
+            f"{figures}: the cost of a message to another process, not of a memory store. A "
+            "Manager keeps its objects in a server process, and every proxy call is a round "
+            "trip to it."))
+    return Judgement(Verdict.UNMEASURED, (
+        f"{figures}, too close for the timings to tell a message from a memory store. The "
+        "Python documentation describes a Manager as a server process that holds the objects, "
+        "reached through proxies."))
+
+
+def shared_memory_version_claim() -> Judgement:
+    """Article 003: shared_memory is new in Python 3.9 (elsewhere in the article, 3.8)."""
+    return Judgement(Verdict.UNMEASURED, (
+        "A fact about Python's history, which no run can show: the multiprocessing."
+        "shared_memory module was added in Python 3.8, as its documentation states, not in "
+        "3.9; the article names both versions."))
+
+
 def claims(found: Findings) -> dict[str, Judgement]:
     """The source articles' claims this chapter judges, by claim id."""
     return {
         "a000_manager": manager_claim(found.exchange),
+        "a000_use_shared_memory": use_shared_memory_claim(found.handoff, found.exchange),
         "a001_torch": torch_no_copy_claim(),
+        "a003_copy_per_receiver": copy_per_receiver_claim(found.handoff),
+        "a003_manager_is_shared_memory": manager_is_shared_memory_claim(found.manager),
+        "a003_shared_memory_version": shared_memory_version_claim(),
         "a003_shared_not_faster": shared_not_faster_claim(
             found.demos, found.exchange, found.manager, found.setting.start_method),
         "a003_tracker_bug": tracker_bug_claim(found.setting, found.demos),

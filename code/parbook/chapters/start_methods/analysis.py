@@ -50,6 +50,13 @@ class Interpreter:
     default_method: str
     cpus: int
     methods: tuple[str, ...]  # the methods the chapter ran, in the book's order
+    platform: str  # the operating system, as platform.platform() named it: "Linux-6.1-..."
+
+    @property
+    def system(self) -> str:
+        """The operating system's name: ``Linux``, ``macOS`` (``Darwin`` before Python 3.8),
+        ``Windows``."""
+        return self.platform.split("-")[0]
 
     @property
     def version(self) -> tuple[int, int]:
@@ -299,7 +306,7 @@ def findings(result: Result) -> Findings:
         interpreter=Interpreter(
             python=parameters["python"], start_methods=tuple(parameters["start_methods"]),
             default_method=parameters["start_method"], cpus=parameters["usable_cpus"],
-            methods=methods,
+            methods=methods, platform=result.machine["os"],
         ),
         startup=Startup(
             methods=methods,
@@ -582,6 +589,14 @@ def outputs(found: Findings) -> dict[str, str]:
 
 # The claims of the source articles this chapter judges, for the ledger in book/sources.md.
 
+#: The default start method article 003 gives each platform: spawn on Windows and macOS
+#: (``Darwin`` is macOS under Pythons before 3.8), fork on Linux and other Unix systems.
+ARTICLE_DEFAULTS = {"Windows": "spawn", "macOS": "spawn", "Darwin": "spawn"}
+ARTICLE_DEFAULT_ELSEWHERE = "fork"
+#: spawn is "only slightly slower" to start than fork while one child costs at most this many
+#: times as much under spawn: half as long again; beyond it the difference is not slight.
+SLIGHTLY_SLOWER_WITHIN = 1.5
+
 
 def one_child(startup: Startup, method: str) -> float:
     """Seconds to start and join one child under ``method``, from the light script."""
@@ -679,11 +694,154 @@ def thread_safe_start_claim(startup: Startup, fork_lock: ForkLock) -> Judgement:
     return Judgement(verdict, f"{safety} {cost}")
 
 
+def default_methods_claim(interpreter: Interpreter) -> Judgement:
+    """Article 003: spawn is the default start method on Windows and macOS, fork on Linux.
+    Judged on the one platform and Python that ran the build."""
+    system, python, default = interpreter.system, interpreter.python, interpreter.default_method
+    claimed = ARTICLE_DEFAULTS.get(system, ARTICLE_DEFAULT_ELSEWHERE)
+    documented = ("CPython documents spawn as the default on Windows, and on macOS since "
+                  "Python 3.8; on Linux and other POSIX systems the default is fork up to "
+                  "Python 3.13 and forkserver from 3.14.")
+    if default == claimed:
+        return Judgement(Verdict.PARTLY, (
+            f"On this build ({system}, Python {python}) the default start method was {default}, "
+            f"as the article says; the other platforms are not run here. {documented}"))
+    return Judgement(Verdict.FAILS, (
+        f"On this build ({system}, Python {python}) the default start method was {default}, "
+        f"not the {claimed} the article gives. {documented}"))
+
+
+def spawn_slightly_slower_claim(startup: Startup) -> Judgement:
+    """Article 003: spawn is only slightly slower than fork to start a child. Judged from
+    one child started and joined from the light script and from the heavy one."""
+    slower = {main: startup.startup[(main, "spawn", 1)] / startup.startup[(main, "fork", 1)]
+              for main in SCRIPTS}
+    slight = [main for main in SCRIPTS if slower[main] <= SLIGHTLY_SLOWER_WITHIN]
+    figures = (f"One child took {format_ratio(slower['light'])} as long to start and join under "
+               "spawn as under fork from a script with a light main module, and "
+               f"{format_ratio(slower['heavy'])} from one that imports numpy and "
+               "matplotlib.pyplot")
+    within = format_ratio(SLIGHTLY_SLOWER_WITHIN)
+    if len(slight) == len(SCRIPTS):
+        return Judgement(Verdict.HOLDS, f"{figures}: within {within} from both.")
+    if slight == ["light"]:
+        return Judgement(Verdict.PARTLY, (
+            f"{figures}: within {within} only from the light script, because every spawned "
+            "child imports the main module's imports again."))
+    if slight:
+        return Judgement(Verdict.PARTLY, f"{figures}: within {within} only from the heavy one.")
+    return Judgement(Verdict.FAILS, (
+        f"{figures}: far beyond {within} from both, so spawn was much slower, not slightly."))
+
+
+def fork_inherits_claim(fork_lock: ForkLock) -> Judgement:
+    """Article 003: a forked child inherits every resource handle of its parent, a spawned
+    one only those it needs. Judged from the lock demo, the one resource the chapter
+    follows into the child; file descriptors and other handles are not recorded."""
+    fork = fork_lock.runs["fork"]
+    others = [method for method in fork_lock.runs if method != "fork"]
+    held = [method for method in others if fork_lock.runs[method].child_saw_lock_held]
+    unrecorded = ("Which file descriptors and other handles each child inherited is not "
+                  "recorded.")
+    if fork.child_saw_lock_held is not True:
+        return Judgement(Verdict.FAILS, (
+            "In the lock demonstration the forked child did not see the parent's lock held, "
+            f"so it did not inherit the lock's state. {unrecorded}"))
+    if held:
+        return Judgement(Verdict.PARTLY, (
+            "A child forked while another thread held a lock inherited the lock, still held, "
+            f"but under {spoken_list(held)} the child's lock was held too, so that child was "
+            f"not given a fresh one. {unrecorded}"))
+    return Judgement(Verdict.PARTLY, (
+        "A child forked while another thread held a lock inherited the lock, still held, "
+        f"though not the thread holding it (it had {fork.child_threads} of the parent's "
+        f"{fork.parent_threads} threads); under {spoken_list(others)} the child's lock was new "
+        f"and free. {unrecorded}"))
+
+
+def spawn_no_globals_claim(config: Config) -> Judgement:
+    """Article 004: children started by forkserver or spawn do not inherit the parent's
+    global state, so they cannot access globals defined in the parent. State set under the
+    main guard is missing; module-level globals are re-created when the script is imported
+    again."""
+    names = spoken_list(config.re_importers)
+    started, blind = config.guard_re_importer_children, config.guard_blind_children
+    module_started = sum(config.started("module", method) for method in config.re_importers)
+    module_saw = sum(config.saw("module", method) for method in config.re_importers)
+    if not started or blind < started:
+        return Judgement(Verdict.FAILS, (
+            f"With the settings filled in under the main guard, {started - blind} of the "
+            f"{started} children started by {names} saw them: those children did get the "
+            "parent's state."))
+    if module_started and module_saw == module_started:
+        return Judgement(Verdict.PARTLY, (
+            f"None of the {started} children started by {names} saw the settings the parent "
+            "filled in under its main guard, but they could read module-level globals, "
+            "re-created when they imported the script again: with setup() at module level, "
+            f"all {module_started} saw the settings."))
+    return Judgement(Verdict.HOLDS, (
+        f"Children started by {names} saw neither the settings filled in under the main "
+        f"guard (none of {started}) nor all those filled in at module level ({module_saw} of "
+        f"{module_started})."))
+
+
+def fork_same_address_claim(config: Config) -> Judgement:
+    """Article 004: fork's children print the parent's id(config)."""
+    runs = [runs["fork"] for runs in config.runs.values() if "fork" in runs]
+    pairs = [(run.parent, child) for run in runs for child in run.children]
+    if not pairs:
+        return Judgement(Verdict.UNMEASURED, (
+            "This platform offers no fork start method, so no forked child printed an id."))
+    same = sum(parent is not None and child.id == parent.id for parent, child in pairs)
+    return judge(
+        same == len(pairs),
+        f"Under fork, all {len(pairs)} children of the {len(runs)} settings scripts printed "
+        "their parent's id(config): each child's config was the parent's object, at the "
+        "same address in the child's copy of the parent's memory.",
+        f"Under fork, only {same} of the {len(pairs)} children of the {len(runs)} settings "
+        "scripts printed their parent's id(config).")
+
+
+def forkserver_same_address_claim(config: Config) -> Judgement:
+    """Article 004: under forkserver, the last two or three children always print the same
+    address for config."""
+    runs = [runs["forkserver"] for runs in config.runs.values()
+            if "forkserver" in runs and len(runs["forkserver"].children) >= 2]
+    if not runs:
+        return Judgement(Verdict.UNMEASURED, (
+            "This build started no two forkserver children from one settings script, so it "
+            "could not compare their addresses."))
+    repeated = sum(len({child.id for child in run.children}) < len(run.children)
+                   for run in runs)
+    children = sum(len(run.children) for run in runs)
+    meaning = ("Equal ids in two processes would not mean one shared object anyway: each is "
+               "an address in that process's own memory.")
+    if repeated == len(runs):
+        return Judgement(Verdict.HOLDS, (
+            f"In each of the {len(runs)} settings scripts run under forkserver, two of its "
+            f"children printed the same id(config). {meaning}"))
+    if repeated:
+        return Judgement(Verdict.PARTLY, (
+            f"In {repeated} of the {len(runs)} settings scripts run under forkserver, two "
+            f"children printed the same id(config), so the repeat the article saw every time "
+            f"came only some of the time here. {meaning}"))
+    return Judgement(Verdict.FAILS, (
+        f"In none of the {len(runs)} settings scripts run under forkserver ({children} "
+        "children in all) did two children print the same id(config): the repeat the "
+        f"article saw every time did not happen here. {meaning}"))
+
+
 def claims(found: Findings) -> dict[str, Judgement]:
     """The source articles' claims this chapter judges, by claim id."""
     return {
+        "a003_default_methods": default_methods_claim(found.interpreter),
+        "a003_fork_inherits_handles": fork_inherits_claim(found.fork_lock),
         "a003_fork_spawn": fork_spawn_claim(found.startup, found.fork_lock),
+        "a003_spawn_slightly_slower": spawn_slightly_slower_claim(found.startup),
+        "a004_fork_same_address": fork_same_address_claim(found.config),
+        "a004_forkserver_same_address": forkserver_same_address_claim(found.config),
         "a004_main_settings": main_settings_claim(found.config),
         "a004_module_level": module_level_claim(found.config),
+        "a004_spawn_no_globals": spawn_no_globals_claim(found.config),
         "a004_thread_safe_start": thread_safe_start_claim(found.startup, found.fork_lock),
     }

@@ -73,6 +73,13 @@ class SharedFile:
         return self.runs["write"].elapsed / self.runs["nothing"].elapsed
 
     @property
+    def one_after_another_s(self) -> float:
+        """The time every record takes to make and write when the writers take turns: the
+        work and the pauses between lines, added up over every writer's records."""
+        per_record = self.work_s + self.lines_per_record * self.line_pause_s
+        return self.writers * self.records_each * per_record
+
+    @property
     def work_lock_slowdown(self) -> float:
         """Time with the lock around the work and the write, over around the write only."""
         return self.runs["work_and_write"].elapsed / self.runs["write"].elapsed
@@ -610,6 +617,50 @@ def sync_primitives_claim(setup: Setup, start_methods: dict[str, MethodVerdict]
         f"{what_failed} failed."))
 
 
+#: The writers "took turns" when, with the lock around the work and the write, they took at
+#: least this share of the time their records take one after another; had they overlapped
+#: fully they would have taken one writer's share of it (a quarter, with four writers).
+SERIAL_FROM = 0.75
+
+
+def lock_serialises_claim(shared_file: SharedFile) -> Judgement:
+    """Article 001: a process lock turns concurrent work into serial work, which costs speed
+    but avoids races (its example holds the lock around the whole of each task)."""
+    runs = shared_file.runs
+    around_work, unlocked = runs["work_and_write"], runs["nothing"]
+    serial = around_work.elapsed >= SERIAL_FROM * shared_file.one_after_another_s
+    whole = max(around_work.torn_per_run) == 0
+    raced = max(unlocked.torn_per_run) > 0
+    figures = (f"With a Lock held around each record's work and write, {shared_file.writers} "
+               f"writer processes took {format_seconds(around_work.elapsed)}, against "
+               f"{format_seconds(shared_file.one_after_another_s)} for their records one after "
+               f"another and {format_seconds(unlocked.elapsed)} with no lock")
+    scope = (f"Held around the write alone, it kept records whole at "
+             f"{format_ratio(shared_file.write_lock_slowdown)} the no-lock time: only what the "
+             "lock covers is serialised.")
+    if not serial and not whole:
+        return Judgement(Verdict.FAILS, (
+            f"{figures}, and records were still torn: the lock neither serialised the "
+            "writers nor kept their records whole."))
+    if not whole:
+        return Judgement(Verdict.PARTLY, (
+            f"{figures}: the lock serialised the writers, yet records were still torn "
+            f"({max(around_work.torn_per_run)} in the worst run)."))
+    if not serial:
+        return Judgement(Verdict.PARTLY, (
+            f"{figures}: no record was torn, but the writers did not clearly take turns."))
+    if not raced:
+        return Judgement(Verdict.PARTLY, (
+            f"{figures}, and no record was torn; but none was torn without the lock either, "
+            "so this run shows the cost and not the race it avoids."))
+    return Judgement(Verdict.HOLDS, (
+        f"{figures}; no record was torn with it, {max(unlocked.torn_per_run)} of "
+        f"{unlocked.records} without. {scope}"))
+
+
 def claims(found: Findings) -> dict[str, Judgement]:
     """The source articles' claims this chapter judges, by claim id."""
-    return {"a001_sync_primitives": sync_primitives_claim(found.setup, found.start_methods)}
+    return {
+        "a001_sync_primitives": sync_primitives_claim(found.setup, found.start_methods),
+        "a001_lock_serialises": lock_serialises_claim(found.shared_file),
+    }

@@ -330,6 +330,114 @@ def gil_threads_claim(interpreter: Interpreter, article: ArticleRerun) -> Judgem
         "builds with the GIL."))
 
 
+#: Threads are "slower" than the loops one after another when their speed-up is below
+#: this: below one by more than the few per cent repeated timings of one machine vary by.
+SLOWER_BELOW = 1 - COST_TOLERANCE
+#: A process-pool speed-up at or above this is the gain the article expects from processes:
+#: the same bar threads must clear to count as faster.
+PROCESS_GAIN_FROM = NO_GAIN_BELOW
+
+
+def threads_slower_claim(interpreter: Interpreter, article: ArticleRerun) -> Judgement:
+    """Article 001, sections 2.1 and 2.4: for CPU-bound work, because of the GIL, many
+    threads can even be slower than one."""
+    loops, speedup = article.loops, format_ratio(article.thread_speedup)
+    times = (f"{format_seconds(article.threads)} against {format_seconds(article.sequential)} "
+             "one after another")
+    if not interpreter.gil_enabled:
+        return Judgement(Verdict.UNMEASURED, (
+            f"This interpreter runs without the GIL, so what threads do under it is not "
+            f"measured in this build; here {loops} threads running pure-Python loops took "
+            f"{times}, a speed-up of {speedup}."))
+    if article.thread_speedup < SLOWER_BELOW:
+        return Judgement(Verdict.HOLDS, (
+            f"With the GIL on, {loops} threads running pure-Python loops took {times}, a "
+            f"speed-up of {speedup}: slower than one thread."))
+    if article.thread_speedup < NO_GAIN_BELOW:
+        return Judgement(Verdict.PARTLY, (
+            f"With the GIL on, {loops} threads running pure-Python loops took {times}, a "
+            f"speed-up of {speedup}: no clear gain, as the article says, but not measurably "
+            "slower than one thread."))
+    return Judgement(Verdict.FAILS, (
+        f"With the GIL on, {loops} threads running pure-Python loops took {times}, a "
+        f"speed-up of {speedup}: faster than one thread, not slower."))
+
+
+def use_processes_claim(interpreter: Interpreter, article: ArticleRerun) -> Judgement:
+    """Article 001, section 2.4: to avoid the GIL, use processes instead of threads.
+    Judged by the article's loops on a process pool against the same loops on threads."""
+    loops, cpus = article.loops, interpreter.cpus
+    processes, threads = (format_ratio(article.process_speedup),
+                          format_ratio(article.thread_speedup))
+    if not interpreter.gil_enabled:
+        return Judgement(Verdict.PARTLY, (
+            f"This interpreter runs without the GIL, so there was no GIL to avoid: the "
+            f"{loops} pure-Python loops ran {processes} as fast as one after another on a pool "
+            f"of {cpus} processes and {threads} on threads. What processes gain under the "
+            "GIL is not measured in this build."))
+    gained = article.process_speedup >= PROCESS_GAIN_FROM
+    if gained and article.process_speedup > article.thread_speedup:
+        return Judgement(Verdict.HOLDS, (
+            f"With the GIL on, the {loops} pure-Python loops ran {processes} as fast as one "
+            f"after another on a pool of {cpus} processes (start-up included), against "
+            f"{threads} on threads."))
+    if gained:
+        return Judgement(Verdict.FAILS, (
+            f"With the GIL on, the {loops} pure-Python loops ran {processes} as fast as one "
+            f"after another on a pool of {cpus} processes, but {threads} on threads: the "
+            "threads did as well, so there was nothing to avoid in this run."))
+    return Judgement(Verdict.FAILS, (
+        f"With the GIL on, the {loops} pure-Python loops ran only {processes} as fast as one "
+        f"after another on a pool of {cpus} processes (start-up included), and {threads} on "
+        "threads: at this size, starting the processes and sending them the work cost what "
+        "computing in parallel saved."))
+
+
+def switch_overhead_claim(switch: SwitchInterval) -> Judgement:
+    """Article 001, section 1.3: too many threads waste time switching between them, so
+    overall efficiency drops. Judged by two CPU-bound threads at the shortest switch
+    interval (the most switches) against the default; the thread count is not varied."""
+    shortest, default = switch.intervals["shortest"], switch.intervals["default"]
+    times = (f"two CPU-bound threads took {format_seconds(switch.switch_cost['shortest'])} "
+             f"when made to switch every {format_seconds(shortest)} and "
+             f"{format_seconds(switch.switch_cost['default'])} at the default "
+             f"{format_seconds(default)}")
+    unvaried = "The number of threads is not varied here."
+    if switch.cost_ratio > 1 + COST_TOLERANCE:
+        return Judgement(Verdict.PARTLY, (
+            f"Switching more often cost time: {times}, {format_ratio(switch.cost_ratio)} as "
+            f"long. {unvaried}"))
+    return Judgement(Verdict.FAILS, (
+        f"Switching more often cost no more than the few per cent repeated timings vary by: "
+        f"{times}, {format_ratio(switch.cost_ratio)} as long. {unvaried}"))
+
+
+def gil_os_threads_claim() -> Judgement:
+    """Article 003, section 2: the GIL exists because Python's threads are OS threads."""
+    return Judgement(Verdict.UNMEASURED, (
+        "Why the GIL exists is a question of design that no run can answer. CPython's "
+        "threads are indeed the operating system's, but its documentation gives the reason "
+        "as the interpreter's own: the GIL makes its object model, reference counts and "
+        "built-in types such as dict safe against access from several threads at once."))
+
+
+def gil_history_claim() -> Judgement:
+    """Article 003, section 2: Python once could not run several processes on its own,
+    3.6 made multiprocessing usable, and shared_memory came in 3.8 (3.9 elsewhere in it)."""
+    return Judgement(Verdict.UNMEASURED, (
+        "A history, not something a run can show. multiprocessing has been in the standard "
+        "library since Python 2.6 and 3.0 (PEP 371), well before 3.6, and "
+        "multiprocessing.shared_memory is new in Python 3.8, not 3.9."))
+
+
 def claims(found: Findings) -> dict[str, Judgement]:
     """The source articles' claims this chapter judges, by claim id."""
-    return {"a001_gil_threads": gil_threads_claim(found.interpreter, found.article)}
+    interpreter, article = found.interpreter, found.article
+    return {
+        "a001_gil_threads": gil_threads_claim(interpreter, article),
+        "a001_threads_slower": threads_slower_claim(interpreter, article),
+        "a001_gil_use_processes": use_processes_claim(interpreter, article),
+        "a001_thread_switch_overhead": switch_overhead_claim(found.switch),
+        "a003_gil_os_threads": gil_os_threads_claim(),
+        "a003_gil_history": gil_history_claim(),
+    }

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,8 @@ from parbook.shared.child import ChildRun, shorten_paths
 
 #: What a sleeper thread of the daemon demo prints when it was allowed to finish.
 FINISHED_MARK = " finished at "
+#: What the main thread of the bare-thread demo prints once its ``join()`` has returned.
+JOINED = re.compile(r"join\(\) returned normally, is_alive\(\) = (True|False)")
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,13 @@ class BareThreadError:
     """A plain Thread whose target raised, run in a fresh interpreter."""
 
     run: ChildRun
+
+    @property
+    def alive_after_join(self) -> bool | None:
+        """What the main thread's ``is_alive()`` said once ``join()`` had returned, or
+        ``None`` if the child printed no such line."""
+        said = JOINED.search(self.run.output)
+        return None if said is None else said.group(1) == "True"
 
     def transcript(self) -> str:
         """The child's exit code and both of its streams (file paths shortened)."""
@@ -261,6 +271,32 @@ def daemon_claim(exit_: InterpreterExit) -> Judgement:
         f"non-daemon ones {non_daemon}; the chapter's transcript shows what they printed."))
 
 
+#: What no recorded run shows of ``join()`` (said with its verdict).
+JOIN_UNTIMED = ("No recorded run times a join() against a thread that is still working: the "
+                "page's join(timeout=...) example shows one, but the result does not record it.")
+
+
+def join_claim(bare: BareThreadError) -> Judgement:
+    """Article 001, section 2.2: to make the main thread wait for other threads, call
+    ``join()``. Judged by the bare-thread demo, whose main thread joins its thread and then
+    prints whether it is still alive."""
+    alive = bare.alive_after_join
+    if alive is None:
+        return Judgement(Verdict.UNMEASURED, (
+            "The recorded demo that joins a thread printed nothing after its join(), so no "
+            f"recorded run shows what join() does. {JOIN_UNTIMED}"))
+    if alive:
+        return Judgement(Verdict.FAILS, (
+            "In the recorded bare-thread demo, the main thread's join() returned while the "
+            "thread it joined was still alive."))
+    return Judgement(Verdict.PARTLY, (
+        "In the recorded bare-thread demo, when the main thread's join() returned, the thread "
+        f"it joined had ended (is_alive() was False). {JOIN_UNTIMED}"))
+
+
 def claims(found: Findings) -> dict[str, Judgement]:
     """The source articles' claims this chapter judges, by claim id."""
-    return {"a001_daemon": daemon_claim(found.interpreter_exit)}
+    return {
+        "a001_daemon": daemon_claim(found.interpreter_exit),
+        "a001_join": join_claim(found.bare_thread_error),
+    }
