@@ -362,11 +362,17 @@ FORKED_CHILD_AND_SIGTERM = """
 import multiprocessing, time
 from parbook.__main__ import stop_on_sigterm
 stop_on_sigterm()
-child = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))
-child.start()
-child.terminate()
-child.join(30)
-print(child.exitcode)
+held = multiprocessing.get_context("fork").Lock()
+held.acquire()
+sleeper = multiprocessing.get_context("fork").Process(target=time.sleep, args=(60,))
+blocked = multiprocessing.get_context("fork").Process(target=held.acquire)  # waits for ever
+for child in (sleeper, blocked):
+    child.start()
+time.sleep(0.5)
+for child in (sleeper, blocked):
+    child.terminate()
+    child.join(30)
+print(sleeper.exitcode, blocked.exitcode)
 """
 
 
@@ -375,4 +381,4 @@ def test_sigterm_still_ends_a_forked_child():
     worker) must still die of SIGTERM, or Pool.terminate() can hang."""
     completed = subprocess.run([sys.executable, "-c", FORKED_CHILD_AND_SIGTERM],
                                capture_output=True, text=True, timeout=120, cwd=ROOT)
-    assert completed.stdout.strip() == "-15", completed.stdout + completed.stderr
+    assert completed.stdout.split() == ["-15", "-15"], completed.stdout + completed.stderr

@@ -280,18 +280,13 @@ def stop_on_sigterm() -> None:
     the way Ctrl-C does: as a KeyboardInterrupt, which unwinds every ``with`` and
     ``finally`` that stops pools, children, shared memory and Ray."""
 
-    installer = os.getpid()
-
     def interrupt(signum: int, frame: object) -> None:
-        if os.getpid() != installer:
-            # A forked child (a pool worker) inherits this handler, but must die of SIGTERM
-            # as usual: Pool.terminate() relies on it, and a KeyboardInterrupt raised
-            # inside the worker's queue handling could leave the pool waiting for ever.
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            os.kill(os.getpid(), signal.SIGTERM)
-            return
         raise KeyboardInterrupt
 
+    # A forked child (a pool worker) must not inherit this: it must die of SIGTERM at
+    # once, as Pool.terminate() expects, even while blocked on a lock, where a Python
+    # handler would never get to run.
+    os.register_at_fork(after_in_child=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
     signal.signal(signal.SIGTERM, interrupt)
 
 
