@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from parbook import chapters
+from parbook import chapters, page
 from parbook.render.tables import Table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,7 +65,7 @@ def opened(quick_results):
             chapter = chapters.get(name)
             result = quick_results[name]
             found = chapter.analysis.findings(result)
-            cache[name] = (result, found, chapter.analysis.texts(found))
+            cache[name] = (result, found, page.glued_texts(chapter, found))
         return cache[name]
 
     return get

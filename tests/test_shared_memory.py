@@ -464,7 +464,7 @@ def test_texts_of_the_committed_result(found):
 
 # The claims this chapter judges for the ledger in book/sources.md, each verdict reached.
 
-def _exchange(found, each, batch):
+def _exchange_ratios(found, each, batch):
     """The exchange with the Manager dict at ``each`` and ``batch`` times the Queue's."""
     times = dict(found.exchange.times)
     times["manager_each"] = times["queue_each"] * each
@@ -479,7 +479,7 @@ def _exchange(found, each, batch):
     (2.0, 2.0, Verdict.FAILS, "the Queue was the cheaper channel both ways"),
 ])
 def test_manager_claim_every_verdict(found, each, batch, verdict, says):
-    judged = analysis.manager_claim(_exchange(found, each, batch))
+    judged = analysis.manager_claim(_exchange_ratios(found, each, batch))
     assert judged.verdict is verdict and says in judged.reason
     assert f"took {analysis.format_ratio(each)} the time of a Queue" in judged.reason
 
@@ -500,7 +500,7 @@ def test_shared_not_faster_claim_every_verdict(found):
     demos, method = _queue_share(found, True), found.setting.start_method
 
     def judged(each, shared=demos):
-        return analysis.shared_not_faster_claim(shared, _exchange(found, each, 1.0),
+        return analysis.shared_not_faster_claim(shared, _exchange_ratios(found, each, 1.0),
                                                 found.manager, method)
 
     slower = judged(2.0)

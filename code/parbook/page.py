@@ -123,11 +123,17 @@ def open(name: str) -> OpenChapter:  # noqa: A001 - the page's verb: page.open("
     chapter = chapters.get(name)
     result = run_experiment(name)
     found = chapter.analysis.findings(result)
-    texts = chapter.analysis.texts(found) | claims.texts(claims.of_chapter(chapter.analysis,
-                                                                          found))
+    texts = glued_texts(chapter, found)
     for key, value in texts.items():
         glue(key, value, display=False)
     return OpenChapter(chapter=chapter, result=result, found=found, texts=texts)
+
+
+def glued_texts(chapter: chapters.Chapter, found: Any) -> dict[str, Any]:
+    """Every text a chapter's page glues: its ``texts()`` and its claims' verdicts and
+    reasons, which the ledger (``book/sources.md``) quotes from the page."""
+    return chapter.analysis.texts(found) | claims.texts(claims.of_chapter(chapter.analysis,
+                                                                         found))
 
 
 def show_table(frame: Any, table_id: str, caption: str, index: bool = True) -> None:
