@@ -17,8 +17,10 @@ import pytest
 from parbook import chapters
 from parbook.bench.results import Result, load
 from tests.leftovers import (
+    adopt_orphans,
     left_behind,
     lingering_children,
+    new_shm_entries,
     ray_left_behind,
     ray_processes,
     shm_entries,
@@ -66,6 +68,12 @@ class QuickResults:
         for name in chapters.names():
             if name not in self.failures:
                 self.path(name)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Adopt every orphan of this test run (Linux), so that the leftover checks see what
+    this run left behind, and only that (see tests/leftovers.py)."""
+    adopt_orphans()
 
 
 @pytest.fixture(scope="session")
@@ -121,7 +129,7 @@ def built_book(tmp_path_factory: pytest.TempPathFactory, quick_results: QuickRes
     (copy / "build.log").write_text(log)
     return {
         "returncode": completed.returncode, "log": log, "html": copy / "_build" / "html",
-        "new_shm": shm_entries() - shm_before,
+        "new_shm": new_shm_entries(shm_before),
         "new_ray": {pid for pid, _command in ray_processes()} - ray_before,
         "children": lingering_children(),
     }

@@ -6,11 +6,20 @@ creates. Neither is always true the instant a demonstration returns: a pool's se
 are unlinked by finalizers when the Pool object is garbage-collected, and a child that
 has been told to stop needs a moment to go. So ``left_behind`` collects garbage and gives
 them a grace period; a real leak outlives it.
+
+Only this test run's own leftovers count, so that another build or test run on the same
+machine cannot fail these checks. On Linux the test process is made a *child subreaper*
+(:func:`adopt_orphans`): a process started anywhere below it that loses its parent (a
+Ray node whose driver died, a demo child in a session of its own) is re-parented to it
+rather than to init, and so stays among its descendants. A new /dev/shm entry counts
+only if no process outside this run's tree holds it open or mapped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import os
 import time
 from pathlib import Path
 
@@ -24,6 +33,53 @@ SHM_PREFIXES = ("psm_", "wnsm_", "sem.mp", "plasma", "ray")
 #: an earlier test module, they are still there for every later one, and are no leftovers.
 HELPERS = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
 POLL_S = 0.05
+
+
+def adopt_orphans() -> bool:
+    """Make this process a child subreaper (Linux), so that orphans of its descendants
+    become its children; True if it is one."""
+    from parbook.supervise import become_subreaper
+
+    return become_subreaper()
+
+
+def reap_orphans() -> None:
+    """Collect the exit status of adopted orphans that have ended."""
+    from parbook.supervise import reap_orphans as reap
+
+    reap()
+
+
+def own_tree() -> set[int]:
+    """PIDs of this process and its live descendants."""
+    pids = {os.getpid()}
+    for child in psutil.Process().children(recursive=True):
+        pids.add(child.pid)
+    return pids
+
+
+def held_by_others(names: set[str]) -> set[str]:
+    """The /dev/shm entries of ``names`` that a process outside this run's tree has open
+    or mapped: another program's, created while this run was looking."""
+    if not names:
+        return set()
+    ours, held = own_tree(), set()
+    wanted = {str(SHM / name): name for name in names}
+    for pid_dir in Path("/proc").iterdir():
+        if not pid_dir.name.isdigit() or int(pid_dir.name) in ours:
+            continue
+        with contextlib.suppress(OSError):
+            for link in (pid_dir / "fd").iterdir():
+                with contextlib.suppress(OSError):
+                    target = os.readlink(link)
+                    if target in wanted:
+                        held.add(wanted[target])
+        with contextlib.suppress(OSError):
+            for line in (pid_dir / "maps").read_text().splitlines():
+                path = line.split(maxsplit=5)[-1] if line.count(" ") >= 5 else ""
+                if path in wanted:
+                    held.add(wanted[path])
+    return held
 
 
 def shm_entries() -> set[str]:
@@ -52,6 +108,12 @@ def lingering_children() -> list[list[str]]:
     return lingering
 
 
+def new_shm_entries(shm_before: set[str]) -> set[str]:
+    """Entries created since ``shm_before`` that belong to this run (see the module)."""
+    new = shm_entries() - shm_before
+    return new - held_by_others(new)
+
+
 def left_behind(shm_before: set[str], grace_s: float = 5.0
                 ) -> tuple[list[list[str]], set[str]]:
     """What is left behind: (lingering children's command lines, new /dev/shm entries).
@@ -62,7 +124,8 @@ def left_behind(shm_before: set[str], grace_s: float = 5.0
     gc.collect()
     deadline = time.monotonic() + grace_s
     while True:
-        children, new_shm = lingering_children(), shm_entries() - shm_before
+        reap_orphans()
+        children, new_shm = lingering_children(), new_shm_entries(shm_before)
         if (not children and not new_shm) or time.monotonic() >= deadline:
             return children, new_shm
         time.sleep(POLL_S)
@@ -75,18 +138,22 @@ RAY_MARKERS = ("gcs_server", "raylet", "ray::", "default_worker.py", "dashboard/
 
 
 def ray_processes(ignore: set[int] = frozenset()) -> list[tuple[int, str]]:
-    """(PID, command line) of every live Ray process on this machine, except ``ignore``.
+    """(PID, command line) of every live Ray process of this run, except ``ignore``.
 
-    Machine-wide, not only this process's descendants: Ray's node processes outlive the
-    driver that started them when it forgets ``ray.shutdown()``, and are then re-parented.
+    This run's: descendants of the test process, which, as a subreaper, also adopts the
+    Ray node processes that outlive a driver that forgot ``ray.shutdown()``. A Ray
+    instance of another program on the machine is not counted.
     """
     found = []
-    for proc in psutil.process_iter(["pid", "cmdline", "status"]):
-        if proc.info["pid"] in ignore or proc.info["status"] == psutil.STATUS_ZOMBIE:
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if proc.pid in ignore or proc.status() == psutil.STATUS_ZOMBIE:
+                continue
+            command = " ".join(proc.cmdline())
+        except psutil.Error:
             continue
-        command = " ".join(proc.info["cmdline"] or ())
         if any(marker in command for marker in RAY_MARKERS):
-            found.append((proc.info["pid"], command))
+            found.append((proc.pid, command))
     return found
 
 

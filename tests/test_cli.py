@@ -1,5 +1,6 @@
 """Every error path of ``python -m parbook``: one line, a non-zero exit, no damage."""
 
+import importlib
 import json
 import os
 import socket
@@ -13,7 +14,7 @@ import pytest
 
 from parbook import __main__ as cli
 from parbook import chapters
-from parbook.bench.results import Result, save
+from parbook.bench.results import Result, load, save
 from tests.conftest import ROOT, run_cli
 
 
@@ -40,7 +41,7 @@ def test_run_takes_one_name_or_all(args):
 
 def test_run_all_stops_at_the_first_failure_and_writes_nothing_for_it(tmp_path, monkeypatch,
                                                                      capsys):
-    use_experiment(monkeypatch, chapters.names()[0], _failing_experiment())
+    use_experiment(monkeypatch, chapters.names()[0], "failing")
     code = cli.main(["run", "--all", "--quick", "--out", str(tmp_path)])
     assert code == 1
     assert "worker died" in one_line(capsys.readouterr().err)
@@ -87,9 +88,11 @@ def test_bad_ray_address(address):
     assert "--ray-address" in one_line(completed.stderr)
 
 
-def use_experiment(monkeypatch, name, module):
-    """Make ``python -m parbook run NAME`` (in this process) run ``module``'s experiment."""
+def use_experiment(monkeypatch, name, module_name):
+    """Make ``python -m parbook run NAME`` (in this process) run the experiment of
+    ``tests.experiments.MODULE_NAME``, in a measuring process like any other."""
     known = cli.chapters.get
+    module = importlib.import_module(f"tests.experiments.{module_name}")
 
     def get(asked):
         if asked == name:
@@ -112,27 +115,15 @@ def test_ray_address_reaches_the_experiment(address, listening_address, tmp_path
                                             capsys):
     """``--ray-address`` becomes ``RAY_ADDRESS``, read by parbook.shared.raysession and ray.init."""
     address = listening_address if address == "listening" else address
-    seen = {}
-    module = types.ModuleType("tests.address_experiment")
-    module.TITLE = "records RAY_ADDRESS"
-
-    def run(quick=False, progress=None):
-        import os
-        seen["address"] = os.environ.get("RAY_ADDRESS")
-        result = Result(experiment="address", quick=quick)
-        result.add("g", {}, [0.1])
-        return result
-
-    module.run = run
     # cli.main sets os.environ itself: setenv first, so that teardown removes it again
     # (a bare delenv of an unset variable records nothing to restore).
     monkeypatch.setenv("RAY_ADDRESS", "placeholder")
     monkeypatch.delenv("RAY_ADDRESS")
-    use_experiment(monkeypatch, "address", module)
+    use_experiment(monkeypatch, "address", "address")
     code = cli.main(["run", "address", "--out", str(tmp_path / "r.json"),
                      "--ray-address", address])
     assert code == 0, capsys.readouterr().err
-    assert seen["address"] == address
+    assert load(tmp_path / "r.json").parameters["ray_address"] == address
 
 
 @pytest.fixture
@@ -180,29 +171,12 @@ def test_machine_prints_a_fingerprint():
     assert json.loads(completed.stdout)["usable_cpus"] >= 1
 
 
-class _Boom(RuntimeError):
-    pass
-
-
-def _failing_experiment() -> types.ModuleType:
-    """An experiment that measures one case, then fails: what a crash mid-run looks like."""
-    module = types.ModuleType("tests.failing_experiment")
-    module.TITLE = "fails half-way"
-
-    def run(quick=False, progress=None):
-        Result(experiment="failing", quick=quick).add("g", {}, [0.1])
-        raise _Boom("worker died")
-
-    module.run = run
-    return module
-
-
 def test_a_failed_run_never_overwrites_a_good_result(tmp_path, monkeypatch, capsys):
     good = Result(experiment="failing", quick=True)
     good.add("g", {}, [1.0])
     target = save(good, tmp_path / "failing.json")
     before = target.read_text()
-    use_experiment(monkeypatch, "failing", _failing_experiment())
+    use_experiment(monkeypatch, "failing", "failing")
     code = cli.main(["run", "failing", "--out", str(target)])
     assert code == 1
     assert "worker died" in one_line(capsys.readouterr().err)
@@ -339,7 +313,7 @@ def test_output_to_a_full_disk_is_one_line():
 
 
 def test_a_failed_run_creates_no_folders(tmp_path, monkeypatch, capsys):
-    use_experiment(monkeypatch, "failing", _failing_experiment())
+    use_experiment(monkeypatch, "failing", "failing")
     code = cli.main(["run", "failing", "--out", str(tmp_path / "new" / "a" / "b.json")])
     assert code == 1
     one_line(capsys.readouterr().err)

@@ -2,7 +2,9 @@
 
 Bad input gets one line on stderr and a non-zero exit. ``run`` checks that it can
 write its output before measuring anything, and writes only after a complete run, so
-a failed or interrupted run never replaces an existing result file.
+a failed or interrupted run never replaces an existing result file. It measures in a
+process tree of its own that it stops whole on every exit path, after a time limit, on
+Ctrl-C and on SIGTERM (:mod:`parbook.supervise`).
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
-from parbook import chapters
+from parbook import chapters, supervise
 from parbook.bench import machine
-from parbook.bench.results import Result, ResultError, load, save
+from parbook.bench.results import Result, ResultError, load
 from parbook.bench.stats import summarize
 from parbook.render import formatting
 
@@ -35,6 +37,17 @@ class OneLineParser(argparse.ArgumentParser):
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def positive_seconds(text: str) -> float:
+    """A time limit in seconds: a finite number above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -53,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, default=None,
                      help="output file (default: results/NAME.json, or NAME-quick.json); "
                           "with --all, the folder for the files (default: results/)")
+    run.add_argument("--time-limit", type=positive_seconds, default=supervise.DEFAULT_TIME_LIMIT_S,
+                     metavar="SECONDS",
+                     help="stop the run, and everything it started, after this long "
+                          f"(default {supervise.DEFAULT_TIME_LIMIT_S:g})")
     run.add_argument("--ray-address", default=None, metavar="HOST:PORT",
                      help="run the experiment's Ray cases on this cluster, given as its "
                           "GCS address or 'auto' (sets RAY_ADDRESS; default: $RAY_ADDRESS, "
@@ -158,24 +175,25 @@ def command_list() -> int:
     return 0
 
 
-def command_run_all(quick: bool, out_dir: Path | None, ray_address: str | None) -> int:
+def command_run_all(quick: bool, out_dir: Path | None, ray_address: str | None,
+                    time_limit_s: float = supervise.DEFAULT_TIME_LIMIT_S) -> int:
     """Run every chapter's experiment; stop at the first that fails."""
     folder = out_dir or Path("results")
     for name in chapters.names():
         target = folder / (f"{name}-quick.json" if quick else f"{name}.json")
-        code = command_run(name, quick, target, ray_address)
+        code = command_run(name, quick, target, ray_address, time_limit_s)
         if code:
             return code
     return 0
 
 
-def command_run(name: str, quick: bool, out: Path | None, ray_address: str | None = None
-                ) -> int:
+def command_run(name: str, quick: bool, out: Path | None, ray_address: str | None = None,
+                time_limit_s: float = supervise.DEFAULT_TIME_LIMIT_S) -> int:
+    """Run one experiment under supervision (:mod:`parbook.supervise`) and save its result."""
     try:
         chapter = chapters.get(name)
     except chapters.UnknownChapter as exc:
         return fail(str(exc), EXIT_USAGE)
-    module = chapter.experiment
     if ray_address is None and chapter.ray == "session" and os.environ.get("RAY_ADDRESS"):
         ray_address = os.environ["RAY_ADDRESS"]
     if ray_address is not None:
@@ -194,24 +212,19 @@ def command_run(name: str, quick: bool, out: Path | None, ray_address: str | Non
 
     def progress(message: str) -> None:
         if interactive:
-            print(f"\r\033[K[{time.perf_counter() - started:6.1f} s] {message}",
+            print(f"\r\033[K[{time.perf_counter() - started:6.1f} s] {printable(message)}",
                   end="", file=sys.stderr, flush=True)
 
+    command = supervise.measuring_command(chapter.experiment.__name__, name, quick, target)
     try:
-        result = module.run(quick=quick, progress=progress)
-    except KeyboardInterrupt:
-        return fail(f"interrupted; {target} left unchanged", 130)
-    except Exception as exc:  # a failed run must not touch the output
-        return fail(f"{name} failed ({exc.__class__.__name__}: {exc}); {target} left unchanged")
+        outcome = supervise.supervise(command, time_limit_s, progress)
     finally:
         if interactive:
             print(file=sys.stderr)
-    try:
-        save(result, target)
-    except (OSError, ResultError) as exc:
-        return fail(f"cannot write {target}: {exc}")
-    print(f"{name}: {len(result.cases)} cases in {time.perf_counter() - started:.1f} s "
-          f"-> {target}")
+    if outcome.returncode:
+        return fail(f"{outcome.reason or name + ' failed'}; {target} left unchanged",
+                    outcome.returncode)
+    say(f"{name}: {outcome.cases} cases in {time.perf_counter() - started:.1f} s -> {target}")
     return 0
 
 
@@ -268,8 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.all == (args.name is not None):
             return fail("run takes one NAME or --all (see --help)", EXIT_USAGE)
         if args.all:
-            return command_run_all(quick, args.out, args.ray_address)
-        return command_run(args.name, quick, args.out, args.ray_address)
+            return command_run_all(quick, args.out, args.ray_address, args.time_limit)
+        return command_run(args.name, quick, args.out, args.ray_address, args.time_limit)
     if args.command == "machine":
         return command_machine()
     return command_compare(args.baseline, args.other)

@@ -23,9 +23,11 @@ reader's command must reproduce the page's numbers.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -62,14 +64,42 @@ def run_experiment(name: str) -> Result:
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(reused, out)
         return load(out)
-    command = [sys.executable, "-m", "parbook", "run", name, "--out", str(out)]
+    command = [sys.executable, "-m", "parbook", "run", name, "--out", str(out),
+               "--time-limit", str(EXPERIMENT_TIMEOUT_S)]
     if QUICK:
         command.append("--quick")
-    completed = subprocess.run(command, capture_output=True, text=True,
-                               timeout=EXPERIMENT_TIMEOUT_S, check=False)
-    if completed.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{completed.stderr[-4000:]}")
+    returncode, errors = _run_to_the_end(command)
+    if returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{errors[-4000:]}")
     return load(out)
+
+
+def _run_to_the_end(command: list[str]) -> tuple[int, str]:
+    """Run ``python -m parbook run ...``; return its exit code and standard error.
+
+    The command stops its own process tree at its ``--time-limit``. Should it not end
+    within a grace period after that, it gets SIGTERM, which it answers by stopping that
+    tree too, and then its process group is killed: the page fails, but never hangs and
+    never leaves the experiment's processes running.
+    """
+    from parbook import supervise
+
+    backstop_s = EXPERIMENT_TIMEOUT_S + supervise.STOP_GRACE_S + supervise.DRAIN_S + 60
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as runner:
+        try:
+            _output, errors = runner.communicate(timeout=backstop_s)
+        except subprocess.TimeoutExpired:
+            runner.terminate()
+            try:
+                _output, errors = runner.communicate(timeout=supervise.STOP_GRACE_S
+                                                     + supervise.DRAIN_S + 30)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(runner.pid, signal.SIGKILL)
+                _output, errors = runner.communicate()
+            errors = f"{errors}\nstopped after {backstop_s:g} s"
+    return runner.returncode, errors
 
 
 def _reusable(name: str) -> Path | None:

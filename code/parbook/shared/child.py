@@ -79,6 +79,11 @@ def run_command(command: list[str], *, time_limit_s: float,
         except subprocess.TimeoutExpired:
             killed = True
             output, errors = _stop(child, interrupt_first, interrupt_grace_s)
+        except BaseException:
+            # Interrupted while waiting (Ctrl-C, or SIGTERM turned into one): the child's
+            # session would outlive this process, so it goes first.
+            _kill_group(child.pid, spare_tracker=True)
+            raise
         elapsed = time.perf_counter() - began
         _wait_for_group(child.pid)
     return ChildRun(command=command, output=output, errors=errors, returncode=child.returncode,

@@ -198,10 +198,14 @@ class Echo:
 
 
 def _join_or_kill(process: Any, timeout_s: float) -> None:
+    """Join ``process`` within ``timeout_s``; kill it if it is still running, and fail if
+    even SIGKILL did not end it within the same bound."""
     process.join(timeout_s)
     if process.is_alive():
         process.kill()
-        process.join()
+        process.join(timeout_s)
+        if process.is_alive():
+            raise TimeoutError(f"{process} survived SIGKILL for {timeout_s} s")
 
 
 if __name__ == "__main__":

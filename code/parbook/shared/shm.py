@@ -30,7 +30,13 @@ class SharedArray:
         size = max(1, int(np.prod(shape)) * dtype.itemsize)
         self.block = shared_memory.SharedMemory(name=name, create=self.owner,
                                                 size=size if self.owner else 0)
-        self.array: Any = np.ndarray(shape, dtype=dtype, buffer=self.block.buf)
+        try:
+            self.array: Any = np.ndarray(shape, dtype=dtype, buffer=self.block.buf)
+        except BaseException:  # a block too small for the shape: give it back at once
+            self.block.close()
+            if self.owner:
+                self.block.unlink()
+            raise
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # What a Pipe or Queue sends: three small values, whatever the array's size.
