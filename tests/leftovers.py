@@ -43,13 +43,6 @@ def adopt_orphans() -> bool:
     return become_subreaper()
 
 
-def reap_orphans() -> None:
-    """Collect the exit status of adopted orphans that have ended."""
-    from parbook.supervise import reap_orphans as reap
-
-    reap()
-
-
 def own_tree() -> set[int]:
     """PIDs of this process and its live descendants."""
     pids = {os.getpid()}
@@ -124,7 +117,6 @@ def left_behind(shm_before: set[str], grace_s: float = 5.0
     gc.collect()
     deadline = time.monotonic() + grace_s
     while True:
-        reap_orphans()
         children, new_shm = lingering_children(), new_shm_entries(shm_before)
         if (not children and not new_shm) or time.monotonic() >= deadline:
             return children, new_shm

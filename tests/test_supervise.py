@@ -23,11 +23,17 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
 @pytest.fixture
 def subreaper():
     """Make this test process a subreaper, so that whatever a run leaves behind becomes
-    its child and shows in ``supervise.descendants()`` instead of escaping to init."""
+    its child and shows among its descendants instead of escaping to init. Yields a
+    function that lists the descendants the test added (this process's own helpers, a
+    forkserver or a resource tracker started by earlier tests, are not the test's)."""
     assert supervise.become_subreaper()
-    supervise.stop_tree(0)  # start from a clean tree
-    yield
-    supervise.stop_tree(0)
+    before = frozenset(process.pid for process in supervise.descendants())
+
+    def new_descendants() -> list:
+        return [process for process in supervise.descendants() if process.pid not in before]
+
+    yield new_descendants
+    supervise.stop_tree(0, spare=before)
 
 
 def leaky_command(tmp_path):
@@ -60,7 +66,7 @@ def test_sigterm_stops_the_whole_tree(tmp_path, monkeypatch, subreaper):
     assert time.monotonic() - began < 120
     assert not psutil.pid_exists(orphan_pid(tmp_path)) or (
         psutil.Process(orphan_pid(tmp_path)).status() == psutil.STATUS_ZOMBIE)
-    assert supervise.descendants() == []
+    assert subreaper() == []
     assert shm_entries() - shm_before == set()
     assert not (tmp_path / "leaky.json").exists()
 
@@ -70,7 +76,7 @@ def test_the_time_limit_stops_the_whole_tree(tmp_path, monkeypatch, subreaper):
     outcome = supervise.supervise(leaky_command(tmp_path), 8, lambda message: None)
     assert outcome.timed_out and outcome.returncode == 1
     assert "time limit of 8 s" in outcome.reason
-    assert supervise.descendants() == []
+    assert subreaper() == []
     assert not (tmp_path / "leaky.json").exists()
 
 
@@ -102,7 +108,7 @@ def test_ctrl_c_on_a_ray_run_is_one_line_and_leaves_nothing(tmp_path, subreaper)
     assert run.returncode == 130, errors
     lines = errors.strip().splitlines()
     assert len(lines) == 1 and "interrupted" in lines[0], errors
-    assert supervise.descendants() == []
+    assert subreaper() == []
     assert {name for name in shm_entries() - shm_before} == set()
     assert not target.exists()
 

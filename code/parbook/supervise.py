@@ -104,32 +104,37 @@ def descendants() -> list:
     return found
 
 
-def reap_orphans() -> None:
+def reap_orphans(spare: frozenset[int] = frozenset()) -> None:
     """Collect the exit status of re-parented orphans that have ended (zombies), so that
-    they do not pile up in the process table; the supervisor's own child is waited for
-    by ``subprocess`` and never reaches here alive."""
+    they do not pile up in the process table. ``spare``: children this process had before
+    the run, whose status belongs to whoever started them (``subprocess``,
+    ``multiprocessing``); the measuring process itself is waited for by ``subprocess``."""
     import psutil
 
     for child in psutil.Process().children():
         with contextlib.suppress(psutil.Error, ChildProcessError):
-            if child.status() == psutil.STATUS_ZOMBIE:
+            if child.pid not in spare and child.status() == psutil.STATUS_ZOMBIE:
                 os.waitpid(child.pid, os.WNOHANG)
 
 
-def stop_tree(drain_s: float) -> int:
+def stop_tree(drain_s: float, spare: frozenset[int] = frozenset()) -> int:
     """Give the remaining descendants ``drain_s`` to exit; kill the rest. Returns how many
-    had to be killed."""
+    had to be killed. ``spare``: PIDs that were there before the run (a test process's
+    own forkserver, say), which are not the run's to stop."""
     import psutil
 
+    def left_of_run() -> list:
+        return [process for process in descendants() if process.pid not in spare]
+
     deadline = time.monotonic() + drain_s
-    while (left := descendants()) and time.monotonic() < deadline:
-        reap_orphans()
+    while (left := left_of_run()) and time.monotonic() < deadline:
+        reap_orphans(spare)
         time.sleep(POLL_S)
     for process in left:
         with contextlib.suppress(psutil.Error):
             process.kill()
     psutil.wait_procs(left, timeout=5)
-    reap_orphans()
+    reap_orphans(spare)
     return len(left)
 
 
@@ -143,6 +148,11 @@ def supervise(command: list[str], time_limit_s: float,
         stop["signal"] = signum
 
     previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # Whatever this process had started before (zombies included: their status belongs to
+    # whoever started them) is not the run's to stop or reap.
+    import psutil
+
+    already_there = frozenset(process.pid for process in psutil.Process().children(recursive=True))
     reason: str | None = None
     cases: int | None = None
     timed_out = False
@@ -189,7 +199,7 @@ def supervise(command: list[str], time_limit_s: float,
             except subprocess.TimeoutExpired:
                 child.kill()
                 child.wait()
-            stop_tree(DRAIN_S)
+            stop_tree(DRAIN_S, spare=already_there)
             if reason is None and child.returncode != 0:
                 reason = _last_error_line(log) or _describe_exit(child.returncode)
     finally:
