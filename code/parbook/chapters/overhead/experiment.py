@@ -260,6 +260,12 @@ def _start_and_join(context: Any, count: int) -> None:
         process.start()
     for process in processes:
         process.join(WAIT_S)
+    stuck = [process for process in processes if process.is_alive()]
+    for process in stuck:  # a process that never ended fails the run, and is not left
+        process.kill()
+        process.join(WAIT_S)
+    if stuck:
+        raise TimeoutError(f"{len(stuck)} processes that do nothing ran over {WAIT_S} s")
 
 
 def _round_trips_local(result: Result, size: Sizes, context: Any, say: Callable) -> None:

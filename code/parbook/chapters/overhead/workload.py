@@ -52,7 +52,7 @@ def run_one_process_each(
         process.join(TIMEOUT_S)
         if process.is_alive():  # a stuck worker fails the run instead of hanging it
             process.kill()
-            process.join()
+            process.join(TIMEOUT_S)
     failed = [p.exitcode for p in processes if p.exitcode != 0]
     if failed:
         raise RuntimeError(f"worker processes failed with exit codes {failed}")

@@ -206,7 +206,11 @@ def _warm_pool(context: Any, workers: int) -> Callable[[], Any]:
     """A set-up that creates a pool and waits until every worker has started."""
     def setup() -> Any:
         pool = context.Pool(processes=workers)
-        work.one_answer_per_worker(pool, workers)
+        try:
+            work.one_answer_per_worker(pool, workers)
+        except BaseException:  # the measurement never gets the pool to close: close it here
+            pool.terminate()
+            raise
         return pool
     return setup
 
@@ -214,7 +218,11 @@ def _warm_pool(context: Any, workers: int) -> Callable[[], Any]:
 def _warm_executor(context: Any, workers: int) -> Callable[[], Any]:
     def setup() -> Any:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
-        list(pool.map(work.worker_pid, range(4 * workers), timeout=work.WAIT_S))
+        try:
+            list(pool.map(work.worker_pid, range(4 * workers), timeout=work.WAIT_S))
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
         return pool
     return setup
 
