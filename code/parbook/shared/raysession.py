@@ -64,6 +64,7 @@ def ray_session(num_cpus: int | None = None, **init_kwargs: Any) -> Iterator[Any
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+        _stop_stragglers(folder)
         shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -80,6 +81,24 @@ def _reload_ray_config() -> None:
     from ray._raylet import Config
 
     Config.initialize("")
+
+
+def _stop_stragglers(folder: str) -> None:
+    """Kill what still runs of a local session after ``ray.shutdown()``: Ray's dashboard
+    and runtime-env agents can outlive their raylet by a minute when the session is cut
+    short. They are recognised by the files they hold open in the session's own folder
+    (their logs), so nothing else on the machine is touched."""
+    import psutil
+
+    prefix = os.path.realpath(folder) + os.sep
+    for process in psutil.process_iter():
+        if process.pid == os.getpid():
+            continue
+        try:
+            if any(opened.path.startswith(prefix) for opened in process.open_files()):
+                process.kill()
+        except psutil.Error:
+            continue
 
 
 #: Where a local session's folder goes: Ray's socket paths must stay short (a Unix socket
