@@ -50,22 +50,31 @@ def ray_session(num_cpus: int | None = None, **init_kwargs: Any) -> Iterator[Any
             yield connected
         return
     folder = tempfile.mkdtemp(prefix="parbook-ray-", dir=_SHORT_TEMP)
-    token = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": _SESSION_TOKEN}
-    before = {name: os.environ.get(name) for name in token}
-    os.environ.update(token)  # read by ray.init, and inherited by every Ray process
-    _reload_ray_config()
     try:
-        with _ray_connected(ray, {"num_cpus": num_cpus, "_temp_dir": folder,
-                                  **init_kwargs}) as connected:
-            yield connected
+        # The token is read by ray.init, and inherited by every Ray process.
+        with environment(RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=_SESSION_TOKEN):
+            _reload_ray_config()
+            with _ray_connected(ray, {"num_cpus": num_cpus, "_temp_dir": folder,
+                                      **init_kwargs}) as connected:
+                yield connected
+    finally:
+        _stop_stragglers(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def environment(**settings: str) -> Iterator[None]:
+    """Set environment variables for the ``with`` block; put back what was there after."""
+    before = {name: os.environ.get(name) for name in settings}
+    os.environ.update(settings)
+    try:
+        yield
     finally:
         for name, value in before.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        _stop_stragglers(folder)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 #: The token of this process's local sessions. Ray would otherwise use the one it keeps in

@@ -302,20 +302,10 @@ class LocalCluster:
         The driver goes through :func:`parbook.shared.raysession.ray_session`, exactly as every
         experiment of the book does when a reader sets ``RAY_ADDRESS``.
         """
-        from parbook.shared.raysession import ray_session
+        from parbook.shared.raysession import environment, ray_session
 
-        settings = {"RAY_ADDRESS": self.address, **self.auth_env()}
-        before = {name: os.environ.get(name) for name in settings}
-        os.environ.update(settings)
-        try:
-            with ray_session() as ray:
-                yield ray
-        finally:
-            for name, value in before.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
+        with environment(RAY_ADDRESS=self.address, **self.auth_env()), ray_session() as ray:
+            yield ray
     # [end:connect]
 
     def wait_for_nodes(self, ray: Any, count: int, timeout_s: float = READY_TIMEOUT_S) -> float:
