@@ -17,9 +17,9 @@ import pytest
 from parbook import chapters
 from parbook.bench.results import Result, load
 from tests.leftovers import (
-    adopt_orphans,
     left_behind,
     lingering_children,
+    mark_this_run,
     new_shm_entries,
     ray_left_behind,
     ray_processes,
@@ -71,9 +71,9 @@ class QuickResults:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Adopt every orphan of this test run (Linux), so that the leftover checks see what
-    this run left behind, and only that (see tests/leftovers.py)."""
-    adopt_orphans()
+    """Mark this test run's processes, so that the leftover checks see what this run left
+    behind, and only that (see tests/leftovers.py)."""
+    mark_this_run()
 
 
 @pytest.fixture(scope="session")

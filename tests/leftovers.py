@@ -8,11 +8,11 @@ has been told to stop needs a moment to go. So ``left_behind`` collects garbage 
 them a grace period; a real leak outlives it.
 
 Only this test run's own leftovers count, so that another build or test run on the same
-machine cannot fail these checks. On Linux the test process is made a *child subreaper*
-(:func:`adopt_orphans`): a process started anywhere below it that loses its parent (a
-Ray node whose driver died, a demo child in a session of its own) is re-parented to it
-rather than to init, and so stays among its descendants. A new /dev/shm entry counts
-only if no process outside this run's tree holds it open or mapped.
+machine cannot fail these checks. The test process marks itself with an environment
+variable holding a token of its own (:func:`mark_this_run`); every process it starts, and
+every process those start, inherits it, down to a Ray worker started by a raylet whose
+driver is long gone. A process counts as this run's if it carries the mark. A new
+/dev/shm entry counts only if no process outside this run holds it open or mapped.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import contextlib
 import gc
 import os
 import time
+import uuid
 from pathlib import Path
 
 import psutil
@@ -35,20 +36,34 @@ HELPERS = ("multiprocessing.resource_tracker", "multiprocessing.forkserver")
 POLL_S = 0.05
 
 
-def adopt_orphans() -> bool:
-    """Make this process a child subreaper (Linux), so that orphans of its descendants
-    become its children; True if it is one."""
-    from parbook.supervise import become_subreaper
+#: The environment variable that marks every process of this test run.
+RUN_MARK = "PARBOOK_TEST_RUN"
 
-    return become_subreaper()
+
+def mark_this_run() -> None:
+    """Mark this process, and so everything it starts from now on, as this test run's."""
+    os.environ.setdefault(RUN_MARK, f"{os.getpid()}-{uuid.uuid4().hex}")
+
+
+def this_runs_processes() -> list[psutil.Process]:
+    """Live processes that carry this run's mark (zombies and this process left out)."""
+    mark = os.environ.get(RUN_MARK)
+    found = []
+    if mark is None:
+        return found
+    for process in psutil.process_iter():
+        if process.pid == os.getpid():
+            continue
+        with contextlib.suppress(psutil.Error):
+            if (process.status() != psutil.STATUS_ZOMBIE
+                    and process.environ().get(RUN_MARK) == mark):
+                found.append(process)
+    return found
 
 
 def own_tree() -> set[int]:
-    """PIDs of this process and its live descendants."""
-    pids = {os.getpid()}
-    for child in psutil.Process().children(recursive=True):
-        pids.add(child.pid)
-    return pids
+    """PIDs of this process and every live process of this run."""
+    return {os.getpid(), *(process.pid for process in this_runs_processes())}
 
 
 def held_by_others(names: set[str]) -> set[str]:
@@ -83,17 +98,15 @@ def shm_entries() -> set[str]:
 
 
 def lingering_children() -> list[list[str]]:
-    """Command lines of this process's live descendants, multiprocessing's helpers aside.
+    """Command lines of this run's live processes, multiprocessing's helpers aside.
 
     Zombies (ended, not yet reaped) are not counted: they hold nothing but a process-table
     slot, and their parent reaps them when it next looks.
     """
     lingering = []
-    for child in psutil.Process().children(recursive=True):
+    for process in this_runs_processes():
         try:
-            if child.status() == psutil.STATUS_ZOMBIE:
-                continue
-            command = child.cmdline()
+            command = process.cmdline()
         except psutil.Error:  # it ended while we looked
             continue
         if not any(helper in " ".join(command) for helper in HELPERS):
@@ -130,22 +143,19 @@ RAY_MARKERS = ("gcs_server", "raylet", "ray::", "default_worker.py", "dashboard/
 
 
 def ray_processes(ignore: set[int] = frozenset()) -> list[tuple[int, str]]:
-    """(PID, command line) of every live Ray process of this run, except ``ignore``.
-
-    This run's: descendants of the test process, which, as a subreaper, also adopts the
-    Ray node processes that outlive a driver that forgot ``ray.shutdown()``. A Ray
-    instance of another program on the machine is not counted.
-    """
+    """(PID, command line) of every live Ray process of this run, except ``ignore``: the
+    Ray node processes that outlive a driver that forgot ``ray.shutdown()`` still carry
+    the run's mark. A Ray instance of another program on the machine is not counted."""
     found = []
-    for proc in psutil.Process().children(recursive=True):
+    for process in this_runs_processes():
         try:
-            if proc.pid in ignore or proc.status() == psutil.STATUS_ZOMBIE:
+            if process.pid in ignore:
                 continue
-            command = " ".join(proc.cmdline())
+            command = " ".join(process.cmdline())
         except psutil.Error:
             continue
         if any(marker in command for marker in RAY_MARKERS):
-            found.append((proc.pid, command))
+            found.append((process.pid, command))
     return found
 
 

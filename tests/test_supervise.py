@@ -34,6 +34,7 @@ def subreaper():
 
     yield new_descendants
     supervise.stop_tree(0, spare=before)
+    supervise.become_subreaper(False)  # later tests' orphans go to init, which reaps them
 
 
 def leaky_command(tmp_path):

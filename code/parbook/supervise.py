@@ -67,13 +67,26 @@ class Outcome:
     cases: int | None = None
 
 
-def become_subreaper() -> bool:
-    """Make orphaned descendants of this process its children (Linux only)."""
+_PR_SET_CHILD_SUBREAPER, _PR_GET_CHILD_SUBREAPER = 36, 37
+
+
+def become_subreaper(on: bool = True) -> bool:
+    """Make orphaned descendants of this process its children, or (``on=False``) stop
+    doing so (Linux only); True if the setting took."""
     if not sys.platform.startswith("linux"):
         return False
-    pr_set_child_subreaper = 36
     libc = ctypes.CDLL(None, use_errno=True)
-    return libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0) == 0
+    return libc.prctl(_PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0) == 0
+
+
+def is_subreaper() -> bool:
+    """Whether this process adopts orphans (always False off Linux)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    flag = ctypes.c_int(0)
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(flag), 0, 0, 0) == 0 and bool(
+        flag.value)
 
 
 def _stop_with_parent(parent: int) -> Callable[[], None] | None:
@@ -141,6 +154,7 @@ def stop_tree(drain_s: float, spare: frozenset[int] = frozenset()) -> int:
 def supervise(command: list[str], time_limit_s: float,
               progress: Callable[[str], None]) -> Outcome:
     """Run ``command`` (a measuring process) under supervision; see the module docstring."""
+    was_subreaper = is_subreaper()
     become_subreaper()
     stop = {"signal": None}
 
@@ -167,6 +181,10 @@ def supervise(command: list[str], time_limit_s: float,
             with selectors.DefaultSelector() as selector:
                 selector.register(child.stdout, selectors.EVENT_READ)
                 while True:
+                    # Adopted orphans that end become zombies of this process, and a zombie
+                    # still looks alive to code that polls its PID (Ray's agents watch
+                    # their raylet so): collect them as they come, as init would.
+                    reap_orphans(already_there | {child.pid})
                     now = time.monotonic()
                     if stop_sent_at is None and (stop["signal"] is not None or now > deadline):
                         timed_out = stop["signal"] is None
@@ -205,6 +223,8 @@ def supervise(command: list[str], time_limit_s: float,
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if not was_subreaper:  # a program that calls this in-process gets its setting back
+            become_subreaper(False)
     interrupted = stop["signal"] is not None
     if interrupted:
         return Outcome(EXIT_INTERRUPTED, "interrupted", interrupted=True)
