@@ -39,3 +39,16 @@ def test_runner_table_sets_this_machine_beside_the_documented_runner():
     assert 'id="build-machine-runner-table"' in table
     assert f"<td style=\"text-align: left\">{machine.usable_cpus()}</td>" in table
     assert f">{reference.PUBLISHED_RUNNER['cpus']}</td>" in table
+
+
+def test_the_reproduce_page_quotes_the_limits_from_the_code():
+    """Every time limit the reproduce page states is glued from where it is defined."""
+    import re
+
+    from tests.conftest import ROOT
+
+    text = (ROOT / "book" / "reproduce.md").read_text()
+    quoted = set(re.findall(r"\{glue:text\}`(cli_\w+)`", text))
+    limits = reference.cli_limits()
+    assert quoted == set(limits)
+    assert all(value.endswith(" s") for value in limits.values())

@@ -63,6 +63,21 @@ def experiments_table() -> str:
     return text_table("reproduce-experiments", rows)
 
 
+def cli_limits() -> dict[str, str]:
+    """The command line's time limits, for the reproduce page's prose (glue key -> text),
+    read from where they are defined so the page cannot drift from the code."""
+    from parbook import page, supervise
+    from parbook.__main__ import RAY_CONNECT_TIMEOUT_S
+    from parbook.render.formatting import format_seconds
+
+    return {
+        "cli_ray_connect_timeout": format_seconds(RAY_CONNECT_TIMEOUT_S),
+        "cli_default_time_limit": format_seconds(supervise.DEFAULT_TIME_LIMIT_S),
+        "cli_page_time_limit": format_seconds(page.EXPERIMENT_TIMEOUT_S),
+        "cli_stop_grace": format_seconds(supervise.STOP_GRACE_S),
+    }
+
+
 def cli_table() -> str:
     """Every subcommand with its help and usage line, read from the parser itself."""
     from parbook.__main__ import build_parser
