@@ -224,3 +224,13 @@ RAY_VS_MP_CLAIM = ReportedTable(
         {"versus": "naive_mp", "bound": "high", "value": 25.0},
     ],
 )
+
+#: Article 002's third range: Ray's speed-up over the faster of serial Python and its
+#: multiprocessing code ("5-15x faster than the faster of those two on a large machine").
+RAY_BEST_OF_BOTH_CLAIM = ReportedTable(
+    article=ARTICLES["002"],
+    machine="EC2 m5 instances, m5.large (1 physical core) to m5.24xlarge (48)",
+    unit="×",
+    note="Ray's speed-up over the faster of serial Python and multiprocessing",
+    rows=[{"bound": "low", "value": 5.0}, {"bound": "high", "value": 15.0}],
+)

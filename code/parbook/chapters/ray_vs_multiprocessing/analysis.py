@@ -23,10 +23,10 @@ LABELS_NEAR_TIE = 0.99
 #: 54 s serially and 21 s on 48 cores, gained about 3% of it, and a quarter leaves room for
 #: machines with fewer cores, where the same overhead is shared by fewer workers.
 SLIGHT_GAIN_SHARE = 0.25
-#: Article 002's third range: Ray 5-15x faster than the faster of serial Python and its
-#: multiprocessing code, on a large machine.
-# TO MOVE: sources.RAY_VS_MP_CLAIM (a "best" row), beside the other two ranges.
-BEST_OF_BOTH_CLAIM = (5.0, 15.0)
+#: Article 002's third range: Ray's speed-up over the faster of serial Python and its
+#: multiprocessing code, on a large machine (low, high).
+BEST_OF_BOTH_CLAIM = tuple(sources.RAY_BEST_OF_BOTH_CLAIM.lookup(bound=bound)
+                           for bound in ("low", "high"))
 #: Which start-up costs each version pays when a job is run once (``ray_init`` is Ray's,
 #: once for all three workloads; the plain pool serves every naive version).
 STARTUP_OF = {
