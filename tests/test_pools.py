@@ -11,6 +11,7 @@ import os
 
 import pytest
 
+from parbook.bench import machine
 from parbook.bench.results import load
 from parbook.chapters.pools import analysis, views
 from parbook.chapters.pools import experiment as experiment
@@ -369,7 +370,7 @@ def _cgroup(tmp_path, membership, files):
         path = tmp_path / "fs" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-    return work.cgroup_cpu_quota(tmp_path / "fs", tmp_path / "self")
+    return machine.cgroup_cpu_limit(tmp_path / "fs", tmp_path / "self")
 
 
 def test_cgroup_quota_takes_the_tightest_on_the_way_to_the_root(tmp_path):
@@ -382,7 +383,7 @@ def test_cgroup_quota_reads_v1_and_says_when_there_is_none(tmp_path):
     v1 = _cgroup(tmp_path, "3:cpu,cpuacct:/\n0::/\n", {
         "cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"})
     assert v1 == {"version": "v1", "cpus": None, "file": "cpu.cfs_quota_us", "text": "-1"}
-    assert work.cgroup_cpu_quota(tmp_path / "none", tmp_path / "none" / "self") == {
+    assert machine.cgroup_cpu_limit(tmp_path / "none", tmp_path / "none" / "self") == {
         "version": None, "cpus": None, "file": None, "text": None}
 
 

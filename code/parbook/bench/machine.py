@@ -53,20 +53,72 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
-def cgroup_cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
-    """CPUs allowed by a cgroup quota (v2 ``cpu.max`` or v1 ``cfs_quota``), None if unlimited."""
-    v2 = root / "cpu.max"
+#: Where cgroup file systems are mounted (v2 alone, or v2 beside v1 under ``unified``).
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def cgroup_cpu_quota(root: Path = CGROUP_ROOT,
+                     membership: Path = Path("/proc/self/cgroup")) -> float | None:
+    """CPUs allowed by this process's cgroup quota, None if unlimited (see
+    :func:`cgroup_cpu_limit`, which also says where the quota was found)."""
+    return cgroup_cpu_limit(root, membership)["cpus"]
+
+
+def cgroup_cpu_limit(root: Path = CGROUP_ROOT,
+                     membership: Path = Path("/proc/self/cgroup")) -> dict[str, Any]:
+    """The CPU quota of this process's cgroup, as ``cpus`` (None: no quota), with the
+    cgroup ``version``, the ``file`` and the ``text`` that said so (all None: no cgroup
+    CPU controller found).
+
+    cgroup v2 keeps the quota in ``cpu.max`` ("QUOTA PERIOD" in microseconds, "max" for
+    none); v1 in ``cpu.cfs_quota_us`` (-1 for none) over ``cpu.cfs_period_us``. Every
+    cgroup from this process's own up to the root may set one; the tightest applies.
+    """
     try:
-        if v2.exists():
-            quota, period = v2.read_text().split()[:2]
-            return None if quota == "max" else int(quota) / int(period)
-        v1_quota, v1_period = root / "cpu" / "cpu.cfs_quota_us", root / "cpu" / "cpu.cfs_period_us"
-        if v1_quota.exists() and v1_period.exists():
-            quota_us = int(v1_quota.read_text())
-            return None if quota_us <= 0 else quota_us / int(v1_period.read_text())
+        lines = membership.read_text().splitlines()
+    except OSError:
+        lines = []
+    paths: dict[str, str] = {}
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        for controller in controllers.split(","):
+            paths.setdefault(controller, path)  # v2's line names no controller: key ""
+    for version, mounts, path, read in (
+            ("v2", (root, root / "unified"), paths.get("", "/"), _read_cpu_max),
+            ("v1", (root / "cpu", root / "cpu,cpuacct"), paths.get("cpu", "/"), _read_cfs)):
+        found = [quota for mount in mounts for folder in _ancestors(mount, path)
+                 if (quota := read(folder)) is not None]
+        if found:
+            limited = [quota for quota in found if quota["cpus"] is not None]
+            return {"version": version,
+                    **(min(limited, key=lambda quota: quota["cpus"]) if limited else found[0])}
+    return {"version": None, "cpus": None, "file": None, "text": None}
+
+
+def _ancestors(mount: Path, path: str) -> list[Path]:
+    """``mount/path`` and every folder above it up to ``mount``, the deepest first."""
+    parts = [part for part in path.split("/") if part]
+    return [mount.joinpath(*parts[:depth]) for depth in range(len(parts), -1, -1)]
+
+
+def _read_cpu_max(folder: Path) -> dict[str, Any] | None:
+    try:
+        text = (folder / "cpu.max").read_text().strip()
+        quota, period = text.split()[:2]
+        cpus = None if quota == "max" else int(quota) / int(period)
     except (OSError, ValueError):
         return None
-    return None
+    return {"cpus": cpus, "file": "cpu.max", "text": text}
+
+
+def _read_cfs(folder: Path) -> dict[str, Any] | None:
+    try:
+        quota = int((folder / "cpu.cfs_quota_us").read_text())
+        period = int((folder / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return {"cpus": None if quota <= 0 else quota / period, "file": "cpu.cfs_quota_us",
+            "text": str(quota)}
 
 
 def affinity_cpus() -> int:

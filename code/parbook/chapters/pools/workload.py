@@ -23,9 +23,9 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from pathlib import Path
 from typing import Any
 
+from parbook.bench.machine import cgroup_cpu_limit
 from parbook.shared.child import child_env, run_command, run_demo
 from parbook.shared.cpu import BLAS_VARIABLES, burn, one_blas_thread
 
@@ -388,10 +388,6 @@ def burn_on_pool(pool: Any, iterations: int, tasks: int) -> list[int]:
 # ---------------------------------------------------------------------------------------
 # How many CPUs: what Python and the kernel each count.
 
-#: Where cgroup file systems are mounted (v2 alone, or v2 beside v1 under ``unified``).
-CGROUP_ROOT = Path("/sys/fs/cgroup")
-
-
 # [start:cpu-counts]
 def cpu_counts() -> dict[str, Any]:
     """Every count of CPUs this process can ask for (None: not on this interpreter or
@@ -402,70 +398,11 @@ def cpu_counts() -> dict[str, Any]:
         "os_cpu_count": os.cpu_count(),
         "process_cpu_count": process_cpu_count() if process_cpu_count else None,
         "affinity": len(sched_getaffinity(0)) if sched_getaffinity else None,
-        "cgroup_quota": cgroup_cpu_quota(),
+        "cgroup_quota": cgroup_cpu_limit(),
         "PYTHON_CPU_COUNT": os.environ.get("PYTHON_CPU_COUNT"),
         "-X cpu_count": sys._xoptions.get("cpu_count"),
     }
 # [end:cpu-counts]
-
-
-# TO MOVE: parbook.bench.machine (its cgroup_cpu_quota reads only the root cgroup's files,
-# so it misses a quota set on this process's own cgroup or on one above it).
-def cgroup_cpu_quota(root: Path = CGROUP_ROOT,
-                     membership: Path = Path("/proc/self/cgroup")) -> dict[str, Any]:
-    """The CPU quota of this process's cgroup, as ``cpus`` (None: no quota), with the
-    cgroup ``version``, the ``file`` and the ``text`` that said so (all None: no cgroup
-    CPU controller found).
-
-    cgroup v2 keeps the quota in ``cpu.max`` ("QUOTA PERIOD" in microseconds, "max" for
-    none); v1 in ``cpu.cfs_quota_us`` (-1 for none) over ``cpu.cfs_period_us``. Every
-    cgroup from this process's own up to the root may set one; the tightest applies.
-    """
-    try:
-        lines = membership.read_text().splitlines()
-    except OSError:
-        lines = []
-    paths: dict[str, str] = {}
-    for line in lines:
-        _, controllers, path = line.split(":", 2)
-        for controller in controllers.split(","):
-            paths.setdefault(controller, path)  # v2's line names no controller: key ""
-    for version, mounts, path, read in (
-            ("v2", (root, root / "unified"), paths.get("", "/"), _read_cpu_max),
-            ("v1", (root / "cpu", root / "cpu,cpuacct"), paths.get("cpu", "/"), _read_cfs)):
-        found = [quota for mount in mounts for folder in _ancestors(mount, path)
-                 if (quota := read(folder)) is not None]
-        if found:
-            limited = [quota for quota in found if quota["cpus"] is not None]
-            return {"version": version,
-                    **(min(limited, key=lambda quota: quota["cpus"]) if limited else found[0])}
-    return {"version": None, "cpus": None, "file": None, "text": None}
-
-
-def _ancestors(mount: Path, path: str) -> list[Path]:
-    """``mount/path`` and every folder above it up to ``mount``, the deepest first."""
-    parts = [part for part in path.split("/") if part]
-    return [mount.joinpath(*parts[:depth]) for depth in range(len(parts), -1, -1)]
-
-
-def _read_cpu_max(folder: Path) -> dict[str, Any] | None:
-    try:
-        text = (folder / "cpu.max").read_text().strip()
-        quota, period = text.split()[:2]
-        cpus = None if quota == "max" else int(quota) / int(period)
-    except (OSError, ValueError):
-        return None
-    return {"cpus": cpus, "file": "cpu.max", "text": text}
-
-
-def _read_cfs(folder: Path) -> dict[str, Any] | None:
-    try:
-        quota = int((folder / "cpu.cfs_quota_us").read_text())
-        period = int((folder / "cpu.cfs_period_us").read_text())
-    except (OSError, ValueError):
-        return None
-    return {"cpus": None if quota <= 0 else quota / period, "file": "cpu.cfs_quota_us",
-            "text": str(quota)}
 
 
 def default_pool_count() -> str:
