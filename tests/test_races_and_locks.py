@@ -342,6 +342,21 @@ def test_deadlock_sentence(found, output, killed, returncode, expected):
         "locks_deadlock_sentence"] == expected
 
 
+@pytest.mark.parametrize(("output", "killed", "shown"), [
+    ("[A] holds account-1, waiting for account-2\n[B] holds account-2, waiting for account-1\n",
+     True, True),
+    ("[A] finished 10 transfers after 0 retries\n", False, False),
+])
+def test_rule_deadlock_sentence_says_what_this_build_saw(found, output, killed, shown):
+    run = dataclasses.replace(found.deadlock.opposite_order, output=output, killed=killed)
+    deadlock = dataclasses.replace(found.deadlock, opposite_order=run)
+    sentence = analysis.texts(dataclasses.replace(found, deadlock=deadlock))[
+        "locks_par010_deadlock"]
+    assert analysis.deadlock_shown(deadlock) is shown
+    assert sentence.endswith(".") and ("were still deadlocked" in sentence) is shown
+    assert ("did not deadlock in this build's run" in sentence) is not shown
+
+
 def test_reentry_transcript_has_one_line_per_lock(found):
     lines = found.reentry.transcript().splitlines()
     assert lines[0].startswith(" Lock: TimeoutError") and lines[1].startswith("RLock: recorded")

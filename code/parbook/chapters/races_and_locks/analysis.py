@@ -360,6 +360,16 @@ def deadlock_sentence(deadlock: Deadlock) -> str:
             "they printed.")
 
 
+def rule_deadlock_sentence(deadlock: Deadlock) -> str:
+    """The first sentence of PAR010's reason: what the locks taken in opposite orders did
+    in this build."""
+    if deadlock_shown(deadlock):
+        return ("Two threads taking two locks in opposite orders were still deadlocked when "
+                f"their process was killed after {format_seconds(deadlock.limit_s)}.")
+    return ("Two threads taking two locks in opposite orders did not deadlock in this build's "
+            "run, which shows that a deadlock depends on timing, not that it cannot happen.")
+
+
 def summary_rows(found: Findings) -> list[tuple[str, str]]:
     """What the chapter measured, one line each, for the table after the short answer."""
     race, no_pause, cost, deadlock = (found.race, found.no_pause, found.lock_cost,
@@ -442,6 +452,7 @@ def texts(found: Findings) -> dict[str, Any]:
         "locks_deadlock_elapsed": seconds(deadlock.opposite_order.elapsed_s),
         "locks_deadlock_returncode": str(deadlock.opposite_order.returncode),
         "locks_deadlock_sentence": deadlock_sentence(deadlock),
+        "locks_par010_deadlock": rule_deadlock_sentence(deadlock),
         "locks_global_order_time": seconds(deadlock.global_order.elapsed_s),
         "locks_backoff_time": seconds(deadlock.timeout_backoff.elapsed_s),
         "locks_backoff_retries": str(retries(deadlock.timeout_backoff)),
