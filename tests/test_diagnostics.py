@@ -385,6 +385,34 @@ def test_blas_verdict(found, threads, default_s, start):
     assert analysis.blas_verdict(_blas(found, threads, default_s)).startswith(start)
 
 
+@pytest.mark.parametrize(("limited", "library", "expected"), [
+    ({"fork": 1, "spawn": 1, "forkserver": 1}, "openblas 0.3",
+     "This build checked it under fork, forkserver and spawn: a worker whose initializer "
+     "called limit_blas_threads(1) reported one BLAS thread under each, while the parent ran "
+     "2 BLAS threads."),
+    ({"fork": 2, "spawn": 1, "forkserver": 1}, "openblas 0.3",
+     "This build checked it under fork, forkserver and spawn, and the limit did not hold "
+     "under fork: a worker there reported 2 BLAS threads after limit_blas_threads(1), while "
+     "the parent ran 2 BLAS threads."),
+    ({"fork": 0, "spawn": 0}, "",
+     "With no BLAS library found, whether the initializer's limit holds under each start "
+     "method could not be checked here."),
+])
+def test_blas_limit_sentence(found, limited, library, expected):
+    blas = dataclasses.replace(_blas(found, 2, 2.0, library), limited_under=limited,
+                               parent_threads=2)
+    assert analysis.blas_limit_sentence(blas) == expected
+
+
+def test_the_initializer_limit_was_checked_under_every_start_method(quick_found):
+    import multiprocessing
+
+    blas = quick_found.blas
+    assert set(blas.limited_under) == set(multiprocessing.get_all_start_methods())
+    if blas.library:
+        assert all(threads == 1 for threads in blas.limited_under.values())
+
+
 @pytest.mark.parametrize(("threads", "default_s", "library", "verdict", "says"), [
     (2, 2.0, "openblas 0.3", Verdict.FAILS, "cut the tasks' time from 2.00 s to 1.00 s"),
     (2, 1.05, "openblas 0.3", Verdict.PARTLY, "removing it changed the tasks' time little"),

@@ -17,6 +17,7 @@ from parbook.render.formatting import (
     format_percent,
     format_ratio,
     format_seconds,
+    spoken_list,
 )
 from parbook.shared.child import shorten_paths
 
@@ -208,6 +209,8 @@ class Oversubscription:
     wall: dict[str, float]  # medians
     switches: dict[str, float]
     cpu: dict[str, float]
+    parent_threads: int  # BLAS threads of the experiment's own process, numpy loaded and used
+    limited_under: dict[str, int]  # start method -> BLAS threads after the initializer's limit
 
     @property
     def oversubscribed(self) -> bool:
@@ -353,7 +356,10 @@ def _oversubscription(result: Result) -> Oversubscription:
         tasks=int(params["blas_tasks"]), size=int(params["blas_size"]),
         products=int(params["blas_products"]), library=", ".join(sorted(libraries)),
         threads=threads, total_threads=total, reported=reported,
-        wall=medians("blas_wall"), switches=medians("blas_switches"), cpu=medians("blas_cpu"))
+        wall=medians("blas_wall"), switches=medians("blas_switches"), cpu=medians("blas_cpu"),
+        parent_threads=int(result.values["blas_limit"]["parent"]),
+        limited_under={method: int(threads) for method, threads
+                       in result.values["blas_limit"]["limited"].items()})
 
 
 # ---------------------------------------------------------------------------------------
@@ -518,6 +524,25 @@ def blas_threads_sentence(blas: Oversubscription) -> str:
             "threads than CPUs.")
 
 
+def blas_limit_sentence(blas: Oversubscription) -> str:
+    """Whether the initializer's limit of one BLAS thread held in a worker of every start
+    method, started from a parent whose library ran its default threads."""
+    methods = spoken_list(sorted(blas.limited_under))
+    missed = sorted(method for method, threads in blas.limited_under.items() if threads != 1)
+    parent = (f"the parent ran {blas.parent_threads} BLAS "
+              f"thread{'s' if blas.parent_threads != 1 else ''}")
+    if not blas.library:
+        return ("With no BLAS library found, whether the initializer's limit holds under each "
+                "start method could not be checked here.")
+    if not missed:
+        return (f"This build checked it under {methods}: a worker whose initializer called "
+                f"limit_blas_threads(1) reported one BLAS thread under each, while {parent}.")
+    return (f"This build checked it under {methods}, and the limit did not hold under "
+            f"{spoken_list(missed)}: a worker there reported "
+            f"{spoken_list([str(blas.limited_under[method]) for method in missed])} BLAS "
+            f"threads after limit_blas_threads(1), while {parent}.")
+
+
 def blas_verdict(blas: Oversubscription) -> str:
     """What limiting the BLAS threads to one per worker changed."""
     symptoms = (f"{format_count(blas.switches['one'])} involuntary context switches instead "
@@ -640,6 +665,7 @@ def texts(found: Findings) -> dict[str, Any]:
         "diag_blas_products": blas.products,
         "diag_blas_threads_sentence": blas_threads_sentence(blas),
         "diag_blas_verdict": blas_verdict(blas),
+        "diag_blas_limit_sentence": blas_limit_sentence(blas),
         "diag_blas_default": seconds(blas.wall["default"]),
         "diag_blas_one": seconds(blas.wall["one"]),
         "diag_blas_total_threads": blas.total_threads["default"],

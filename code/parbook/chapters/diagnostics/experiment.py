@@ -31,6 +31,7 @@ Groups of cases in the result:
 from __future__ import annotations
 
 import json
+import multiprocessing
 import tempfile
 import time
 from collections.abc import Callable
@@ -139,6 +140,7 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> R
     result.values["burn_iterations_per_s"] = rate
     tasks = task_lists(size, workers, rate)
     _pool_timelines(result, size, machine_setup, workers, tasks)
+    _limit_under_every_start_method(result, machine_setup)
     _hung_pool(result, size, machine_setup)
     _oversubscription(result, size, machine_setup)
     _ray(result, machine_setup, workers, tasks["even"])
@@ -247,6 +249,23 @@ def _oversubscription(result: Result, size: Sizes,
         result.add("blas_cpu", params, [sum(w["cpu_s"] for w in run["workers"])
                                         for run in made])
     result.values["blas"] = {threads: made[-1]["workers"] for threads, made in runs.items()}
+
+
+def _limit_under_every_start_method(result: Result,
+                                    machine_setup: run_setup.RunSetup) -> None:
+    """Whether ``limit_blas_threads`` in an initializer caps the workers' BLAS threads under
+    every start method, in a parent that has numpy loaded and used with its default threads
+    (a fork inherits the parent's library as it is; spawn and forkserver load it afresh)."""
+    import numpy as np
+
+    np.ones((64, 64)) @ np.ones((64, 64))  # the parent's library starts its threads
+    parent = max((pool["threads"] for pool in work.blas_threads()), default=0)
+    limited = {}
+    for method in multiprocessing.get_all_start_methods():
+        machine_setup.say(f"oversubscription: the initializer's limit under {method}")
+        limited[method] = max((pool["threads"] for pool in work.limited_threads_under(method)),
+                              default=0)
+    result.values["blas_limit"] = {"parent": parent, "limited": limited}
 
 
 def _parse_child(child: ChildRun, what: str) -> Any:

@@ -314,15 +314,23 @@ def worker_counters() -> dict[str, float]:
 
 
 # [start:blas-setup]
-def blas_worker_setup(limit: int | None, reports: Any) -> None:
-    """Pool initializer: load numpy and, with ``limit``, cap its BLAS library's threads
-    at run time with threadpoolctl (this works under every start method, because it runs
-    in the worker once the library has loaded); then report the worker's BLAS threads."""
-    import numpy as np
+def limit_blas_threads(limit: int) -> None:
+    """Pool initializer: load numpy's BLAS library in this worker, then cap its threads at
+    ``limit`` with threadpoolctl. It runs in the worker, after the library has loaded, so
+    it works under every start method (environment variables do not: see pools-blas)."""
+    import numpy  # noqa: F401 - threadpoolctl finds only libraries already loaded
     from threadpoolctl import threadpool_limits
 
+    threadpool_limits(limits=limit, user_api="blas")
+
+
+def blas_worker_setup(limit: int | None, reports: Any) -> None:
+    """Pool initializer of the timed runs: load numpy and, with ``limit``, cap its BLAS
+    threads; then report the worker's BLAS threads."""
+    import numpy as np
+
     if limit is not None:
-        threadpool_limits(limits=limit, user_api="blas")
+        limit_blas_threads(limit)
     np.ones((64, 64)) @ np.ones((64, 64))  # the library starts its threads on first use
     reports.put({"pid": os.getpid(), "blas": blas_threads()})
     _baseline.update(worker_counters())
@@ -337,6 +345,15 @@ def blas_threads() -> list[dict[str, Any]]:
              "threads": pool["num_threads"]}
             for pool in threadpool_info() if pool["user_api"] == "blas"]
 # [end:blas-setup]
+
+
+def limited_threads_under(method: str, limit: int = 1) -> list[dict[str, Any]]:
+    """The BLAS threads a worker started by ``method`` reports after
+    :func:`limit_blas_threads` ran in its initializer (the caller has numpy loaded, with
+    its default threads, as a real program would)."""
+    context = multiprocessing.get_context(method)
+    with context.Pool(1, initializer=limit_blas_threads, initargs=(limit,)) as pool:
+        return pool.apply_async(blas_threads).get(timeout=WAIT_S)
 
 
 def matrix_task(seed: int, size: int, products: int) -> dict[str, Any]:
