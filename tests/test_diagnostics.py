@@ -452,3 +452,8 @@ def test_figures_draw_a_bar_per_task(found):
             assert bars == sum(found.timelines.runs[run].tasks for run in runs), figure_id
         finally:
             plt.close(figure)
+
+
+def test_a_gap_below_the_stored_resolution_is_not_called_zero():
+    assert views.gap_cell(0.0) == "under 1 µs"
+    assert views.gap_cell(1.5e-5) == "15.0 µs"

@@ -133,6 +133,12 @@ GAP_COLUMNS = {
 }
 
 
+def gap_cell(gap_s: float) -> str:
+    """A gap between tasks as the table shows it: the rows are stored in whole microseconds,
+    so a gap that rounds to zero was shorter than one, not nothing."""
+    return "under 1 µs" if gap_s < 1e-6 else format_seconds(gap_s)
+
+
 def gaps_table(found: Findings, runs: Sequence[str], caption: str) -> Table:
     """Where the workers' time went in each run (one column per run): the four shares of
     it, the run's time, its start-up, and when the first task began."""
@@ -148,7 +154,7 @@ def gaps_table(found: Findings, runs: Sequence[str], caption: str) -> Table:
             "start-up before the run (not drawn)": format_seconds(startup),
             "time of the run": format_seconds(timeline.span),
             "first task began after": format_seconds(timeline.first_task),
-            "median gap between two tasks of a worker": format_seconds(timeline.median_gap),
+            "median gap between two tasks of a worker": gap_cell(timeline.median_gap),
             **{f"worker time {title}": format_percent(timeline.parts()[part])
                for part, title in GAP_COLUMNS.items()},
         }
