@@ -14,6 +14,7 @@ from parbook.chapters.memory import analysis
 from parbook.chapters.memory import experiment as mem
 from parbook.chapters.memory import workload as work
 from parbook.claims import Verdict
+from parbook.render.formatting import format_bytes
 from tests.conftest import ROOT
 
 COMMITTED = ROOT / "tests" / "results" / "memory.json"
@@ -191,7 +192,7 @@ def test_executor_method_is_never_fork():
     (23 * 2**30, "23.0 GiB"), (1003 * 2**10, "0.979 MiB"), (float("nan"), "n/a"),
 ])
 def test_format_bytes(n_bytes, expected):
-    assert analysis.format_bytes(n_bytes) == expected
+    assert format_bytes(n_bytes) == expected
 
 
 # --- each data-dependent sentence, every alternative -------------------------------------

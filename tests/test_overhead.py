@@ -313,7 +313,7 @@ def test_texts_of_the_committed_result_keep_the_keys_and_types_other_pages_quote
 
 def test_causes_claim_is_in_part_either_way(found):
     judged = analysis.causes_claim(found)
-    assert judged.verdict is Verdict.PARTLY and "not measured here" in judged.reason
+    assert judged.verdict is Verdict.PARTLY and "judged in the next point" in judged.reason
     cheap = dataclasses.replace(found.article, return_process=found.article.return_one_process)
     judged = analysis.causes_claim(dataclasses.replace(found, article=cheap))
     assert judged.verdict is Verdict.PARTLY and "did not show" in judged.reason

@@ -723,13 +723,14 @@ def test_copy_memory_claim_in_part_or_not_measured(found):
     assert judged.verdict is Verdict.PARTLY
     assert "showed in the times: the article's version took 4.0× as long as the fair one" \
         in judged.reason
-    assert judged.reason.endswith("The memory those copies take is not measured here, nor how "
-                                  "that time splits between pickling and unpickling.")
+    assert judged.reason.endswith("The memory those copies take is judged in the next point, "
+                                  "from the memory chapter; how that time splits between "
+                                  "pickling and unpickling is not measured.")
     hidden = dataclasses.replace(shown, times=dataclasses.replace(times, naive_mp=1.05))
     judged = analysis.copy_memory_claim(hidden)
     assert judged.verdict is Verdict.UNMEASURED
-    assert judged.reason.startswith("The memory the copies take is not measured here, and "
-                                    "pickling the")
+    assert judged.reason.startswith("The memory the copies take is judged in the next point, "
+                                    "from the memory chapter, and pickling the")
 
 
 def test_gpu_init_claim_is_not_measured(found):

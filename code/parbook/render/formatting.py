@@ -51,6 +51,19 @@ def format_size(size: int) -> str:
     return f"{size} B"
 
 
+def format_bytes(n_bytes: float) -> str:
+    """A memory size in binary units, three significant digits: ``"43.8 MiB"``."""
+    if not math.isfinite(n_bytes):
+        return "n/a"
+    for scale, unit in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        # From 1,000 of the smaller unit on, so that 1,003 KiB reads "0.979 MiB".
+        if abs(n_bytes) >= scale * 1000 / 1024:
+            value = n_bytes / scale
+            decimals = max(0, 2 - math.floor(math.log10(abs(value))))
+            return f"{value:,.{decimals}f} {unit}"
+    return f"{n_bytes:.0f} B"
+
+
 def format_rate(bytes_per_s: float) -> str:
     """A data rate in decimal megabytes per second: ``"123 MB/s"``, ``"1.2 GB/s"``."""
     megabytes = bytes_per_s / 1e6

@@ -16,7 +16,7 @@ from parbook.chapters.memory.experiment import (
     READS,
 )
 from parbook.claims import Judgement, Verdict, judge
-from parbook.render.formatting import format_count, format_ratio, format_seconds
+from parbook.render.formatting import format_bytes, format_count, format_ratio, format_seconds
 
 #: A reader "copied most" of what it inherited when its USS grew by at least this share
 #: of it; the array "stayed shared" when the reader copied less than ``SHARED_BELOW`` of it.
@@ -39,21 +39,6 @@ IMPORTS_MATTER_FROM = 1.5
 #: A limited worker "stayed bounded" when its growth after the first task stayed below this
 #: share of the unlimited worker's.
 BOUNDED_BELOW = 0.5
-
-
-# TO MOVE: render.formatting (format_size prints exact multiples only; memory readings
-# need three significant digits in binary units).
-def format_bytes(n_bytes: float) -> str:
-    """A memory size in binary units, three significant digits: ``"43.8 MiB"``."""
-    if not math.isfinite(n_bytes):
-        return "n/a"
-    for scale, unit in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
-        # From 1,000 of the smaller unit on, so that 1,003 KiB reads "0.979 MiB".
-        if abs(n_bytes) >= scale * 1000 / 1024:
-            value = n_bytes / scale
-            decimals = max(0, 2 - math.floor(math.log10(abs(value))))
-            return f"{value:,.{decimals}f} {unit}"
-    return f"{n_bytes:.0f} B"
 
 
 def _median(values: list[float]) -> float:

@@ -12,7 +12,6 @@ from parbook.chapters.memory.analysis import (
     FILL_ROWS,
     Findings,
     fill_costs,
-    format_bytes,
     summary_rows,
     workers_to_fill,
 )
@@ -25,7 +24,7 @@ from parbook.chapters.memory.experiment import (
     READ_LABELS,
     READS,
 )
-from parbook.render.formatting import format_count, format_seconds
+from parbook.render.formatting import format_bytes, format_count, format_seconds
 from parbook.render.tables import Table
 
 DASH = "–"

@@ -517,8 +517,9 @@ def causes_claim(found: Findings) -> Judgement:
     """Article 000's four causes: the two this chapter measures, and the two it does not."""
     article, cpus = found.article, found.setting.cpus
     best = max(found.sweep.best_speedup.values())
-    unmeasured = ("Locks are measured in the synchronization chapter; memory pressure from "
-                  "many forked processes is not measured here.")
+    unmeasured = ("Locks are measured in the synchronization chapter; the memory many "
+                  "processes take is measured in the memory chapter and judged in the next "
+                  "point.")
     start_up = (f"an instant task took {format_ratio(article.return_process_ratio)} as long "
                 "on a new process as in this one")
     ceiling = (f"the best speed-up on CPU-bound tasks was {format_ratio(best)} with {cpus} "

@@ -846,10 +846,11 @@ def copy_memory_claim(numerical: Numerical) -> Judgement:
             f"of its own, showed in the times: the article's version took {longer} as long as "
             "the fair one, which keeps the image in shared memory, about "
             f"{format_seconds(numerical.handover_per_task)} more per task. The memory those "
-            "copies take is not measured here, nor how that time splits between pickling "
-            "and unpickling."))
+            "copies take is judged in the next point, from the memory chapter; how that time "
+            "splits between pickling and unpickling is not measured."))
     return Judgement(Verdict.UNMEASURED, (
-        f"The memory the copies take is not measured here, and pickling the {image} image "
+        f"The memory the copies take is judged in the next point, from the memory chapter, "
+        f"and pickling the {image} image "
         f"into every task cost too little to show in the times: the article's version took "
         f"{longer} as long as the fair one, which keeps the image in shared memory."))
 

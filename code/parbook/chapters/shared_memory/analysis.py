@@ -814,7 +814,7 @@ def copy_per_receiver_claim(handoff: Handoff) -> Judgement:
     smallest, largest = min(handoff.sizes_mib), handoff.largest
     growth = handoff.at_largest("by_value") / handoff.times[(smallest, "by_value")]
     unmeasured = ("How much memory each receiver's copy takes, and how it adds up over "
-                  "several receivers, is not measured.")
+                  "several receivers, is judged in the next point, from the memory chapter.")
     if growth >= COPY_GROWTH_FROM * largest / smallest:
         return Judgement(Verdict.PARTLY, (
             f"Pickled through a Pipe, a {largest} MiB array took {format_ratio(growth)} as long "

@@ -621,8 +621,8 @@ def fork_spawn_claim(startup: Startup, fork_lock: ForkLock) -> Judgement:
     else:
         safety = ("The demonstration of a child started while another thread held a lock did "
                   "not show fork hanging where spawn finished.")
-    unmeasured = ("Memory use, and whether long computations fare better under spawn, are not "
-                  "measured.")
+    unmeasured = ("Memory use is judged in the next point, from the memory chapter; whether "
+                  "long computations fare better under spawn is not measured.")
     verdict = Verdict.PARTLY if faster or safer else Verdict.FAILS
     return Judgement(verdict, f"{start} {safety} {unmeasured}")
 
