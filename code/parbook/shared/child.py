@@ -109,19 +109,49 @@ def _stop(child: subprocess.Popen, interrupt_first: bool, grace_s: float) -> tup
     return child.communicate(timeout=DRAIN_S)
 
 
-def _group_members(group: int) -> list[psutil.Process]:
-    """Live processes of a process group (zombies, already dead, are left out)."""
+def _members(ident: int, of: Callable[[int], int]) -> list[psutil.Process]:
+    """Live processes (zombies, already dead, left out) whose ``of(pid)`` is ``ident``:
+    a process group with ``os.getpgid``, a session with ``os.getsid``."""
     import psutil  # here, not at the top: demo scripts import this module and stay light
 
     members = []
     for process in psutil.process_iter(["pid", "status"]):
         try:
-            if (process.info["status"] != psutil.STATUS_ZOMBIE
-                    and os.getpgid(process.pid) == group):
+            if process.info["status"] != psutil.STATUS_ZOMBIE and of(process.pid) == ident:
                 members.append(process)
-        except (ProcessLookupError, psutil.Error):
+        except (ProcessLookupError, PermissionError, psutil.Error):
             continue
     return members
+
+
+def _group_members(group: int) -> list[psutil.Process]:
+    """Live processes of a process group."""
+    return _members(group, os.getpgid)
+
+
+def session_members(session: int) -> list[int]:
+    """The PIDs of the live processes of the session led by process ``session`` (a child
+    started with ``start_new_session=True``: its workers, helpers and their children)."""
+    return [process.pid for process in _members(session, os.getsid)]
+
+
+def stop_session(session: int) -> None:
+    """Kill what is left of a session, multiprocessing's resource tracker last: it exits
+    by itself once every other process has gone, after unlinking the semaphores they
+    leaked, which killing it first would leave in /dev/shm. Whatever is still there after
+    :data:`DRAIN_S` is killed too."""
+    import psutil
+
+    for process in _members(session, os.getsid):
+        if not _is_resource_tracker(process):
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+    deadline = time.monotonic() + DRAIN_S
+    while session_members(session) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    for process in _members(session, os.getsid):
+        with contextlib.suppress(psutil.Error):
+            process.kill()
 
 
 def _is_resource_tracker(process: psutil.Process) -> bool:

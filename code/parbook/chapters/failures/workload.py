@@ -30,7 +30,7 @@ from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
-from parbook.shared.child import child_env
+from parbook.shared.child import child_env, session_members, stop_session
 
 #: Upper bound on any single wait, so a broken demo fails instead of hanging.
 WAIT_S = 30.0
@@ -578,42 +578,6 @@ def ray_driver(folder: str, task_s: float, tasks: int) -> list[int]:
     with ray_session() as ray:
         task = ray.remote(announce_and_work).options(scheduling_strategy=on_this_node(ray))
         return ray.get([task.remote(folder, task_s) for _ in range(tasks)], timeout=WAIT_S)
-
-
-# TO MOVE: parbook.shared.child (its private _group_members and _kill_group do the same for
-# a process group; run_command's interrupt_first signals the child alone, at its limit).
-def session_members(session: int) -> list[int]:
-    """Live processes (zombies left out) of the session led by process ``session``."""
-    import psutil
-
-    members = []
-    for process in psutil.process_iter(["pid", "status"]):
-        with contextlib.suppress(ProcessLookupError, PermissionError, psutil.Error):
-            if (process.info["status"] != psutil.STATUS_ZOMBIE
-                    and os.getsid(process.pid) == session):
-                members.append(process.pid)
-    return members
-
-
-def stop_session(session: int) -> None:
-    """Kill what is left of a session, multiprocessing's resource tracker last: it exits
-    by itself once every other process has gone, after unlinking the semaphores they
-    leaked, which killing it first would leave in /dev/shm."""
-    import psutil
-
-    def tracker(pid: int) -> bool:
-        with contextlib.suppress(psutil.Error):
-            return any("resource_tracker" in part for part in psutil.Process(pid).cmdline())
-        return False
-
-    for pid in session_members(session):
-        if not tracker(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-    if wait_until_gone(lambda: session_members(session), WAIT_S) is None:
-        for pid in session_members(session):
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
 
 
 def alive(pids: Iterable[int]) -> list[int]:
