@@ -570,3 +570,20 @@ def test_lock_sentence(found):
 def test_ray_unpickling_sentence(found, changes, expected):
     errors = with_error(found, "ray", "init", **changes)
     assert analysis.ray_unpickling_sentence(errors) == expected
+
+
+def test_ctrl_c_demos_are_interrupted_even_when_started_with_sigint_ignored():
+    """A build run as a background job, or by a CI step, may start with SIGINT ignored,
+    which every child inherits; the demos restore the default, as at a terminal."""
+    import signal
+
+    from parbook.bench.results import Result
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        seen = experiment._interrupt(Result(experiment="failures", quick=True), "pool_clean",
+                                     multiprocessing.get_start_method(), experiment.QUICK)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert seen["returncode"] == work.EXIT_INTERRUPTED
+    assert seen["finished_tasks"] < experiment.QUICK.interrupt_tasks
