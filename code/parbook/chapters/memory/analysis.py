@@ -323,7 +323,8 @@ def freeze_sentence(fork: Fork) -> str:
     read, read_frozen = fork.copied("objects"), fork.copied("objects", frozen=True)
     figures = (f"A reader that ran gc.collect() copied {format_bytes(collect)} without "
                f"gc.freeze() and {format_bytes(collect_frozen)} with it; the reader of every "
-               f"object copied {format_bytes(read)} and {format_bytes(read_frozen)}.")
+               f"object copied {format_bytes(read)} without it and {format_bytes(read_frozen)} "
+               "with it.")
     saved = collect > 0 and collect_frozen < FREEZE_SAVES_BELOW * collect
     no_help = read > 0 and read_frozen > FREEZE_NO_HELP * read
     if saved and no_help:
