@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 import time
 
-from parbook.shared.child import session_members, stop_session
+from parbook.shared.child import interruptible_children, session_members, stop_session
 
 #: A child that starts a grandchild in its own session, says so, and sleeps.
 PARENT_AND_GRANDCHILD = (
@@ -36,3 +37,16 @@ def test_a_session_that_does_not_exist_has_no_members():
     with subprocess.Popen([sys.executable, "-c", "pass"], start_new_session=True) as child:
         child.wait(timeout=30)
     assert session_members(child.pid) == []
+
+
+def test_interruptible_children_lets_children_take_sigint_and_restores_it():
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        with interruptible_children():
+            assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
+    with interruptible_children():  # a handled SIGINT is left alone
+        assert signal.getsignal(signal.SIGINT) is before

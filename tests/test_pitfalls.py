@@ -204,19 +204,6 @@ def test_notebook_outcome_reads_the_whole_output():
     assert outcome["printed_result"] == "[0, 1, 4, 9]"
 
 
-def test_interruptible_children_lets_children_take_sigint_and_restores_it():
-    before = signal.getsignal(signal.SIGINT)
-    try:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        with work.interruptible_children():
-            assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-    finally:
-        signal.signal(signal.SIGINT, before)
-    with work.interruptible_children():  # a handled SIGINT is left alone
-        assert signal.getsignal(signal.SIGINT) is before
-
-
 # --- each data-dependent sentence, every alternative ----------------------------------------
 
 @pytest.mark.parametrize(("busy", "expected"), [

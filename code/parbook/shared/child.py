@@ -15,8 +15,9 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,6 +56,29 @@ def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {**os.environ, "PYTHONPATH": package_root + (os.pathsep + path if path else "")}
     env.update(extra or {})
     return env
+
+
+@contextlib.contextmanager
+def interruptible_children() -> Iterator[None]:
+    """Let the child interpreters started in the block take SIGINT as Python usually does.
+
+    A process that ignores SIGINT (a background job of a non-interactive shell, some CI
+    steps) passes that on to every program it starts, and a Python program that starts
+    with SIGINT ignored never raises ``KeyboardInterrupt``: a demonstration of Ctrl-C (a
+    notebook cell's interrupt, SIGINT to a pool's process group) would then show nothing
+    being interrupted, and the child would be killed at its limit. Within the block this
+    process handles SIGINT (Python's default handler), which a child does not inherit.
+    Only the main thread may change it; elsewhere the block changes nothing.
+    """
+    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    change = ignored and threading.current_thread() is threading.main_thread()
+    if change:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if change:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def run_command(command: list[str], *, time_limit_s: float,

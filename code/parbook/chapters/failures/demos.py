@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import signal
 import sys
 import tempfile
 from collections.abc import Callable
@@ -74,14 +73,7 @@ DEMOS: dict[str, Callable[[list[str]], Any]] = {
 
 
 def main(argv: list[str]) -> int:
-    """Run the demo named by ``argv[0]`` with the rest as its arguments.
-
-    SIGINT gets Python's usual handler first: a program started with SIGINT ignored (by a
-    background job of a non-interactive shell, by some CI steps) passes that on to every
-    program it starts, and the Ctrl-C demos would then show nothing being interrupted.
-    A program run at a terminal, which these demos stand for, starts with the default.
-    """
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    """Run the demo named by ``argv[0]`` with the rest as its arguments."""
     return run_demo(MODULE, DEMOS, argv)
 
 

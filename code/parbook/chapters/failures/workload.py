@@ -30,7 +30,12 @@ from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
-from parbook.shared.child import child_env, session_members, stop_session
+from parbook.shared.child import (
+    child_env,
+    interruptible_children,
+    session_members,
+    stop_session,
+)
 
 #: Upper bound on any single wait, so a broken demo fails instead of hanging.
 WAIT_S = 30.0
@@ -609,9 +614,9 @@ def interrupt_group(command: list[str], folder: str, workers: int, limit_s: floa
     started, send SIGINT to its whole process group, as Ctrl-C at a terminal does to the
     foreground group. Time how long until the command exits and until no process of its
     session is left; past ``limit_s`` after the signal, kill whatever remains."""
-    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, start_new_session=True,
-                          env=env if env is not None else child_env()) as child:
+    with interruptible_children(), subprocess.Popen(  # SIGINT not inherited as ignored
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            start_new_session=True, env=env if env is not None else child_env()) as child:
         session = child.pid  # a new session's leader: session id = group id = its PID
         try:
             task_pids = wait_for_tasks(folder, workers, gone=lambda: child.poll() is not None)

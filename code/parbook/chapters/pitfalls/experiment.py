@@ -47,6 +47,7 @@ from parbook.bench.measure import Protocol, measure_interleaved
 from parbook.bench.results import Result
 from parbook.chapters.pitfalls import workload as work
 from parbook.shared import run_setup
+from parbook.shared.child import interruptible_children
 from parbook.shared.cpu import calibrate, iterations_for
 
 NAME = "pitfalls"
@@ -133,7 +134,7 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> R
         counter_workers=COUNTER_WORKERS, envs_per_worker=ENVS_PER_WORKER,
     )
     # Child interpreters first, from helper threads that are gone before anything forks.
-    with work.interruptible_children():
+    with interruptible_children():
         _child_demos(result, size, methods, say)
     # The page describes what every demonstration did; a run in which one did something
     # else must fail the build rather than publish a page that says otherwise.

@@ -18,7 +18,6 @@ limit (``python -c``), through :func:`run_notebook_cell`.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import multiprocessing
@@ -29,9 +28,8 @@ import pickle
 import signal
 import socket
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -379,30 +377,6 @@ def run_notebook_cell(cell: str, method: str, time_limit_s: float) -> ChildRun:
     return run_command([sys.executable, "-c", NOTEBOOK_CELLS[cell], method],
                        time_limit_s=time_limit_s, interrupt_first=True,
                        interrupt_grace_s=WAIT_S)
-
-
-# TO MOVE: parbook.shared.child (run_command with interrupt_first could start its child
-# with SIGINT at its default, which would make this unnecessary for every chapter).
-@contextlib.contextmanager
-def interruptible_children() -> Iterator[None]:
-    """Let the child interpreters started in the block take SIGINT as Python usually does.
-
-    A process that ignores SIGINT (a background job of a non-interactive shell, some CI
-    steps) passes that on to every program it starts, and a Python program that starts
-    with SIGINT ignored never raises ``KeyboardInterrupt``: the notebook cell's interrupt
-    would then do nothing, and the cell would be killed instead. Within the block this
-    process handles SIGINT (Python's default handler), which a child does not inherit.
-    Only the main thread may change it; elsewhere the block changes nothing.
-    """
-    ignored = signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-    change = ignored and threading.current_thread() is threading.main_thread()
-    if change:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        if change:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def notebook_outcome(child: ChildRun) -> dict[str, Any]:
