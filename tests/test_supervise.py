@@ -144,3 +144,28 @@ def test_a_killed_supervisor_takes_the_measurement_with_it(tmp_path, subreaper):
     gone, alive = psutil.wait_procs(measuring, timeout=60)
     assert not alive
     assert not (tmp_path / "leaky.json").exists()
+
+
+def test_progress_messages_arrive_while_the_run_goes_on(tmp_path):
+    """Each progress message reaches the supervisor as the measuring process sends it,
+    not when the run ends, and the clock ticks in between, so a progress bar can follow
+    the run live."""
+    from tests.experiments import steps
+
+    arrived: list[tuple[float, str]] = []
+    ticks: list[float] = []
+    command = supervise.measuring_command("tests.experiments.steps", "steps", True,
+                                          tmp_path / "steps.json")
+    outcome = supervise.supervise(
+        command, 120, lambda message: arrived.append((time.monotonic(), message)),
+        tick=lambda: ticks.append(time.monotonic()))
+    ended = time.monotonic()
+    assert outcome.returncode == 0 and outcome.cases == 3
+    assert [message for _, message in arrived] == ["step 1 of 3", "step 2 of 3", "step 3 of 3"]
+    # The experiment pauses after each message: the first came well before the end.
+    assert ended - arrived[0][0] >= 2 * steps.PAUSE_S
+    assert arrived[1][0] - arrived[0][0] >= steps.PAUSE_S * 0.8
+    # Ticks while the process was silent (a pause is two TICK_S; one tick leaves room for
+    # a busy machine).
+    assert supervise.TICK_S < steps.PAUSE_S
+    assert [t for t in ticks if arrived[0][0] < t < arrived[1][0]]

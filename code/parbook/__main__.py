@@ -1,10 +1,13 @@
-"""Command line: ``python -m parbook list | run NAME|--all | machine | compare A.json B.json``.
+"""Command line: ``python -m parbook list | run NAME...|--all | machine | compare A B``.
 
-Bad input gets one line on stderr and a non-zero exit. ``run`` checks that it can
-write its output before measuring anything, and writes only after a complete run, so
-a failed or interrupted run never replaces an existing result file. It measures in a
-process tree of its own that it stops whole on every exit path, after a time limit, on
-Ctrl-C and on SIGTERM (:mod:`parbook.supervise`).
+Bad input gets one line on stderr and a non-zero exit. ``run`` checks every name and
+that it can write every output before measuring anything, and writes only after a
+complete run, so a failed or interrupted run never replaces an existing result file. It
+measures in a process tree of its own that it stops whole on every exit path, after a
+time limit, on Ctrl-C and on SIGTERM (:mod:`parbook.supervise`). Several experiments
+run one after another; one that fails does not stop the others, and each failure is
+named at the end. On a terminal a progress bar follows the runs (:mod:`parbook.progress`).
+``compare`` takes two result files, or two folders of them (:mod:`parbook.bench.compare`).
 """
 
 from __future__ import annotations
@@ -18,15 +21,16 @@ import socket
 import sys
 import tempfile
 import time
-import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from parbook import chapters, supervise
-from parbook.bench import machine
+from parbook import chapters, progress, supervise
+from parbook.bench import compare, machine
 from parbook.bench.results import Result, ResultError, load
-from parbook.bench.stats import summarize
+from parbook.bench.stats import UNSTABLE_RELATIVE_SPREAD
 from parbook.render import formatting
+from parbook.render.formatting import printable
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
@@ -54,9 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog="parbook", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     commands.add_parser("list", help="list the experiments")
-    run = commands.add_parser("run", help="run one experiment and save its result as JSON")
-    run.add_argument("name", nargs="?", default=None,
-                     help="the chapter's page name, e.g. the-gil (see 'parbook list')")
+    run = commands.add_parser("run", help="run experiments and save each result as JSON")
+    run.add_argument("names", nargs="*", default=[], metavar="NAME",
+                     help="a chapter's page name, e.g. the-gil (see 'parbook list'); "
+                          "several run one after another")
     run.add_argument("--all", action="store_true",
                      help="run every chapter's experiment, one after another")
     run.add_argument("--size", choices=("full", "quick"), default="full",
@@ -64,8 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quick", action="store_const", const="quick", dest="size",
                      help="same as --size quick")
     run.add_argument("--out", type=Path, default=None,
-                     help="output file (default: results/NAME.json, or NAME-quick.json); "
-                          "with --all, the folder for the files (default: results/)")
+                     help="output file of one NAME (default: results/NAME.json, or "
+                          "NAME-quick.json); with several names or --all, the folder for "
+                          "their files (default: results/)")
     run.add_argument("--time-limit", type=positive_seconds, default=supervise.DEFAULT_TIME_LIMIT_S,
                      metavar="SECONDS",
                      help="stop the run, and everything it started, after this long "
@@ -75,25 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
                           "GCS address or 'auto' (sets RAY_ADDRESS; default: $RAY_ADDRESS, "
                           "or a fresh local instance)")
     commands.add_parser("machine", help="print this machine's fingerprint as JSON")
-    compare = commands.add_parser("compare", help="compare two results of one experiment")
-    compare.add_argument("baseline", type=Path, help="result file A")
-    compare.add_argument("other", type=Path, help="result file B (ratios are B / A)")
+    compare_parser = commands.add_parser(
+        "compare", help="compare two results of one experiment, or two folders of results")
+    compare_parser.add_argument("baseline", type=Path, help="result file or folder A")
+    compare_parser.add_argument("other", type=Path,
+                                help="result file or folder B (ratios are B / A)")
     return parser
 
 
 #: How long ``run`` waits for a cluster's address to accept a connection before it
 #: gives up; Ray itself would retry for minutes.
 RAY_CONNECT_TIMEOUT_S = 5.0
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters escaped (``\\x1b``), so nothing read from a file
-    can move the cursor, retitle the terminal or hide what is printed."""
-    return "".join(
-        char if char == "\n" or unicodedata.category(char)[0] != "C"
-        else char.encode("unicode_escape").decode("ascii")
-        for char in text
-    )
 
 
 def say(text: str) -> None:
@@ -175,26 +173,36 @@ def command_list() -> int:
     return 0
 
 
-def command_run_all(quick: bool, out_dir: Path | None, ray_address: str | None,
-                    time_limit_s: float = supervise.DEFAULT_TIME_LIMIT_S) -> int:
-    """Run every chapter's experiment; stop at the first that fails."""
-    folder = out_dir or Path("results")
-    for name in chapters.names():
-        target = folder / (f"{name}-quick.json" if quick else f"{name}.json")
-        code = command_run(name, quick, target, ray_address, time_limit_s)
-        if code:
-            return code
-    return 0
+@dataclass(frozen=True)
+class PlannedRun:
+    """One experiment to run: its page name, its measuring module and its output file."""
+
+    name: str
+    module: str
+    target: Path
 
 
-def command_run(name: str, quick: bool, out: Path | None, ray_address: str | None = None,
-                time_limit_s: float = supervise.DEFAULT_TIME_LIMIT_S) -> int:
-    """Run one experiment under supervision (:mod:`parbook.supervise`) and save its result."""
-    try:
-        chapter = chapters.get(name)
-    except chapters.UnknownChapter as exc:
-        return fail(str(exc), EXIT_USAGE)
-    if ray_address is None and chapter.ray == "session" and os.environ.get("RAY_ADDRESS"):
+def default_target(folder: Path, name: str, quick: bool) -> Path:
+    """Where ``run`` saves ``name``'s result in ``folder``: ``NAME.json`` or ``NAME-quick.json``."""
+    return folder / (f"{name}-quick.json" if quick else f"{name}.json")
+
+
+def plan_runs(names: Sequence[str], quick: bool, out: Path | None,
+              ray_address: str | None) -> list[PlannedRun] | int:
+    """Check everything a run needs before anything runs: every name, the cluster's
+    address, and that every output can be written. Returns the runs, or the exit code
+    after printing the one line that says what is wrong.
+
+    One name saves to ``out`` as a file; several save into ``out`` as a folder.
+    """
+    found = {}
+    for name in dict.fromkeys(names):  # a name given twice runs once
+        try:
+            found[name] = chapters.get(name)
+        except chapters.UnknownChapter as exc:
+            return fail(str(exc), EXIT_USAGE)
+    if ray_address is None and os.environ.get("RAY_ADDRESS") and any(
+            chapter.ray == "session" for chapter in found.values()):
         ray_address = os.environ["RAY_ADDRESS"]
     if ray_address is not None:
         problem = check_ray_address(ray_address)
@@ -203,29 +211,69 @@ def command_run(name: str, quick: bool, out: Path | None, ray_address: str | Non
         # ray.init reads RAY_ADDRESS, and parbook.shared.raysession passes it on; children
         # (multiprocessing workers, demo scripts) inherit it.
         os.environ["RAY_ADDRESS"] = ray_address.strip()
-    target = out or Path("results") / (f"{name}-quick.json" if quick else f"{name}.json")
-    problem = check_writable(target)
-    if problem:
-        return fail(problem, EXIT_USAGE)
-    started = time.perf_counter()
-    interactive = sys.stderr.isatty()
+    runs = []
+    for name, chapter in found.items():
+        if len(found) == 1 and out is not None:
+            target = out
+        else:
+            target = default_target(out or Path("results"), name, quick)
+        problem = check_writable(target)
+        if problem:
+            return fail(problem, EXIT_USAGE)
+        runs.append(PlannedRun(name, chapter.experiment.__name__, target))
+    return runs
 
-    def progress(message: str) -> None:
-        if interactive:
-            print(f"\r\033[K[{time.perf_counter() - started:6.1f} s] {printable(message)}",
-                  end="", file=sys.stderr, flush=True)
 
-    command = supervise.measuring_command(chapter.experiment.__name__, name, quick, target)
+def command_run(names: Sequence[str], quick: bool, out: Path | None,
+                ray_address: str | None = None,
+                time_limit_s: float = supervise.DEFAULT_TIME_LIMIT_S) -> int:
+    """Run experiments one after another, each under supervision
+    (:mod:`parbook.supervise`), and save each result.
+
+    A failed experiment does not stop the others: its existing result file stays as it
+    was, and it is named at the end, one line on stderr each, with a non-zero exit.
+    Ctrl-C or SIGTERM stops the whole command.
+    """
+    runs = plan_runs(names, quick, out, ray_address)
+    if isinstance(runs, int):
+        return runs
+    several = len(runs) > 1
+    failures: list[str] = []
+    interrupted = False
+    display = progress.display(len(runs))
     try:
-        outcome = supervise.supervise(command, time_limit_s, progress)
+        for index, planned in enumerate(runs):
+            display.started(planned.name)
+            started = time.perf_counter()
+            command = supervise.measuring_command(planned.module, planned.name, quick,
+                                                  planned.target)
+            outcome = supervise.supervise(command, time_limit_s, display.message,
+                                          tick=display.tick)
+            took = time.perf_counter() - started
+            if outcome.interrupted:
+                interrupted = True
+                not_run = [later.name for later in runs[index + 1:]]
+                failures.append(f"interrupted; {planned.target} left unchanged" + (
+                    f"; not run: {', '.join(not_run)}" if not_run else ""))
+                break
+            if outcome.returncode:
+                reason = outcome.reason or f"{planned.name} failed"
+                if several and not reason.startswith(planned.name):
+                    reason = f"{planned.name}: {reason}"
+                failures.append(f"{reason}; {planned.target} left unchanged")
+                if several:
+                    display.finished(f"{planned.name}: failed after {took:.1f} s "
+                                     "(see the end)")
+                continue
+            cases = f"{outcome.cases} case{'' if outcome.cases == 1 else 's'}"
+            display.finished(f"{planned.name}: {cases} in {took:.1f} s -> {planned.target}")
     finally:
-        if interactive:
-            print(file=sys.stderr)
-    if outcome.returncode:
-        return fail(f"{outcome.reason or name + ' failed'}; {target} left unchanged",
-                    outcome.returncode)
-    say(f"{name}: {outcome.cases} cases in {time.perf_counter() - started:.1f} s -> {target}")
-    return 0
+        display.close()
+    for failure in failures:
+        fail(failure)
+    if interrupted:
+        return supervise.EXIT_INTERRUPTED
+    return EXIT_FAILED if failures else 0
 
 
 def command_machine() -> int:
@@ -233,24 +281,37 @@ def command_machine() -> int:
     return 0
 
 
-def compare_rows(baseline: Result, other: Result) -> list[tuple[str, str, str, str, str]]:
-    """Rows ``(group, case, median A, median B, B/A)`` for cases present in both results."""
-    other_cases = {(c.group, json.dumps(c.params, sort_keys=True)): c for c in other.cases}
+def compare_table(comparisons: list[compare.CaseComparison]) -> list[str]:
+    """The lines of a comparison table: one row per case, unstable cases flagged in the
+    last column, and a note under the table when any is."""
     rows = []
-    for case in baseline.cases:
-        key = (case.group, json.dumps(case.params, sort_keys=True))
-        match = other_cases.get(key)
-        if match is None:
-            continue
-        a, b = summarize(case.samples).median, summarize(match.samples).median
-        params = ", ".join(f"{k}={v}" for k, v in case.params.items())
-        ratio = formatting.format_ratio(b / a) if a > 0 else "n/a"
-        rows.append((case.group, params, formatting.format_seconds(a), formatting.format_seconds(b),
-                     ratio))
-    return rows
+    for case in comparisons:
+        unstable = case.unstable_sides
+        rows.append((case.group, ", ".join(f"{k}={v}" for k, v in case.params.items()),
+                     formatting.format_seconds(case.baseline.median),
+                     formatting.format_seconds(case.other.median),
+                     formatting.format_ratio(case.ratio),
+                     f"unstable in {' and '.join(unstable)}" if unstable else ""))
+    headers = ("group", "case", "median A", "median B", "B / A", "note")
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
+             .rstrip() for line in (headers, tuple("-" * w for w in widths), *rows)]
+    if any(case.unstable_sides for case in comparisons):
+        lines.append("unstable: the spread of that side's samples (interquartile range, or "
+                     "the whole range under four samples) is more than "
+                     f"{formatting.format_percent(UNSTABLE_RELATIVE_SPREAD)} of its median, "
+                     "so the ratio is uncertain")
+    return lines
 
 
-def command_compare(baseline_path: Path, other_path: Path) -> int:
+def describe(label: str, path: Path, result: Result) -> str:
+    """``A: path (full): the machine it was measured on``."""
+    return (f"{label}: {path} ({compare.size_name(result.quick)}): "
+            f"{formatting.machine_summary(result.machine)}")
+
+
+def compare_files(baseline_path: Path, other_path: Path) -> int:
+    """Compare two result files of one experiment, case by case."""
     try:
         baseline, other = load(baseline_path), load(other_path)
     except ResultError as exc:
@@ -258,18 +319,74 @@ def command_compare(baseline_path: Path, other_path: Path) -> int:
     if baseline.experiment != other.experiment:
         return fail(f"cannot compare different experiments: {baseline_path} is "
                     f"{baseline.experiment!r}, {other_path} is {other.experiment!r}")
-    rows = compare_rows(baseline, other)
-    if not rows:
+    comparisons = compare.compare_cases(baseline, other)
+    if not comparisons:
         return fail("the two results have no case in common (different sizes?)")
-    say(f"A: {baseline_path} ({'quick' if baseline.quick else 'full'}): "
-          f"{formatting.machine_summary(baseline.machine)}")
-    say(f"B: {other_path} ({'quick' if other.quick else 'full'}): "
-          f"{formatting.machine_summary(other.machine)}")
-    headers = ("group", "case", "median A", "median B", "B / A")
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
-    for line in (headers, tuple("-" * w for w in widths), *rows):
-        say("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+    say(describe("A", baseline_path, baseline))
+    say(describe("B", other_path, other))
+    for line in compare_table(comparisons):
+        say(line)
     return 0
+
+
+def compare_folders(baseline_path: Path, other_path: Path) -> int:
+    """Compare two folders of results: one table per experiment (and size) found in both,
+    one line for each found on one side only.
+
+    A file in either folder that is not a readable result is named on stderr, one line
+    each, and the comparison goes on without it; the exit code is then 1, so a script
+    notices. So it is when an experiment on both sides has no case in common, or when
+    no experiment is on both sides.
+    """
+    try:
+        baseline, other = compare.load_folder(baseline_path), compare.load_folder(other_path)
+    except ResultError as exc:
+        return fail(str(exc))
+    skipped = baseline.problems + other.problems
+    for problem in skipped:  # first, so a reader knows what the tables leave out
+        fail(f"{problem}; skipped")
+    problems = []
+    pairing = compare.pair_folders(baseline, other)
+    for experiment, quick in pairing.both:
+        a_path, a = baseline.results[experiment, quick]
+        b_path, b = other.results[experiment, quick]
+        comparisons = compare.compare_cases(a, b)
+        if not comparisons:
+            problems.append(f"{a_path} and {b_path} have no case in common")
+            continue
+        say(f"== {experiment} ({compare.size_name(quick)}) ==")
+        say(describe("A", a_path, a))
+        say(describe("B", b_path, b))
+        for line in compare_table(comparisons):
+            say(line)
+        say("")
+    for label, keys, folder in (("A", pairing.only_baseline, baseline),
+                                ("B", pairing.only_other, other)):
+        for experiment, quick in keys:
+            say(f"only in {label}: {experiment} ({compare.size_name(quick)}), "
+                f"{folder.results[experiment, quick][0]}")
+    if not pairing.both:
+        problems.append(f"{baseline_path} and {other_path} have no experiment of the same "
+                        "size in common")
+    for problem in problems:
+        fail(problem)
+    return EXIT_FAILED if problems or skipped else 0
+
+
+def command_compare(baseline_path: Path, other_path: Path) -> int:
+    """Compare two result files, or two folders of result files (not one of each)."""
+    for path in (baseline_path, other_path):
+        if not os.path.lexists(path):
+            return fail(f"{path}: no such file or folder")
+    folders = [path.is_dir() for path in (baseline_path, other_path)]
+    if all(folders):
+        return compare_folders(baseline_path, other_path)
+    if any(folders):
+        folder, file = ((baseline_path, other_path) if folders[0]
+                        else (other_path, baseline_path))
+        return fail(f"compare takes two result files or two folders: {folder} is a folder "
+                    f"and {file} is not")
+    return compare_files(baseline_path, other_path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -277,12 +394,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "list":
         return command_list()
     if args.command == "run":
-        quick = args.size == "quick"
-        if args.all == (args.name is not None):
-            return fail("run takes one NAME or --all (see --help)", EXIT_USAGE)
-        if args.all:
-            return command_run_all(quick, args.out, args.ray_address, args.time_limit)
-        return command_run(args.name, quick, args.out, args.ray_address, args.time_limit)
+        if args.all == bool(args.names):
+            return fail("run takes experiment names or --all, not both and not neither "
+                        "(see --help)", EXIT_USAGE)
+        names = chapters.names() if args.all else args.names
+        return command_run(names, args.size == "quick", args.out, args.ray_address,
+                           args.time_limit)
     if args.command == "machine":
         return command_machine()
     return command_compare(args.baseline, args.other)

@@ -19,16 +19,34 @@ reports the mismatch as serious (a speech-input user says what they see). The su
 written here without that label, so its name is its visible text.
 
 Pages as notebooks. The theme offers a page's executed notebook (``.ipynb``) for download
-only when a launch service (Binder, Colab ...) is configured; the book has none. The
-notebook MyST-NB executed is copied beside the page's source here, and the download menu
-offers it, so a reader can run the page top to bottom in their own Jupyter
-(``tests/test_notebooks.py`` runs a few downloaded notebooks).
+only when a launch service (Binder, Colab ...) is configured, which only a build on GitHub
+Actions has (below). The notebook MyST-NB executed is copied beside the page's source
+here, and the download menu offers it, so a reader can run the page top to bottom in
+their own Jupyter (``tests/test_notebooks.py`` runs a few downloaded notebooks).
+
+Links to the repository that built the site. The theme's repository buttons (source
+repository, suggest an edit, open an issue) and its Binder launch button need the
+repository's address, which ``_config.yml`` cannot know: a fork that publishes its own copy
+must link to itself, not to whoever wrote the file. A build on GitHub Actions knows it from
+its environment (``GITHUB_SERVER_URL``, ``GITHUB_REPOSITORY``, and the branch in
+``GITHUB_REF_NAME``, or ``GITHUB_BASE_REF`` for a pull request, whose own ref is a merge
+ref no page can be edited on), so the theme's options are set from it here when the
+configuration is read. A build anywhere else (a reader's ``make book``) gets no repository
+buttons and no launch button, instead of links to some other repository. Binder builds
+its environment from ``binder/`` (the locked dependencies, this package, and jupytext so
+that a page's MyST Markdown opens as a notebook). Colab gets no button: it opens only
+``.ipynb`` files from GitHub, and the book's pages are ``.md`` (``book/reproduce.md`` says
+how to take a page's notebook there).
 """
 
 from __future__ import annotations
 
 import html
+import os
+import re
 import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +110,102 @@ def offer_notebook(app: Any, pagename: str, templatename: str, context: dict[str
     context["ipynb_source"] = f"{pagename}.ipynb"
 
 
+#: The public BinderHub the launch button opens pages on; it builds the repository's
+#: ``binder/`` folder. It serves public repositories on github.com only.
+BINDERHUB_URL = "https://mybinder.org"
+#: The theme options this extension owns: all set on every build, so that Jupyter Book's
+#: defaults (its own repository, on branch master) can never show on the site.
+REPOSITORY_OPTIONS = ("repository_url", "repository_provider", "repository_branch",
+                      "path_to_docs", "use_repository_button", "use_issues_button",
+                      "use_edit_page_button", "launch_buttons")
+
+# What GitHub Actions puts in these variables; anything else is not used to make links.
+_SERVER = re.compile(r"https://[A-Za-z0-9.-]+(:[0-9]+)?")
+_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+_BRANCH = re.compile(r"[A-Za-z0-9_./-]+")
+
+
+@dataclass(frozen=True)
+class BuildRepository:
+    """The repository a build runs in, as GitHub Actions describes it."""
+
+    #: ``https://github.com/OWNER/NAME``.
+    url: str
+    #: The branch (or tag) the pages' links point into; None when the build does not say,
+    #: or says something that is no plain branch name.
+    branch: str | None
+
+    @property
+    def on_github_com(self) -> bool:
+        """Whether it lives on github.com, the only host Binder builds from here."""
+        return self.url.startswith("https://github.com/")
+
+
+def build_repository(environ: Mapping[str, str]) -> BuildRepository | None:
+    """The repository that runs this build, from GitHub Actions' variables in
+    ``environ``; None outside GitHub Actions (or with values it would never set)."""
+    server = environ.get("GITHUB_SERVER_URL", "").rstrip("/")
+    name = environ.get("GITHUB_REPOSITORY", "")
+    if not (_SERVER.fullmatch(server) and _REPOSITORY.fullmatch(name)):
+        return None
+    branch = environ.get("GITHUB_BASE_REF") or environ.get("GITHUB_REF_NAME") or ""
+    if not _BRANCH.fullmatch(branch) or ".." in branch:
+        branch = ""
+    return BuildRepository(url=f"{server}/{name}", branch=branch or None)
+
+
+def repository_theme_options(environ: Mapping[str, str], path_to_docs: str
+                             ) -> dict[str, Any]:
+    """sphinx-book-theme's repository and launch options for a build in ``environ``, the
+    book's pages being in ``path_to_docs`` (relative to the repository's root).
+
+    Every option of :data:`REPOSITORY_OPTIONS` is in the answer: off, with no address,
+    when the build is not on GitHub Actions. Without a branch, only the buttons that need
+    none (repository, issues) are on: an edit or launch link needs one.
+    """
+    options: dict[str, Any] = {
+        "repository_url": "", "repository_provider": "", "repository_branch": "",
+        "path_to_docs": path_to_docs, "use_repository_button": False,
+        "use_issues_button": False, "use_edit_page_button": False, "launch_buttons": {},
+    }
+    repository = build_repository(environ)
+    if repository is None:
+        return options
+    options.update(repository_url=repository.url,
+                   # Named, not guessed from the host: GitHub Enterprise hosts say no "github".
+                   repository_provider="github",
+                   use_repository_button=True, use_issues_button=True)
+    if repository.branch:
+        options.update(repository_branch=repository.branch, use_edit_page_button=True)
+        if repository.on_github_com:
+            # JupyterLab: with jupytext's viewer set by binder/postBuild, it opens the
+            # page's .md as a notebook.
+            options["launch_buttons"] = {"binderhub_url": BINDERHUB_URL,
+                                         "notebook_interface": "jupyterlab"}
+    return options
+
+
+def docs_folder(srcdir: str | os.PathLike[str]) -> str:
+    """The pages' folder relative to the repository's root, which is where the book's
+    ``_config.yml`` is: the nearest folder above (or at) ``srcdir`` holding one, as
+    ``jupyter-book build`` finds it. ``""`` when there is none."""
+    source = Path(srcdir).resolve()
+    for folder in (source, *source.parents):
+        if (folder / "_config.yml").is_file():
+            relative = source.relative_to(folder).as_posix()
+            return "" if relative == "." else relative
+    return ""
+
+
+def set_repository_options(app: Any, config: Any) -> None:
+    """Set the theme's repository and launch options from the build's environment."""
+    options = repository_theme_options(os.environ, docs_folder(app.srcdir))
+    config.html_theme_options = {**(config.html_theme_options or {}), **options}
+
+
 def setup(app: Any) -> dict[str, Any]:
+    # Before the theme reads its options (builder-inited), after Jupyter Book's own.
+    app.connect("config-inited", set_repository_options)
     app.add_node(HideCodeCellNode, override=True, html=(visit_hidden_cell, depart_HideCellInput))
     app.connect("doctree-resolved", label_ids_first)
     app.connect("html-page-context", drop_duplicate_scripts)

@@ -49,6 +49,9 @@ STOP_GRACE_S = 20.0
 #: itself (a resource tracker unlinking leaked segments, Ray's agents shutting down).
 DRAIN_S = 10.0
 POLL_S = 0.05
+#: The longest the supervisor waits for the measuring process's output before it looks
+#: at the clock again (time limit, stop request, ``tick``).
+TICK_S = 0.2
 #: Prefixes of the lines the measuring process writes to its standard output.
 PROGRESS, FAILED, CASES = "progress\t", "failed\t", "cases\t"
 EXIT_INTERRUPTED = 130
@@ -152,8 +155,15 @@ def stop_tree(drain_s: float, spare: frozenset[int] = frozenset()) -> int:
 
 
 def supervise(command: list[str], time_limit_s: float,
-              progress: Callable[[str], None]) -> Outcome:
-    """Run ``command`` (a measuring process) under supervision; see the module docstring."""
+              progress: Callable[[str], None],
+              tick: Callable[[], None] | None = None) -> Outcome:
+    """Run ``command`` (a measuring process) under supervision; see the module docstring.
+
+    ``progress`` gets each progress message of the measuring process as it arrives.
+    ``tick``, if given, is called at least every :data:`TICK_S` seconds while the run goes
+    on, messages or not, so that a progress bar can keep its clock moving through
+    a long case that says nothing.
+    """
     was_subreaper = is_subreaper()
     become_subreaper()
     stop = {"signal": None}
@@ -181,6 +191,8 @@ def supervise(command: list[str], time_limit_s: float,
             with selectors.DefaultSelector() as selector:
                 selector.register(child.stdout, selectors.EVENT_READ)
                 while True:
+                    if tick is not None:
+                        tick()
                     # Adopted orphans that end become zombies of this process, and a zombie
                     # still looks alive to code that polls its PID (Ray's agents watch
                     # their raylet so): collect them as they come, as init would.
@@ -195,7 +207,7 @@ def supervise(command: list[str], time_limit_s: float,
                     finished = child.poll() is not None
                     # Read what is there; once the measuring process has ended, only what
                     # is already there (an orphan could hold the pipe open for ever).
-                    while selector.select(timeout=0 if finished else 0.2):
+                    while selector.select(timeout=0 if finished else TICK_S):
                         line = child.stdout.readline()
                         if not line:
                             finished = True

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
@@ -138,4 +139,15 @@ def machine_summary(fingerprint: dict[str, Any]) -> str:
         f"{fingerprint.get('usable_cpus')} usable CPUs of {fingerprint.get('logical_cpus')} "
         f"logical{memory_text}; {fingerprint.get('os')}; Python "
         f"{fingerprint.get('python_version')}"
+    )
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (``\\x1b``), so that nothing read from a
+    file or a measuring process can move the cursor, retitle the terminal or hide what is
+    printed; newlines are kept."""
+    return "".join(
+        char if char == "\n" or unicodedata.category(char)[0] != "C"
+        else char.encode("unicode_escape").decode("ascii")
+        for char in text
     )
