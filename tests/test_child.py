@@ -48,5 +48,9 @@ def test_interruptible_children_lets_children_take_sigint_and_restores_it():
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, before)
-    with interruptible_children():  # a handled SIGINT is left alone
-        assert signal.getsignal(signal.SIGINT) is before
+    handled = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with interruptible_children():  # a handled SIGINT is left alone
+            assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, handled)

@@ -81,13 +81,15 @@ def test_the_four_parts_of_worker_time_add_up(any_found):
         assert sum(parts.values()) == pytest.approx(1.0, abs=1e-4), run
 
 
-def test_a_straggler_leaves_the_other_workers_idle(quick_found):
+def test_a_straggler_leaves_the_other_workers_idle(diag_quick, quick_found):
     """Structural: the long task is a worker's whole share of the short ones, so the other
-    workers idle for about its length at the end; equal tasks leave at most one task's."""
+    workers idle for about its length at the end; equal tasks leave at most one task's.
+    (A sleep never ends early, so the long task lasts at least its length; on a busy
+    machine a short sleep may overrun by as much, so the two are not compared.)"""
     runs = quick_found.timelines.runs
     straggler, even = runs["straggler_last"].parts(), runs["even"].parts()
     assert straggler["after"] > even["after"] + analysis.SHARE_MARGIN
-    assert runs["straggler_last"].longest_task >= 2 * runs["even"].longest_task
+    assert runs["straggler_last"].longest_task >= diag_quick.parameters["long_task_s"]
 
 
 def test_ray_trace_holds_every_task_submitted(diag_quick, quick_found):
