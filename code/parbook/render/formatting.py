@@ -65,6 +65,12 @@ def format_bytes(n_bytes: float) -> str:
     return f"{n_bytes:.0f} B"
 
 
+
+def format_runs(count: int, statistic: str = "median") -> str:
+    """A caption's account of its samples: ``"median of 3 runs"``, or ``"one run"``."""
+    return "one run" if count == 1 else f"{statistic} of {count} runs"
+
+
 def format_rate(bytes_per_s: float) -> str:
     """A data rate in decimal megabytes per second: ``"123 MB/s"``, ``"1.2 GB/s"``."""
     megabytes = bytes_per_s / 1e6

@@ -28,6 +28,7 @@ from parbook.render.formatting import (
     format_bytes,
     format_count,
     format_percent,
+    format_runs,
     format_seconds,
 )
 from parbook.render.tables import UNSTABLE_MARK, Table, spread_table, time_cell
@@ -35,12 +36,6 @@ from parbook.render.tables import UNSTABLE_MARK, Table, spread_table, time_cell
 KIND_ROWS = {kind: f"{kind} ({how})" for kind, how in KIND_HOW.items()}
 SPREAD_CAPTION = ("Spread of every batch time above: N runs, interquartile range and "
                   "min-max.")
-
-
-def runs(count: int, what: str) -> str:
-    """``"median of 3 runs"``, or ``"one run"``: a caption's account of its samples."""
-    # TO MOVE: render/formatting.py, should another chapter need it.
-    return "one run" if count == 1 else f"{what} of {count} runs"
 
 
 def summary_table(result: Result, found: Findings) -> Table:
@@ -106,7 +101,7 @@ def throughput_table(result: Result, found: Findings) -> Table:
         f"Requests per second, by requests at once (columns): each connection sent "
         f"{setting.rounds} requests one after another, each answered "
         f"{format_seconds(setting.delay_s)} after it arrived; "
-        f"{runs(result.parameters['repeats'], 'median batch time')}, start-up left out."))
+        f"{format_runs(result.parameters['repeats'], 'median batch time')}, start-up left out."))
 
 
 def startup_table(result: Result, found: Findings) -> Table:
@@ -179,7 +174,7 @@ def blocked_table(result: Result, found: Findings) -> Table:
         f"{format_seconds(loop.job_s)} when the run began: how late its latest and its "
         "median tick came, how many ticks came while the jobs ran, how long the jobs "
         "really took, and whether every job returned what it should"
-        f" ({runs(result.parameters['heartbeat_repeats'], 'median')})."))
+        f" ({format_runs(result.parameters['heartbeat_repeats'])})."))
 
 
 def spread(result: Result, found: Findings) -> Table:

@@ -24,7 +24,7 @@ from parbook.chapters.memory.experiment import (
     READ_LABELS,
     READS,
 )
-from parbook.render.formatting import format_bytes, format_count, format_seconds
+from parbook.render.formatting import format_bytes, format_count, format_runs, format_seconds
 from parbook.render.tables import Table
 
 DASH = "–"
@@ -45,8 +45,7 @@ def leak_labels(tasks_per_child: int, executor_method: str) -> dict[str, str]:
 
 
 def _median_of(result: Result, section: str) -> str:
-    runs = result.parameters["repeats"][section]
-    return "one run" if runs == 1 else f"median of {runs} runs"
+    return format_runs(result.parameters["repeats"][section])
 
 
 def summary_table(result: Result, found: Findings) -> Table:
