@@ -147,7 +147,8 @@ def test_role_targets_and_prose_lines():
 # --- the glossary ---------------------------------------------------------------------------
 
 def test_glossary_has_a_reasonable_number_of_entries():
-    assert 25 <= len(GLOSSARY) <= 45, len(GLOSSARY)
+    # Short enough to read through; the upper bound grew from 45 with Parts VI and VII.
+    assert 25 <= len(GLOSSARY) <= 60, len(GLOSSARY)
     assert len(TERMS) == sum(len(terms) for terms, _ in GLOSSARY), "a term is defined twice"
 
 
