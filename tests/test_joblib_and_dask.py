@@ -467,3 +467,22 @@ def test_tables_show_every_case(found):
     assert list(workloads.columns) == [views.WORKLOAD_COLUMNS[w] for w in jd.WORKLOAD_LABELS]
     sweep = views.sweep_table(result, found).frame
     assert list(sweep.index) == list(jd.SWEEP_LABELS.values())
+
+
+def test_importing_the_chapters_leaves_exception_pickling_alone():
+    """Importing distributed installs tblib's pickling of every exception, process-wide, which
+    would change what the failures chapter shows about unpicklable exceptions in any process
+    that merely imports this chapter; Dask is imported only when it runs."""
+    import subprocess
+    import sys
+
+    from parbook.shared.child import child_env
+
+    probe = ("import sys\nfrom parbook import chapters\n"
+             "for name in chapters.names():\n"
+             "    chapter = chapters.get(name)\n"
+             "    chapter.experiment, chapter.analysis, chapter.views\n"
+             "print('distributed' in sys.modules)\n")
+    seen = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          env=child_env(), timeout=300, check=True)
+    assert seen.stdout.split()[-1] == "False"

@@ -67,13 +67,30 @@ import psutil
 
 from parbook.bench.measure import Protocol, measure, measure_interleaved, time_once
 from parbook.bench.results import Result
-from parbook.chapters.joblib_and_dask import dask_versions as on_dask
 from parbook.chapters.joblib_and_dask import workload as work
 from parbook.shared import roundtrip, run_setup
 from parbook.shared.child import child_env, run_module
 from parbook.shared.cpu import burn, calibrate, iterations_for, one_blas_thread
 from parbook.shared.raysession import cluster_address, describe, ray_session
 from parbook.shared.shm import SharedArray
+
+
+class _DaskVersions:
+    """The chapter's Dask code (:mod:`.dask_versions`), imported on first use, when Dask
+    runs. Importing ``distributed`` installs tblib's pickling of exceptions for the whole
+    process (``tblib.pickling_support.install()`` in ``distributed.utils``): every
+    exception then pickles with its traceback, and one that cannot be rebuilt from its
+    ``args`` unpickles after all. A process that merely imports this chapter (a test run,
+    a command that lists the chapters) must not change what another chapter's failure
+    demonstrations show."""
+
+    def __getattr__(self, name: str) -> Any:
+        from parbook.chapters.joblib_and_dask import dask_versions
+
+        return getattr(dask_versions, name)
+
+
+on_dask = _DaskVersions()
 
 NAME = "joblib-and-dask"
 
