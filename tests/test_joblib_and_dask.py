@@ -427,6 +427,9 @@ def test_decision_workload_cells():
     assert analysis.decision_workload(_workload(serial=0.3), "on x").startswith(
         "serial code: 2.0× the speed of multiprocessing (fair)")
     assert analysis.decision_workload_why(_workload(), "an image").endswith("in one build.")
+    for why in (analysis.decision_workload_why(_workload(), "an image"),
+                analysis.decision_workload_why(_workload(serial=0.001), "an image")):
+        assert why.count("serial code") == 1, why
 
 
 @pytest.mark.parametrize(("dask", "ray", "start"), [

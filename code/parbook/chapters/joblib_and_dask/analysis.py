@@ -649,12 +649,14 @@ def decision_workload(workload: Workload, what: str) -> str:
 
 def decision_workload_why(workload: Workload, what: str) -> str:
     """The reason for a workload's decision cell, as one sentence."""
-    ranked = workload.ranked()
+    fastest = workload.ranked()[:3]
     listed = spoken_list(f"{VERSION_CELLS[v]} {format_seconds(workload.times[v])}"
-                         for v in ranked[:3])
-    return (f"On {what}, the fastest versions took {listed} (serial code: "
-            f"{format_seconds(workload.times['serial'])}), medians of runs timed in turn "
-            "in one build.")
+                         for v in fastest)
+    # Serial code is the yardstick: named once, among the fastest or after them.
+    serial = ("" if "serial" in fastest
+              else f" (serial code: {format_seconds(workload.times['serial'])})")
+    return (f"On {what}, the fastest versions took {listed}{serial}, medians of runs timed "
+            "in turn in one build.")
 
 
 def decision_cluster(round_trips: RoundTrips) -> str:
