@@ -65,7 +65,8 @@ def opened(quick_results):
             chapter = chapters.get(name)
             result = quick_results[name]
             found = chapter.analysis.findings(result)
-            cache[name] = (result, found, page.glued_texts(chapter, found))
+            cache[name] = (result, found, page.glued_texts(chapter, found,
+                                                            page.own_run(result, found)))
         return cache[name]
 
     return get
@@ -123,14 +124,25 @@ def test_every_shown_table_and_figure_exists_and_every_view_is_shown(opened, nam
     tables = {view_id for kind, view_id in shown if kind == "table"}
     figures = {view_id for kind, view_id in shown if kind == "figure"}
     outputs = {view_id for kind, view_id in shown if kind == "output"}
-    assert tables == set(views.TABLES), (tables ^ set(views.TABLES))
-    assert figures == set(views.FIGURES), (figures ^ set(views.FIGURES))
+    interpreter_tables = getattr(views, "INTERPRETER_TABLES", {})
+    interpreter_figures = getattr(views, "INTERPRETER_FIGURES", {})
+    assert tables == set(views.TABLES) | set(interpreter_tables), tables
+    assert figures == set(views.FIGURES) | set(interpreter_figures), figures
     assert outputs == set(getattr(views, "OUTPUTS", {})), outputs
     result, found, _texts = opened(name)
     for table_id, make in views.TABLES.items():
         table = make(result, found)
         assert isinstance(table, Table) and not table.frame.empty and table.caption, table_id
+    runs = page.own_run(result, found)
+    for table_id, make in interpreter_tables.items():
+        table = make(runs)
+        assert isinstance(table, Table) and not table.frame.empty and table.caption, table_id
     import matplotlib.pyplot as plt
+
+    for figure_id, make in interpreter_figures.items():
+        figure = make(runs)
+        assert figure.axes, f"{figure_id} has no axes"
+        plt.close(figure)
 
     for output_id, make in getattr(views, "OUTPUTS", {}).items():
         text = make(result, found)
@@ -139,6 +151,16 @@ def test_every_shown_table_and_figure_exists_and_every_view_is_shown(opened, nam
         figure = make(result, found)
         assert figure.axes, f"{figure_id} has no axes"
         plt.close(figure)
+
+
+@pytest.mark.parametrize("name", [name for name in NAMES if chapters.get(name).interpreters])
+def test_a_chapter_run_under_several_interpreters_shows_them_side_by_side(name):
+    """Its page shows its interpreter table and says what ran and what changed."""
+    views, prefix = chapters.get(name).views, chapters.package_name(name)
+    assert f"{name}-interpreters" in getattr(views, "INTERPRETER_TABLES", {})
+    assert f'chapter.table("{name}-interpreters")' in page_text(name)
+    quoted = quoted_glue_keys(name)
+    assert {f"{prefix}_interpreters_ran", f"{prefix}_interpreters_changed"} <= quoted
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -31,7 +31,10 @@ def found():
 
 
 def test_every_case_is_present(gil_quick):
-    assert {c.params["backend"] for c in gil_quick.group("article")} == set(gil.ARTICLE_BACKENDS)
+    backends = set(gil.ARTICLE_BACKENDS)
+    if gil_quick.values["interpreter_pool"] != gil.POOL_MEASURED:
+        backends.discard("interpreters")
+    assert {c.params["backend"] for c in gil_quick.group("article")} == backends
     release = {(c.params["workload"], c.params["backend"]) for c in gil_quick.group("release")}
     assert release == {(w, b) for w in gil.RELEASE_WORKLOADS for b in gil.RELEASE_BACKENDS}
     intervals = gil_quick.parameters["switch_intervals_s"]
@@ -268,3 +271,73 @@ def test_claims_of_the_committed_result(found):
         "a003_gil_os_threads": analysis.gil_os_threads_claim(),
         "a003_gil_history": analysis.gil_history_claim(),
     }
+
+
+# ---------------------------------------------------------------------------------------
+# Several interpreters side by side.
+
+
+def test_the_interpreter_pool_is_a_stated_absence_where_python_lacks_it(gil_quick):
+    """Before 3.14 the run records the absence and measures no interpreter pool; where the
+    executor exists, one trial run decides (its failure is recorded, not raised)."""
+    status = gil_quick.values["interpreter_pool"]
+    if machine.interpreter_pool_executor():
+        assert status == gil.POOL_MEASURED or status.startswith("failed (")
+    else:
+        assert status == gil.POOL_ABSENT
+        assert gil.interpreter_pool_status(2, 1000, 2, [0]) == gil.POOL_ABSENT
+        assert analysis.findings(gil_quick).article.interpreter_speedup is None
+        with pytest.raises(ImportError):
+            work.loops_on_interpreters(2, 1000, 2)
+
+
+def run_of(found, label_version, gil_enabled=True, free_threaded=False, **article):
+    """An interpreter's run whose findings are the committed ones, changed as given."""
+    from parbook.bench.results import Result
+    from parbook.interpreters import InterpreterRun
+
+    changed = dataclasses.replace(
+        found, interpreter=dataclasses.replace(found.interpreter, gil_enabled=gil_enabled),
+        article=dataclasses.replace(found.article, **article))
+    result = Result(experiment="the-gil", quick=True, machine={
+        "python_implementation": "CPython", "python_version": label_version,
+        "free_threaded_build": free_threaded, "gil_enabled": gil_enabled})
+    return InterpreterRun(None, result=result, found=changed)
+
+
+def test_threads_across_interpreters_every_case(found):
+    slow = dict(sequential=1.0, threads=1.0)
+    gil_only = [run_of(found, "3.12.1", **slow), run_of(found, "3.13.0", **slow)]
+    assert "Every one of these interpreters had a GIL on" in (
+        analysis.threads_across_interpreters(gil_only))
+    alone = analysis.threads_across_interpreters(gil_only[:1])
+    assert "This interpreter had its GIL on" in alone and "1.0× on CPython 3.12.1" in alone
+    free = run_of(found, "3.14.0", gil_enabled=False, free_threaded=True,
+                  sequential=2.0, threads=1.0)
+    text = analysis.threads_across_interpreters([*gil_only, free])
+    assert "With the GIL off, CPython 3.14.0t, GIL off ran the threads on several CPUs" in text
+    flat = run_of(found, "3.14.0", gil_enabled=False, free_threaded=True, **slow)
+    assert "still gained nothing here" in analysis.threads_across_interpreters([flat])
+
+
+def test_interpreter_pool_across_interpreters_every_case(found):
+    absent = run_of(found, "3.13.0", interpreters=None, interpreter_pool="absent")
+    assert analysis.interpreter_pool_across_interpreters([absent]) == (
+        "CPython 3.13.0 has no InterpreterPoolExecutor (Python 3.14 added it), so no "
+        "interpreter pool was measured.")
+    ran = run_of(found, "3.14.0", sequential=2.0, processes=1.0, interpreters=1.0,
+                 interpreter_pool="measured")
+    failed = run_of(found, "3.14.1", interpreters=None,
+                    interpreter_pool="failed (TypeError: boom)")
+    text = analysis.interpreter_pool_across_interpreters([absent, ran, failed])
+    assert text.startswith("The interpreter pool ran the loops 2.0× as fast as one after "
+                           "another on CPython 3.14.0 (its process pool: 2.0×).")
+    assert "CPython 3.13.0 has no InterpreterPoolExecutor (Python 3.14 added it)." in text
+    assert text.endswith("failed: on CPython 3.14.1 it failed (TypeError: boom).")
+
+
+def test_interpreter_rows_name_every_headline(found):
+    rows = analysis.interpreter_rows(found)
+    assert rows["GIL while the experiment ran"] in ("on", "off")
+    assert rows["on an interpreter pool"] == "not available"
+    assert len(rows) == 7

@@ -36,7 +36,7 @@ from typing import Any
 
 from IPython.display import HTML, display
 
-from parbook import chapters, claims
+from parbook import chapters, claims, interpreters
 from parbook.bench.results import Result, ResultError, load
 from parbook.render import formatting, tables
 from parbook.settings import quick_from_env
@@ -52,20 +52,24 @@ EXPERIMENT_TIMEOUT_S = 1500
 REUSE_ENV = "PARBOOK_RESULTS_DIR"
 
 
-def run_experiment(name: str) -> Result:
+def run_experiment(name: str, python: str | os.PathLike[str] | None = None,
+                   suffix: str | None = None) -> Result:
     """Run ``python -m parbook run NAME`` at this build's size; return its saved result.
 
-    With ``PARBOOK_RESULTS_DIR`` set, a result of the same size found there is copied
-    in instead of measured again.
+    ``python`` is another interpreter to run it with (:mod:`parbook.interpreters`), whose
+    result is saved as ``NAME.SUFFIX.json``; it runs this checkout's parbook. With
+    ``PARBOOK_RESULTS_DIR`` set, a result of the same size found there is copied in
+    instead of measured again.
     """
-    out = RESULTS_DIR / f"{name}.json"
-    reused = _reusable(name)
+    file_name = f"{name}.{suffix}.json" if suffix else f"{name}.json"
+    out = RESULTS_DIR / file_name
+    reused = _reusable(name, file_name)
     if reused is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(reused, out)
         return load(out)
-    command = [sys.executable, "-m", "parbook", "run", name, "--out", str(out),
-               "--time-limit", str(EXPERIMENT_TIMEOUT_S)]
+    command = [os.fspath(python or sys.executable), "-m", "parbook", "run", name,
+               "--out", str(out), "--time-limit", str(EXPERIMENT_TIMEOUT_S)]
     if QUICK:
         command.append("--quick")
     returncode, errors = _run_to_the_end(command)
@@ -85,8 +89,12 @@ def _run_to_the_end(command: list[str]) -> tuple[int, str]:
     from parbook import supervise
 
     backstop_s = EXPERIMENT_TIMEOUT_S + supervise.STOP_GRACE_S + supervise.DRAIN_S + 60
+    # Another interpreter's environment does not hold parbook: it runs this checkout's.
+    code = str(Path(chapters.__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        part for part in (code, os.environ.get("PYTHONPATH")) if part)}
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          start_new_session=True) as runner:
+                          start_new_session=True, env=env) as runner:
         try:
             _output, errors = runner.communicate(timeout=backstop_s)
         except subprocess.TimeoutExpired:
@@ -102,12 +110,13 @@ def _run_to_the_end(command: list[str]) -> tuple[int, str]:
     return runner.returncode, errors
 
 
-def _reusable(name: str) -> Path | None:
-    """The earlier result for ``name`` in ``PARBOOK_RESULTS_DIR``, if it is of this size."""
+def _reusable(name: str, file_name: str) -> Path | None:
+    """The earlier result ``file_name`` of ``name`` in ``PARBOOK_RESULTS_DIR``, if it is
+    of this size."""
     folder = os.environ.get(REUSE_ENV)
     if not folder:
         return None
-    candidate = Path(folder) / f"{name}.json"
+    candidate = Path(folder) / file_name
     try:
         earlier = load(candidate)
     except ResultError:
@@ -123,17 +132,27 @@ class OpenChapter:
     result: Result
     found: Any
     texts: dict[str, Any]
+    #: The build's own run, then one per other interpreter (:mod:`parbook.interpreters`).
+    runs: tuple[interpreters.InterpreterRun, ...] = ()
 
     def table(self, table_id: str) -> None:
         """Display the chapter's table ``table_id`` (an HTML table with that id)."""
-        made = self.chapter.views.TABLES[table_id](self.result, self.found)
+        views = self.chapter.views
+        if table_id in getattr(views, "INTERPRETER_TABLES", {}):
+            made = views.INTERPRETER_TABLES[table_id](self.runs)
+        else:
+            made = views.TABLES[table_id](self.result, self.found)
         show_table(made.frame, table_id, made.caption, index=made.index)
 
     def figure(self, figure_id: str) -> None:
         """Display the chapter's figure ``figure_id``."""
         import matplotlib.pyplot as plt
 
-        self.chapter.views.FIGURES[figure_id](self.result, self.found)
+        views = self.chapter.views
+        if figure_id in getattr(views, "INTERPRETER_FIGURES", {}):
+            views.INTERPRETER_FIGURES[figure_id](self.runs)
+        else:
+            views.FIGURES[figure_id](self.result, self.found)
         plt.show()
 
     def output(self, output_id: str) -> None:
@@ -153,17 +172,48 @@ def open(name: str) -> OpenChapter:  # noqa: A001 - the page's verb: page.open("
     chapter = chapters.get(name)
     result = run_experiment(name)
     found = chapter.analysis.findings(result)
-    texts = glued_texts(chapter, found)
+    runs = own_run(result, found)
+    if chapter.interpreters:
+        runs = interpreters.gather(
+            runs[0], lambda python, suffix: run_experiment(name, python, suffix),
+            chapter.analysis.findings)
+    texts = glued_texts(chapter, found, runs)
     for key, value in texts.items():
         glue(key, value, display=False)
-    return OpenChapter(chapter=chapter, result=result, found=found, texts=texts)
+    return OpenChapter(chapter=chapter, result=result, found=found, texts=texts, runs=runs)
 
 
-def glued_texts(chapter: chapters.Chapter, found: Any) -> dict[str, Any]:
-    """Every text a chapter's page glues: its ``texts()`` and its claims' verdicts and
-    reasons, which the ledger (``book/sources.md``) quotes from the page."""
-    return chapter.analysis.texts(found) | claims.texts(claims.of_chapter(chapter.analysis,
-                                                                         found))
+def own_run(result: Result, found: Any) -> tuple[interpreters.InterpreterRun, ...]:
+    """The build's own interpreter's run, alone."""
+    return (interpreters.InterpreterRun(None, result=result, found=found),)
+
+
+def glued_texts(chapter: chapters.Chapter, found: Any,
+                runs: tuple[interpreters.InterpreterRun, ...] = ()) -> dict[str, Any]:
+    """Every text a chapter's page glues: its ``texts()``, its claims' verdicts and
+    reasons, which the ledger (``book/sources.md``) quotes from the page, and, in a
+    chapter that runs under several interpreters, what ran and what changed in ``runs``."""
+    texts = chapter.analysis.texts(found) | claims.texts(claims.of_chapter(chapter.analysis,
+                                                                          found))
+    if chapter.interpreters:
+        if not runs:
+            raise ValueError(f"{chapter.name} runs under several interpreters: give its runs "
+                             "(page.own_run(result, found) for the build's own alone)")
+        texts |= interpreter_texts(chapter, runs)
+    return texts
+
+
+def interpreter_texts(chapter: chapters.Chapter,
+                      runs: tuple[interpreters.InterpreterRun, ...]) -> dict[str, Any]:
+    """The glued sentences of a chapter's interpreter comparison: ``PKG_interpreters_ran``
+    and ``PKG_interpreters_changed`` (from :mod:`parbook.interpreters`), and the chapter's
+    own ``interpreter_texts(runs)`` if its analysis has one."""
+    prefix = chapters.package_name(chapter.name)
+    describe = getattr(chapter.analysis, "describe_case", interpreters.describe_case)
+    texts = {f"{prefix}_interpreters_ran": interpreters.ran_sentence(runs),
+             f"{prefix}_interpreters_changed": interpreters.changed_sentence(runs, describe)}
+    own = getattr(chapter.analysis, "interpreter_texts", None)
+    return texts | (own(runs) if own else {})
 
 
 def show_table(frame: Any, table_id: str, caption: str, index: bool = True) -> None:

@@ -18,6 +18,7 @@ import os
 import platform
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,19 @@ def gil_enabled() -> bool:
     return True if is_enabled is None else bool(is_enabled())
 
 
+def free_threaded_build() -> bool:
+    """Whether the running interpreter was built free-threaded (``python3.13t``, ...),
+    whatever its GIL is doing now (``PYTHON_GIL=1`` turns it back on)."""
+    return bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+
+
+def interpreter_pool_executor() -> bool:
+    """Whether ``concurrent.futures.InterpreterPoolExecutor`` (3.14+) exists here."""
+    import concurrent.futures
+
+    return hasattr(concurrent.futures, "InterpreterPoolExecutor")
+
+
 def default_start_method() -> str:
     """The platform's default start method, read without fixing the global context.
 
@@ -218,6 +232,9 @@ def fingerprint() -> dict[str, Any]:
         "python_implementation": platform.python_implementation(),
         "python_build": " ".join(platform.python_build()),
         "gil_enabled": gil_enabled(),
+        "free_threaded_build": free_threaded_build(),
+        "python_gil_env": os.environ.get("PYTHON_GIL"),
+        "interpreter_pool_executor": interpreter_pool_executor(),
         "default_start_method": default_start_method(),
         "start_methods": multiprocessing.get_all_start_methods(),
         "packages": package_versions(),

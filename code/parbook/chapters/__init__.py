@@ -8,7 +8,9 @@ modules with fixed names:
 ``__init__.py``
     ``TITLE`` (the page's title) and ``RAY``: how its experiment uses Ray (``None``;
     ``"session"``, a fresh local instance or the cluster at ``RAY_ADDRESS``; or
-    ``"own cluster"``, a cluster it starts itself).
+    ``"own cluster"``, a cluster it starts itself); optionally ``INTERPRETERS = True``
+    when its answers depend on the interpreter, so that its page also runs it under every
+    interpreter in ``PARBOOK_PYTHONS`` (:mod:`parbook.interpreters`).
 ``experiment.py``
     the grid, the quick and full sizes, and ``run(quick=False, progress=None) -> Result``.
 ``analysis.py``
@@ -17,7 +19,10 @@ modules with fixed names:
 ``views.py``
     ``TABLES`` and ``FIGURES``: id -> function of ``(result, findings)`` that makes the
     table or figure the page shows under that id; optionally ``OUTPUTS``, id -> function
-    returning the text a demonstration printed, which the page prints as it was.
+    returning the text a demonstration printed, which the page prints as it was; and, in a
+    chapter with ``INTERPRETERS``, ``INTERPRETER_TABLES`` (and optionally
+    ``INTERPRETER_FIGURES``): id -> function of the runs
+    (:class:`parbook.interpreters.InterpreterRun`, the build's own first).
 ``workload.py`` (and other modules)
     the code the page shows with ``{literalinclude}`` between ``# [start:NAME]`` and
     ``# [end:NAME]`` markers.
@@ -54,6 +59,7 @@ class Chapter:
     name: str
     title: str
     ray: str | None
+    interpreters: bool = False
 
     @property
     def package(self) -> str:
@@ -92,7 +98,8 @@ def _discover() -> dict[str, Chapter]:
             continue
         package = importlib.import_module(f"{__name__}.{info.name}")
         name = page_name(info.name)
-        found[name] = Chapter(name=name, title=package.TITLE, ray=package.RAY)
+        found[name] = Chapter(name=name, title=package.TITLE, ray=package.RAY,
+                              interpreters=getattr(package, "INTERPRETERS", False))
     return dict(sorted(found.items()))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from parbook import sources
+from parbook import interpreters, sources
 from parbook.bench.results import Result
 from parbook.claims import Judgement, Verdict
 from parbook.render.formatting import format_ratio, format_seconds
@@ -41,6 +41,11 @@ class ArticleRerun:
     threads: float
     processes: float
     sums_match: bool  # the three ways computed the same sums
+    #: The interpreter pool's time (Python 3.14+), None when it did not run, and
+    #: ``interpreter_pool``: "measured", "absent" (no InterpreterPoolExecutor), or
+    #: "failed (why)".
+    interpreters: float | None = None
+    interpreter_pool: str = "measured"
 
     @property
     def thread_speedup(self) -> float:
@@ -49,6 +54,10 @@ class ArticleRerun:
     @property
     def process_speedup(self) -> float:
         return self.sequential / self.processes
+
+    @property
+    def interpreter_speedup(self) -> float | None:
+        return None if self.interpreters is None else self.sequential / self.interpreters
 
 
 @dataclass(frozen=True)
@@ -113,6 +122,11 @@ def findings(result: Result) -> Findings:
             threads=result.median("article", backend="threads"),
             processes=result.median("article", backend="processes"),
             sums_match=values["loop_results_match"],
+            interpreters=(result.median("article", backend="interpreters")
+                          if result.group("article") and any(
+                              case.params["backend"] == "interpreters"
+                              for case in result.group("article")) else None),
+            interpreter_pool=values["interpreter_pool"],
         ),
         release=Release(
             hashed_bytes=parameters["hash_chunks"] * parameters["hash_chunk_bytes"],
@@ -441,3 +455,84 @@ def claims(found: Findings) -> dict[str, Judgement]:
         "a003_gil_os_threads": gil_os_threads_claim(),
         "a003_gil_history": gil_history_claim(),
     }
+
+
+# ---------------------------------------------------------------------------------------
+# Several interpreters side by side (PARBOOK_PYTHONS; parbook.interpreters).
+
+
+def interpreter_rows(found: Findings) -> dict[str, str]:
+    """The chapter's headline numbers under one interpreter: a column of its
+    side-by-side table."""
+    seconds, ratio = format_seconds, format_ratio
+    interp, article, release = found.interpreter, found.article, found.release
+    pool = article.interpreter_speedup
+    return {
+        "GIL while the experiment ran": "on" if interp.gil_enabled else "off",
+        f"{article.loops} loops, one after another": seconds(article.sequential),
+        "the same loops, one thread each": (f"{seconds(article.threads)} "
+                                            f"({ratio(article.thread_speedup)} as fast)"),
+        "on a process pool": (f"{seconds(article.processes)} "
+                              f"({ratio(article.process_speedup)} as fast)"),
+        "on an interpreter pool": ("not available" if pool is None else
+                                   f"{seconds(article.interpreters)} ({ratio(pool)} as fast)"),
+        "SHA-256 on threads, against one thread": ratio(release.sha_speedup),
+        "pure-Python loop on threads, against one thread": ratio(release.python_speedup),
+    }
+
+
+def threads_across_interpreters(runs: list[interpreters.InterpreterRun]) -> str:
+    """How the counting loops on threads compared with one after another under each
+    interpreter, and what that says about the GIL of each."""
+    present = interpreters.measured(runs)
+    listed = interpreters.join_words(
+        [f"{format_ratio(run.found.article.thread_speedup)} on {run.label}" for run in present])
+    said = (f"Against the loops one after another, one thread per loop ran them {listed}.")
+    free = [run for run in present if not run.found.interpreter.gil_enabled]
+    if not free:
+        one = len(present) == 1
+        return (f"{said} {'This interpreter' if one else 'Every one of these interpreters'} "
+                f"had {'its' if one else 'a'} GIL on, so only one thread ran Python at a time"
+                " and any difference is noise.")
+    gained = [run.label for run in free if run.found.article.thread_speedup >= NO_GAIN_BELOW]
+    flat = [run.label for run in free if run.label not in gained]
+    parts = []
+    if gained:
+        parts.append(f"with the GIL off, {interpreters.join_words(gained)} ran the threads "
+                     "on several CPUs at once")
+    if flat:
+        parts.append(f"with the GIL off, {interpreters.join_words(flat)} still gained "
+                     "nothing here")
+    text = "; ".join(parts)
+    return f"{said} {text[0].upper()}{text[1:]}."
+
+
+def interpreter_pool_across_interpreters(runs: list[interpreters.InterpreterRun]) -> str:
+    """Where the interpreter pool ran, how it compared with the process pool, and why it
+    did not run elsewhere."""
+    present = interpreters.measured(runs)
+    ran = [run for run in present if run.found.article.interpreter_speedup is not None]
+    absent = [run.label for run in present if run.found.article.interpreter_pool == "absent"]
+    failed = [f"on {run.label} it {run.found.article.interpreter_pool}" for run in present
+              if run.found.article.interpreter_pool.startswith("failed")]
+    sentences = []
+    if ran:
+        each = [f"{format_ratio(run.found.article.interpreter_speedup)} as fast as one after "
+                f"another on {run.label} (its process pool: "
+                f"{format_ratio(run.found.article.process_speedup)})" for run in ran]
+        sentences.append(f"The interpreter pool ran the loops {interpreters.join_words(each)}.")
+    if absent:
+        verb = "has" if len(absent) == 1 else "have"
+        sentences.append(f"{interpreters.join_words(absent)} {verb} no "
+                         "InterpreterPoolExecutor (Python 3.14 added it)"
+                         + (", so no interpreter pool was measured." if not ran else "."))
+    if failed:
+        sentences.append(f"The interpreter pool's trial run failed: "
+                         f"{interpreters.join_words(failed)}.")
+    return " ".join(sentences)
+
+
+def interpreter_texts(runs: list[interpreters.InterpreterRun]) -> dict[str, str]:
+    """The chapter's own sentences about its interpreters (parbook.page glues them)."""
+    return {"gil_interpreters_threads": threads_across_interpreters(runs),
+            "gil_interpreters_pool": interpreter_pool_across_interpreters(runs)}

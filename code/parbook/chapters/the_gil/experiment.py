@@ -5,7 +5,9 @@ Four groups of cases:
 ``article``
     Article 001's experiment: ten pure-Python counting loops run one after another, then
     on ten threads at once; and, as the fix the article recommends, on a process pool of
-    one process per usable CPU (start-up included).
+    one process per usable CPU (start-up included); on Python 3.14+, also on an
+    ``InterpreterPoolExecutor`` of one sub-interpreter per usable CPU (its absence, or its
+    failure, is recorded in ``values["interpreter_pool"]``).
 ``release``
     Work that releases the GIL (SHA-256 of large buffers) against work that holds it (a
     pure-Python loop of about the same length per task), each run serially and on one
@@ -40,11 +42,12 @@ from parbook.shared.cpu import burn, calibrate, iterations_for
 
 NAME = "the-gil"
 
-ARTICLE_BACKENDS = ("sequential", "threads", "processes")
+ARTICLE_BACKENDS = ("sequential", "threads", "processes", "interpreters")
 ARTICLE_LABELS = {
     "sequential": "one after another",
     "threads": "one thread each",
     "processes": "process pool (one process per CPU)",
+    "interpreters": "interpreter pool (one sub-interpreter per CPU)",
 }
 RELEASE_WORKLOADS = {"sha256": "SHA-256 of large buffers (releases the GIL)",
                      "python": "pure-Python loop (holds the GIL)"}
@@ -144,6 +147,9 @@ def _article(result: Result, size: Sizes, cpus: int, context: Any,
         "threads": lambda: work.loops_on_threads(loops, n),
         "processes": lambda: work.loops_on_processes(loops, n, cpus, context),
     }
+    result.values["interpreter_pool"] = interpreter_pool_status(loops, n, cpus, expected)
+    if result.values["interpreter_pool"] == POOL_MEASURED:
+        runs["interpreters"] = lambda: work.loops_on_interpreters(loops, n, cpus)
     matches = True
     for backend, call in runs.items():
         say(f"article: {loops} loops of {n} iterations, {backend}")
@@ -152,6 +158,26 @@ def _article(result: Result, size: Sizes, cpus: int, context: Any,
         matches = matches and all(out == expected for out in outputs)
         result.add("article", {"backend": backend, "loops": loops, "iterations": n}, samples)
     result.values["loop_results_match"] = matches
+
+
+#: ``values["interpreter_pool"]``: the interpreter pool ran and was measured; this
+#: interpreter has none (before 3.14); or, starting with "failed", why its trial run did.
+POOL_MEASURED, POOL_ABSENT = "measured", "absent"
+
+
+def interpreter_pool_status(loops: int, iterations: int, cpus: int,
+                            expected: list[int]) -> str:
+    """:data:`POOL_MEASURED` when this interpreter has ``InterpreterPoolExecutor`` and one
+    trial run of the loops on it gave the right sums; :data:`POOL_ABSENT` when it has
+    none; otherwise ``"failed (...)"`` with the reason. A new feature that fails here is
+    a stated absence, never a failed page."""
+    if not machine.interpreter_pool_executor():
+        return POOL_ABSENT
+    try:
+        sums = work.loops_on_interpreters(loops, iterations, cpus)
+    except Exception as exc:  # noqa: BLE001 - any failure of the new executor is reported
+        return f"failed ({type(exc).__name__}: {str(exc)[:120]})"
+    return POOL_MEASURED if sums == expected else "failed (wrong sums)"
 
 
 def _release(result: Result, size: Sizes, cpus: int, rate: float,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from parbook import sources
+from parbook import interpreters, sources
 from parbook.bench.results import Result
-from parbook.chapters.the_gil.analysis import Findings, summary_rows
+from parbook.chapters.the_gil.analysis import Findings, interpreter_rows, summary_rows
 from parbook.chapters.the_gil.experiment import (
     ARTICLE_LABELS,
     RELEASE_BACKENDS,
@@ -93,3 +93,7 @@ TABLES = {
     "the-gil-switch-cost-table": switch_cost_table,
 }
 FIGURES: dict = {}
+INTERPRETER_TABLES = {
+    "the-gil-interpreters": interpreters.table(
+        interpreter_rows, "Article 001's loops and the hashing tasks"),
+}

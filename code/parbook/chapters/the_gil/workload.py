@@ -65,6 +65,17 @@ def loops_on_processes(loops: int, iterations: int, workers: int,
         return list(pool.map(count_loop, [iterations] * loops, timeout=TIMEOUT_S * loops))
 
 
+# [start:interpreter-pool]
+def loops_on_interpreters(loops: int, iterations: int, workers: int) -> list[int]:
+    """Run ``loops`` counting loops on a pool of ``workers`` sub-interpreters (Python
+    3.14+): threads of one process, each interpreter with a GIL of its own."""
+    from concurrent.futures import InterpreterPoolExecutor
+
+    with InterpreterPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(count_loop, [iterations] * loops, timeout=TIMEOUT_S * loops))
+# [end:interpreter-pool]
+
+
 # [start:hash-chunk]
 def hash_chunk(chunk: bytes) -> str:
     """SHA-256 of one buffer; hashlib releases the GIL while it hashes large buffers."""
