@@ -9,7 +9,7 @@ HTML := $(CURDIR)/_build/html
 # pip itself is pinned like every other dependency (Dependabot proposes updates).
 PIP_VERSION := 26.3
 
-.PHONY: setup book test lint serve lock clean browser-deps linkcheck page
+.PHONY: setup pythons book test lint serve lock clean browser-deps linkcheck page
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,15 +20,24 @@ $(STAMP): requirements.lock pyproject.toml
 
 setup: $(STAMP)
 
+# Other interpreters for the chapters whose answers depend on the interpreter, named in
+# PARBOOK_PYTHONS (e.g. PARBOOK_PYTHONS="python3.12 python3.13 python3.14t"): one virtual
+# environment each under .venv-pythons/, from the same lock, holding only what those
+# chapters import (parbook/interpreters.py). A name not found here is reported and skipped;
+# the pages then say so. Unset: nothing to do, the build's own interpreter only.
+pythons: setup
+	@if [ -n "$(strip $(PARBOOK_PYTHONS))" ]; then \
+		$(BIN)/python -m parbook.interpreters setup $(PARBOOK_PYTHONS); fi
+
 # The published build: full sizes, forced execution, fresh, warnings as errors.
-book: setup
+book: setup pythons
 	rm -rf _build/html _build/jupyter_execute
 	$(BIN)/jupyter-book build book/ --all -W --keep-going
 	@echo "The book is in $(HTML)/index.html (view it with: make serve)"
 
 # Lint, unit tests, every experiment in quick mode, a full quick build of the book, and
 # that build in a real browser (tests/test_browser.py).
-test: setup lint browser-deps
+test: setup lint browser-deps pythons
 	$(BIN)/python -m pytest
 
 # What the browser tests need besides Python: a Chromium (Debian's package, installed here
@@ -79,4 +88,7 @@ lock: setup
 		--output-file requirements.lock
 
 clean:
-	rm -rf _build results test-output
+	rm -rf _build test-output .venv-pythons
+	@# results/machines/ holds contributed machines' committed results: keep it.
+	@if [ -d results ]; then find results -mindepth 1 -maxdepth 1 ! -name machines \
+		-exec rm -rf {} +; fi
