@@ -113,6 +113,11 @@ def fingerprint_rows(fingerprint: dict[str, Any]) -> dict[str, Any]:
         "Python": f"{fingerprint['python_implementation']} {fingerprint['python_version']} "
                   f"({fingerprint['python_build']})",
         "GIL enabled": fingerprint["gil_enabled"],
+        # Fingerprints taken before these fields existed lack them.
+        "free-threaded build": fingerprint.get("free_threaded_build", "not recorded"),
+        "PYTHON_GIL": fingerprint.get("python_gil_env") or "not set",
+        "InterpreterPoolExecutor": ("available" if fingerprint.get("interpreter_pool_executor")
+                                    else "not available"),
         "default start method": fingerprint["default_start_method"],
         "available start methods": ", ".join(fingerprint["start_methods"]),
     }
