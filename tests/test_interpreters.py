@@ -190,3 +190,56 @@ def test_the_command_line_reports_a_missing_interpreter_and_succeeds():
     assert done.returncode == 0
     assert f"{MISSING}: not found on this machine" in done.stdout
     assert f"interpreters ready: none of {MISSING}" in done.stdout
+
+
+# ---------------------------------------------------------------------------------------
+# The interpreters page.
+
+
+def described(version: str, method: str = "fork", free: bool = False, gil: bool = True,
+              pool: bool = False) -> interpreters.Described:
+    return interpreters.Described(None, {
+        "python_implementation": "CPython", "python_version": version,
+        "free_threaded_build": free, "gil_enabled": gil, "default_start_method": method,
+        "start_methods": [method], "interpreter_pool_executor": pool, "packages": {}})
+
+
+def test_page_sentences_every_case():
+    old, new = described("3.12.1"), described("3.14.0", "forkserver", pool=True)
+    free = described("3.14.0", "forkserver", free=True, gil=False, pool=True)
+    stuck = described("3.13.0", free=True, gil=True)
+    assert interpreters.gil_sentence([old]).startswith("It is a standard build with a GIL")
+    assert interpreters.gil_sentence([old, new]).startswith("Every one of them is a standard")
+    assert interpreters.gil_sentence([old, free, stuck]) == (
+        "CPython 3.14.0t, GIL off ran with the GIL off, so threads could run Python on "
+        "several CPUs at once; CPython 3.13.0t, GIL on is a free-threaded build that ran "
+        "with its GIL on (PYTHON_GIL=1, or an extension module not marked safe without it).")
+    assert interpreters.start_method_sentence([old]) == (
+        "It starts processes with fork by default here.")
+    assert interpreters.start_method_sentence([old, new, free]) == (
+        "Their default start methods differ here: fork on CPython 3.12.1 and forkserver on "
+        "CPython 3.14.0 and CPython 3.14.0t, GIL off.")
+    assert interpreters.pool_sentence([old]).startswith("None of them has")
+    assert interpreters.pool_sentence([new, free]).startswith("Every one of them has")
+    assert interpreters.pool_sentence([old, new]) == (
+        "CPython 3.14.0 has concurrent.futures.InterpreterPoolExecutor; the others do not.")
+    missing = interpreters.Described(MISSING, absent=f"{MISSING} was not found on this machine")
+    texts = interpreters.page_texts([old, missing])
+    assert texts["interpreters_ran"] == (
+        "This build measured one interpreter, CPython 3.12.1, its own: PARBOOK_PYTHONS named "
+        "others, but none could run. Named in PARBOOK_PYTHONS but not measured: python3.99 was "
+        "not found on this machine.")
+    assert interpreters.page_texts([old, new])["interpreters_ran"].startswith(
+        "This build measured 2 interpreters side by side")
+    frame = interpreters.facts_frame([old, missing, free])
+    assert list(frame.columns) == ["CPython 3.12.1", "CPython 3.14.0t, GIL off"]
+    assert frame.loc["GIL while it ran", "CPython 3.14.0t, GIL off"] == "off"
+
+
+def test_describe_all_asks_each_interpreter_in_its_own_environment(environments):
+    root, _ready, _said = environments
+    found = interpreters.describe_all([OTHER, MISSING, sys.executable], root=root)
+    assert [d.label.split(".")[0] for d in found if d.fingerprint] == ["CPython 3", "CPython 3"]
+    assert found[0].fingerprint["python_version"] == sys.version.split()[0]
+    assert found[1].fingerprint["python_version"].startswith("3.12.")
+    assert [d.absent for d in found if d.absent] == [f"{MISSING} was not found on this machine"]

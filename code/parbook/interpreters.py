@@ -360,6 +360,173 @@ def side_by_side(runs: Sequence[InterpreterRun],
     return frame
 
 
+# ---------------------------------------------------------------------------------------
+# The interpreters page (book/interpreters.md): what each interpreter is, side by side.
+
+
+@dataclass(frozen=True)
+class Described:
+    """One interpreter as the interpreters page lists it: its fingerprint (taken by
+    ``python -m parbook machine`` in its environment), or why there is none."""
+
+    name: str | None
+    fingerprint: dict[str, Any] | None = None
+    absent: str | None = None
+
+    @property
+    def label(self) -> str:
+        return label(self.fingerprint) if self.fingerprint else str(self.name)
+
+
+def describe_all(names: Sequence[str] | None = None, root: Path = VENVS_DIR
+                 ) -> list[Described]:
+    """The build's own interpreter, then each one named in ``PARBOOK_PYTHONS`` that is a
+    different interpreter, with its fingerprint; or the reason it has none."""
+    from parbook.bench import machine
+
+    described = [Described(None, machine.fingerprint())]
+    code = str(Path(__file__).resolve().parents[1])
+    for name in requested() if names is None else names:
+        python = venv_python(name, root)
+        if not python.exists():
+            found_here = find(name)
+            probed = probe(found_here) if found_here is not None else None
+            if probed is not None and any(same_interpreter(probed, d.fingerprint)
+                                          for d in described if d.fingerprint):
+                continue
+            described.append(Described(name, absent=(
+                f"{name} has no environment here (make pythons makes one)" if found_here
+                else f"{name} was not found on this machine")))
+            continue
+        try:
+            done = subprocess.run([str(python), "-m", "parbook", "machine"], capture_output=True,
+                                  text=True, timeout=PROBE_TIMEOUT_S, check=False,
+                                  env={**os.environ, "PYTHONPATH": code})
+            fingerprint = json.loads(done.stdout) if done.returncode == 0 else None
+        except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError):
+            fingerprint = None
+        if fingerprint is None:
+            described.append(Described(name, absent=f"{name} could not describe itself"))
+            continue
+        probed = {"implementation": fingerprint.get("python_implementation"),
+                  "version": fingerprint.get("python_version"),
+                  "free_threaded": fingerprint.get("free_threaded_build")}
+        if not any(same_interpreter(probed, d.fingerprint) for d in described if d.fingerprint):
+            described.append(Described(name, fingerprint))
+    return described
+
+
+def facts_rows(fingerprint: dict[str, Any]) -> dict[str, str]:
+    """What the interpreters page lists for one interpreter."""
+    def yes(value: Any) -> str:
+        return "yes" if value else "no"
+
+    return {
+        "free-threaded build": yes(fingerprint.get("free_threaded_build")),
+        "GIL while it ran": "on" if fingerprint.get("gil_enabled", True) else "off",
+        "PYTHON_GIL": fingerprint.get("python_gil_env") or "not set",
+        "default start method": fingerprint["default_start_method"],
+        "start methods": ", ".join(fingerprint["start_methods"]),
+        "InterpreterPoolExecutor": yes(fingerprint.get("interpreter_pool_executor")),
+        "numpy": (fingerprint.get("packages") or {}).get("numpy") or "not installed",
+    }
+
+
+def facts_frame(described: Sequence[Described]) -> Any:
+    """One column per interpreter that described itself, one row per fact."""
+    import pandas as pd
+
+    columns = {d.label: facts_rows(d.fingerprint) for d in described if d.fingerprint}
+    frame = pd.DataFrame(columns)
+    frame.index.name = "interpreter"
+    return frame
+
+
+def gil_sentence(described: Sequence[Described]) -> str:
+    """Which interpreters ran with their GIL off, and which free-threaded build kept it on."""
+    present = [d for d in described if d.fingerprint]
+    free = [d for d in present if d.fingerprint.get("free_threaded_build")]
+    if not free:
+        one = len(present) == 1
+        return (f"{'It is a' if one else 'Every one of them is a'} standard build with a GIL: "
+                "no column here can show threads running Python on several CPUs at once.")
+    off = [d.label for d in free if not d.fingerprint.get("gil_enabled", True)]
+    on = [d.label for d in free if d.fingerprint.get("gil_enabled", True)]
+    parts = []
+    if off:
+        parts.append(f"{join_words(off)} ran with the GIL off, so threads could run Python "
+                     "on several CPUs at once")
+    if on:
+        parts.append(f"{join_words(on)} is a free-threaded build that ran with its GIL on "
+                     "(PYTHON_GIL=1, or an extension module not marked safe without it)")
+    return "; ".join(parts) + "."
+
+
+def start_method_sentence(described: Sequence[Described]) -> str:
+    """Whether the interpreters' default start methods agree, as observed."""
+    present = [d for d in described if d.fingerprint]
+    methods: dict[str, list[str]] = {}
+    for d in present:
+        methods.setdefault(d.fingerprint["default_start_method"], []).append(d.label)
+    if len(methods) == 1:
+        (method, _labels), = methods.items()
+        who = "It" if len(present) == 1 else "Every one of them"
+        return f"{who} starts processes with {method} by default here."
+    each = [f"{method} on {join_words(labels)}" for method, labels in methods.items()]
+    return f"Their default start methods differ here: {join_words(each)}."
+
+
+def pool_sentence(described: Sequence[Described]) -> str:
+    """Which interpreters have InterpreterPoolExecutor."""
+    present = [d for d in described if d.fingerprint]
+    have = [d.label for d in present if d.fingerprint.get("interpreter_pool_executor")]
+    if not have:
+        return ("None of them has concurrent.futures.InterpreterPoolExecutor, which Python "
+                "3.14 added.")
+    if len(have) == len(present):
+        return "Every one of them has concurrent.futures.InterpreterPoolExecutor."
+    return (f"{join_words(have)} {'has' if len(have) == 1 else 'have'} "
+            "concurrent.futures.InterpreterPoolExecutor; the others do not.")
+
+
+def page_texts(described: Sequence[Described]) -> dict[str, str]:
+    """Every sentence the interpreters page glues."""
+    labels = [d.label for d in described if d.fingerprint]
+    missing = [d.absent for d in described if d.absent]
+    if len(labels) == 1:
+        ran = (f"This build measured one interpreter, {labels[0]}, its own: {ENV} named "
+               + ("no other." if not missing else "others, but none could run."))
+    else:
+        ran = (f"This build measured {len(labels)} interpreters side by side: "
+               f"{join_words(labels)}.")
+    if missing:
+        ran += f" Named in {ENV} but not measured: {join_words(missing)}."
+    from parbook.render.formatting import format_ratio
+
+    return {"interpreters_ran": ran, "interpreters_gil": gil_sentence(described),
+            "interpreters_start_method": start_method_sentence(described),
+            "interpreters_pool": pool_sentence(described),
+            "interpreters_change_factor": format_ratio(CHANGE_FACTOR),
+            "interpreters_change_inverse": format_ratio(1 / CHANGE_FACTOR)}
+
+
+def glue_page(described: Sequence[Described]) -> None:
+    """Glue every sentence of the interpreters page (:func:`page_texts`)."""
+    from myst_nb import glue
+
+    for key, value in page_texts(described).items():
+        glue(key, value, display=False)
+
+
+def show_facts(described: Sequence[Described]) -> None:
+    """Show the interpreters page's table: one column per interpreter."""
+    from parbook.page import show_table
+
+    show_table(facts_frame(described), "interpreters-facts", (
+        "What each interpreter reported about itself when this page was built, in its own "
+        "environment (python -m parbook machine)."))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m parbook.interpreters setup [NAME...]``: make the environments."""
     parser = argparse.ArgumentParser(prog="python -m parbook.interpreters",
