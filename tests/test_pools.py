@@ -585,3 +585,86 @@ def test_claims_of_the_committed_result(found):
     assert set(analysis.claims(found)) == {
         "a001_apply", "a001_pool_size_cores", "a001_pool_default_size",
         "a001_pool_lifecycle", "a001_pool_join_after_close", "a003_map_args"}
+
+
+# ---------------------------------------------------------------------------------------
+# Several interpreters side by side.
+
+
+def pools_run_of(found, version, method="fork", count="os.cpu_count()"):
+    """An interpreter's run whose findings are the committed ones, with its default start
+    method and the call a default pool is sized by."""
+    from parbook.bench.results import Result
+    from parbook.interpreters import InterpreterRun
+
+    machine_found = dataclasses.replace(
+        found.machine, start_method=method,
+        counts=dataclasses.replace(found.machine.counts, default_pool_count=count))
+    result = Result(experiment="pools", quick=True, machine={
+        "python_implementation": "CPython", "python_version": version})
+    return InterpreterRun(None, result=result,
+                          found=dataclasses.replace(found, machine=machine_found))
+
+
+def test_interpreter_rows_name_every_headline(found):
+    rows = analysis.interpreter_rows(found)
+    assert len(rows) == 8
+    counts = found.machine.counts
+    assert rows["default start method (every pool here uses it)"] == found.machine.start_method
+    assert rows["Pool() with no size starts"] == (
+        f"{counts.default_pool_size} workers ({counts.default_pool_count})")
+    chunks = found.chunksize
+    assert rows["Pool.map of tiny tasks, chunksize 1: per task"] == (
+        analysis.format_seconds(chunks.times["1"] / chunks.tasks))
+
+
+@pytest.mark.parametrize(("seen", "expected"), [
+    (None, "the child failed"), ("given", "taken"), (2, "ignored")])
+def test_override_cell(found, seen, expected):
+    counts = found.machine.counts
+    seen = counts.override if seen == "given" else seen
+    assert analysis.override_cell(dataclasses.replace(counts, override_env_seen=seen)) == (
+        expected)
+
+
+def test_defaults_across_interpreters_every_case(found):
+    assert analysis.defaults_across_interpreters([pools_run_of(found, "3.12.1")]) == (
+        "On CPython 3.12.1, a Pool() given no arguments makes its workers by fork, as many as "
+        "os.cpu_count() says.")
+    same = [pools_run_of(found, "3.11.7"), pools_run_of(found, "3.12.1")]
+    assert analysis.defaults_across_interpreters(same) == (
+        "A Pool() given no arguments made its workers the same way under every interpreter "
+        "here: by fork, as many as os.cpu_count() says.")
+    newer = [pools_run_of(found, "3.13.0", count="os.process_cpu_count()"),
+             pools_run_of(found, "3.14.0", "forkserver", "os.process_cpu_count()")]
+    assert analysis.defaults_across_interpreters([*same, *newer]) == (
+        "A Pool() given no arguments makes its workers differently: on CPython 3.11.7 and "
+        "CPython 3.12.1, by fork, as many as os.cpu_count() says; on CPython 3.13.0, by fork, "
+        "as many as os.process_cpu_count() says; on CPython 3.14.0, by forkserver, as many as "
+        "os.process_cpu_count() says. Name the start method and the pool's size, and the "
+        "program no longer depends on which Python runs it.")
+
+
+@pytest.mark.parametrize(("group", "params", "expected"), [
+    ("sync_async", {"how": "async", "tasks": 10}, "10 sleeping tasks, apply_async, then get "
+                                                  "(asynchronous)"),
+    ("chunksize", {"chunksize": "one_process", "tasks": 2000},
+     "2,000 tiny tasks in one process, no pool"),
+    ("chunksize", {"chunksize": "default", "tasks": 2000},
+     "2,000 tiny tasks on Pool.map (map's default chunksize)"),
+    ("chunksize", {"chunksize": "10", "tasks": 2000},
+     "2,000 tiny tasks on Pool.map (chunksize 10)"),
+    ("executor_map", {"how": "executor_default", "tasks": 500},
+     "500 tiny tasks, ProcessPoolExecutor.map, default chunksize (1)"),
+    ("setup_alone", {"vocabulary": 50000}, "building a 50,000-word table in a worker"),
+    ("initializer", {"how": "per_task", "lookups": 6},
+     "6 lookups, every task builds the table"),
+    ("workers", {"how": "one_process", "workers": 1, "tasks": 12},
+     "12 CPU-bound tasks in one process"),
+    ("workers", {"how": "pool", "workers": 3, "tasks": 12}, "12 CPU-bound tasks on a pool of 3"),
+    ("blas", {"threads": "one", "workers": 2},
+     "matrix products on 2 workers, one BLAS thread per worker"),
+    ("other", {}, "other"),
+])
+def test_describe_case_names_each_group(group, params, expected):
+    assert analysis.describe_case(group, params) == expected

@@ -654,3 +654,109 @@ def test_guard_required_claim_every_verdict(found):
 def test_claims_of_the_committed_result(found):
     judged = analysis.claims(found)
     assert set(judged) == {"a001_process_api", "a003_main_guard", "a004_guard_required"}
+
+
+# ---------------------------------------------------------------------------------------
+# Several interpreters side by side.
+
+
+def run_of(found, version, unguarded_output=None, killed=False, forkserver=True):
+    """An interpreter's run whose findings are the committed ones, with what the script
+    without the guard printed under forkserver (``forkserver`` False: none offered)."""
+    from parbook.bench.results import Result
+    from parbook.interpreters import InterpreterRun
+
+    guard = found.guard
+    runs = dict(guard.runs)
+    key = ("unguarded", "forkserver")
+    runs[key] = dataclasses.replace(runs[key], killed=killed,
+                                    output=runs[key].output if unguarded_output is None
+                                    else unguarded_output)
+    methods = guard.methods if forkserver else tuple(m for m in guard.methods
+                                                     if m != "forkserver")
+    changed = dataclasses.replace(found, guard=dataclasses.replace(guard, runs=runs,
+                                                                   methods=methods))
+    result = Result(experiment="processes", quick=True, machine={
+        "python_implementation": "CPython", "python_version": version})
+    return InterpreterRun(None, result=result, found=changed)
+
+
+def test_interpreter_rows_name_every_headline(found):
+    rows = analysis.interpreter_rows(found)
+    assert len(rows) == 8
+    assert rows["default start method"] == found.setup.start_method
+    assert rows["who imported the guarded script under forkserver"] == "the child"
+    assert rows["the script without the main guard, under forkserver"] == (
+        "the child died (RuntimeError); the script went on")
+    spawn_only = dataclasses.replace(found, guard=dataclasses.replace(
+        found.guard, methods=("spawn",)), forkserver_main=None)
+    rows = analysis.interpreter_rows(spawn_only)
+    assert [label for label, cell in rows.items() if cell == analysis.NOT_OFFERED] == [
+        "a script that starts one child under fork (wall time)",
+        "a script that starts one child under forkserver (wall time)",
+        "the script without the main guard, under forkserver",
+        "who imported the guarded script under forkserver"]
+
+
+@pytest.mark.parametrize(("child", "server", "expected"), [
+    (True, False, "the child"),
+    (False, True, "the fork server, once, before forking"),
+    (True, True, "the fork server, and the child again"),
+    (False, False, "no second import seen"),
+])
+def test_forkserver_import_cell(child, server, expected):
+    main = analysis.ForkserverImport(child_imported=child, server_imported=server)
+    assert analysis.forkserver_import_cell(main) == expected
+    assert analysis.forkserver_import_cell(None) == analysis.NOT_OFFERED
+
+
+def test_guard_across_interpreters_every_case(found):
+    old = [run_of(found, "3.12.1"), run_of(found, "3.13.0")]
+    assert analysis.guard_across_interpreters(old) == (
+        "Without the main guard, under forkserver: on CPython 3.12.1 and CPython 3.13.0, the "
+        "child died importing the script itself, as under spawn.")
+    server = run_of(found, "3.14.1", unguarded_output="top level of the script runs\n")
+    text = analysis.guard_across_interpreters([*old, server])
+    assert text == (
+        "Without the main guard, under forkserver: on CPython 3.12.1 and CPython 3.13.0, the "
+        "child died importing the script itself, as under spawn; on CPython 3.14.1, the "
+        "script itself failed, before any child could report back. What separates them is "
+        "who imports the script, the child or the fork server (the table's row above): "
+        "where the server does, the script's unguarded top level runs in the server.")
+    ran = run_of(found, "3.13.0", unguarded_output="the child ended with exitcode 0\n")
+    assert analysis.guard_across_interpreters([ran]).endswith(
+        "on CPython 3.13.0, the script ran to its end, child and all.")
+    stopped = run_of(found, "3.13.0", killed=True)
+    assert analysis.guard_across_interpreters([stopped]).endswith(
+        "the script was stopped at its time limit.")
+    assert analysis.guard_across_interpreters([run_of(found, "3.13.0", forkserver=False)]) == (
+        "No interpreter here offered forkserver, so the unguarded script was not run under "
+        "it.")
+
+
+@pytest.mark.parametrize(("group", "params", "expected"), [
+    ("exit", {"ending": "exit3", "method": "spawn"}, "join() after sys.exit(3) (spawn)"),
+    ("daemon_exit", {"kind": "daemon"}, "the program whose child slept (daemon=True)"),
+    ("guard", {"script": "guarded", "method": "fork"}, "the script with the guard (fork)"),
+    ("other", {}, "other"),
+])
+def test_describe_case_names_each_group(group, params, expected):
+    assert analysis.describe_case(group, params) == expected
+
+
+@pytest.mark.parametrize(("output", "errors", "killed", "expected"), [
+    ("the child ended with exitcode 0\n", "", False, "ran, child and all"),
+    ("", "", True, "stopped at its time limit"),
+    ("", "", False, "the script failed"),
+    ("", "Traceback (most recent call last):\nRuntimeError: boom\n"
+         "Traceback (most recent call last):\nEOFError: gone\n", False,
+     "the fork server died (RuntimeError); the script failed"),
+    ("the child ended with exitcode 1\n", "", False, "the child died (an error); the script "
+                                                      "went on"),
+])
+def test_unguarded_forkserver_cell(found, output, errors, killed, expected):
+    key = ("unguarded", "forkserver")
+    runs = {**found.guard.runs, key: dataclasses.replace(
+        found.guard.runs[key], output=output, errors=errors, killed=killed)}
+    guard = dataclasses.replace(found.guard, runs=runs)
+    assert analysis.unguarded_forkserver_cell(guard) == expected

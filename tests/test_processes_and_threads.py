@@ -439,3 +439,77 @@ def test_claims_of_the_committed_result(found):
         found.setting, found.batch, found.cpu)
     assert judged["a001_concepts"] == analysis.concepts_claim(found.setting, found.io,
                                                               found.cpu)
+
+
+# ---------------------------------------------------------------------------------------
+# Several interpreters side by side.
+
+
+def run_of(found, version, gil=True, thread_time=1.0, process_time=1.0):
+    """An interpreter's run whose findings are the committed ones, with its GIL and the
+    CPU-bound tasks taking 1 s one after another, ``thread_time`` on every thread pool and
+    ``process_time`` on every process pool."""
+    from parbook.bench.results import Result
+    from parbook.interpreters import InterpreterRun
+
+    cpu = kind_with(found.cpu, 1.0, threads=dict.fromkeys(found.cpu.threads, thread_time),
+                    processes=dict.fromkeys(found.cpu.processes, process_time))
+    changed = dataclasses.replace(
+        found, cpu=cpu, setting=dataclasses.replace(found.setting, gil_enabled=gil))
+    result = Result(experiment="processes-and-threads", quick=True, machine={
+        "python_implementation": "CPython", "python_version": version,
+        "free_threaded_build": not gil, "gil_enabled": gil})
+    return InterpreterRun(None, result=result, found=changed)
+
+
+def test_interpreter_rows_name_every_headline(found):
+    rows = analysis.interpreter_rows(found)
+    assert len(rows) == 8
+    assert rows["GIL while the experiment ran"] == "on"
+    assert rows["start method of the process pools"] == found.setting.start_method
+    workers, speedup = found.cpu.best("threads")
+    assert rows["CPU-bound tasks, best speed-up on threads"] == (
+        f"{analysis.format_ratio(speedup)} ({workers} worker{'s' if workers > 1 else ''})")
+    assert analysis.best_cell(kind_with(found.cpu, 1.0, threads={1: 0.5, 2: 2.0, 3: 2.0,
+                                                                 4: 2.0}), "threads") == (
+        "2.0× (1 worker)")
+
+
+def test_cpu_threads_across_interpreters_every_case(found):
+    gil_only = [run_of(found, "3.12.1"), run_of(found, "3.13.0", thread_time=0.5)]
+    assert analysis.cpu_threads_across_interpreters(gil_only) == (
+        "On the CPU-bound tasks, the best speed-up on threads was 1.0× on CPython 3.12.1 and "
+        "2.0× on CPython 3.13.0. With the GIL on (CPython 3.12.1 and CPython 3.13.0), "
+        "threads only took turns at running Python; that they still came out ahead on "
+        "CPython 3.13.0 is noise under the GIL (other load slowing the serial run, say), not "
+        "parallel Python. No interpreter here ran with the GIL off, so threads computing in "
+        "parallel are not measured in this build.")
+    free = run_of(found, "3.14.0", gil=False, thread_time=0.5, process_time=0.8)
+    text = analysis.cpu_threads_across_interpreters([gil_only[0], free])
+    noisy = [run_of(found, "3.12.1", thread_time=0.5), run_of(found, "3.13.0", thread_time=0.5)]
+    assert "came out ahead on each of them is noise" in (
+        analysis.cpu_threads_across_interpreters(noisy))
+    assert "came out ahead there is noise" in (
+        analysis.cpu_threads_across_interpreters(noisy[:1]))
+    assert text.endswith(
+        "With the GIL on (CPython 3.12.1), threads only took turns at running Python. With "
+        "the GIL off, threads computed in parallel (2.0× against processes' 1.2× on CPython "
+        "3.14.0t, GIL off): on a free-threaded build, CPU-bound Python needs no processes.")
+    flat = run_of(found, "3.14.0", gil=False)
+    assert analysis.cpu_threads_across_interpreters([flat]) == (
+        "On the CPU-bound tasks, the best speed-up on threads was 1.0× on CPython 3.14.0t, "
+        "GIL off. Threads still gained nothing worth having in this run where the GIL was "
+        "off (CPython 3.14.0t, GIL off), although there they may compute in parallel.")
+
+
+@pytest.mark.parametrize(("params", "expected"), [
+    ({"kind": "cpu", "backend": "serial", "workers": 1},
+     "the CPU-bound (pure Python) tasks one after another"),
+    ({"kind": "io", "backend": "threads", "workers": 1},
+     "the IO-bound (waits for a server) tasks on a ThreadPoolExecutor of 1 worker"),
+    ({"kind": "cpu", "backend": "processes", "workers": 4},
+     "the CPU-bound (pure Python) tasks on a ProcessPoolExecutor of 4 workers"),
+])
+def test_describe_case_names_each_way(params, expected):
+    assert analysis.describe_case("tasks", params) == expected
+    assert analysis.describe_case("other", {}) == "other"

@@ -682,3 +682,116 @@ def test_claims_of_the_committed_result(found):
     # The committed result ran on Linux with Python 3.11, whose default is fork.
     assert found.interpreter.system == "Linux" and found.interpreter.default_method == "fork"
     assert judged["a003_default_methods"].verdict is Verdict.PARTLY
+
+
+# ---------------------------------------------------------------------------------------
+# Several interpreters side by side.
+
+
+def run_of(found, python, default="fork", reimported=True, preloaded=False, forkserver=True):
+    """An interpreter's run whose findings are the committed ones, with its version, its
+    default start method and who imported the main script under forkserver (``forkserver``
+    False: the platform offers none)."""
+    from parbook.bench.results import Result
+    from parbook.interpreters import InterpreterRun
+
+    main = (dataclasses.replace(found.forkserver_main, children_reimported=reimported,
+                                server_preloaded=preloaded) if forkserver else None)
+    changed = dataclasses.replace(
+        found, forkserver_main=main,
+        interpreter=dataclasses.replace(found.interpreter, python=python,
+                                        default_method=default))
+    result = Result(experiment="start-methods", quick=True, machine={
+        "python_implementation": "CPython", "python_version": python})
+    return InterpreterRun(None, result=result, found=changed)
+
+
+def test_interpreter_rows_name_every_headline(found):
+    rows = analysis.interpreter_rows(found)
+    assert len(rows) == 8
+    assert rows["default start method"] == found.interpreter.default_method
+    assert rows["who imports the main script, forkserver"] == "each child"
+    assert rows["warning on fork with a second thread running"] == "none"
+    lock = found.fork_lock
+    warned = dataclasses.replace(lock, runs={**lock.runs, "fork": dataclasses.replace(
+        lock.runs["fork"], warning="DeprecationWarning: This process is multi-threaded")})
+    spawn_only = dataclasses.replace(
+        found, forkserver_main=None, fork_lock=dataclasses.replace(lock, runs={}),
+        interpreter=dataclasses.replace(found.interpreter, methods=("spawn",)),
+        startup=dataclasses.replace(found.startup, startup={
+            key: value for key, value in found.startup.startup.items() if key[1] == "spawn"}))
+    assert analysis.interpreter_rows(dataclasses.replace(found, fork_lock=warned))[
+        "warning on fork with a second thread running"] == "DeprecationWarning"
+    rows = analysis.interpreter_rows(spawn_only)
+    assert [label for label, cell in rows.items() if cell == analysis.NOT_OFFERED] == [
+        "start and join one process, light script, fork",
+        "start and join one process, light script, forkserver",
+        "forkserver: starting its server, once",
+        "who imports the main script, forkserver",
+        "warning on fork with a second thread running"]
+
+
+def test_default_method_across_interpreters_every_case(found):
+    alone = [run_of(found, "3.12.1")]
+    assert analysis.default_method_across_interpreters(alone) == (
+        "The default start method on CPython 3.12.1 was fork.")
+    same = [*alone, run_of(found, "3.13.0")]
+    assert analysis.default_method_across_interpreters(same) == (
+        "The default start method was fork under every interpreter here: a program that "
+        "names no method started its processes the same way on each.")
+    changed = [*same, run_of(found, "3.14.0", default="forkserver")]
+    assert analysis.default_method_across_interpreters(changed) == (
+        "The default start method differed: fork on CPython 3.12.1 and CPython 3.13.0; "
+        "forkserver on CPython 3.14.0. A program that names no method starts its processes "
+        "differently depending on which of them runs it, so name one.")
+
+
+def test_forkserver_main_across_interpreters_every_case(found):
+    old = [run_of(found, "3.12.1"), run_of(found, "3.13.0")]
+    assert analysis.forkserver_main_across_interpreters(old) == (
+        "Under forkserver, every child imported the main script itself on CPython 3.12.1 and "
+        "CPython 3.13.0. That is what each version's changelog says.")
+    fixed = run_of(found, "3.14.1", default="forkserver", reimported=False, preloaded=True)
+    assert analysis.forkserver_main_across_interpreters([*old, fixed]) == (
+        "Under forkserver, every child imported the main script itself on CPython 3.12.1 and "
+        "CPython 3.13.0; the fork server imported the main script once and its children "
+        "inherited it on CPython 3.14.1. Each is what its version's changelog says: the fix "
+        "of gh-126631 is what separates them.")
+    patched = run_of(found, "3.12.1", reimported=True, preloaded=True)
+    assert analysis.forkserver_main_across_interpreters([patched]) == (
+        "Under forkserver, the fork server imported the main script and every child imported "
+        "it again on CPython 3.12.1. On CPython 3.12.1 that is not what CPython of that "
+        "version, as released, is documented to do (the changelog table above).")
+    neither = run_of(found, "3.13.0", reimported=False)
+    assert analysis.forkserver_main_across_interpreters(old[:1]).endswith(
+        "That is what its version's changelog says.")
+    assert analysis.forkserver_main_across_interpreters([neither]) == (
+        "Under forkserver, no process imported the main script again on CPython 3.13.0. On "
+        "CPython 3.13.0 that is not what CPython of that version, as released, is documented "
+        "to do (the changelog table above).")
+    assert analysis.forkserver_main_across_interpreters(
+        [run_of(found, "3.13.0", forkserver=False)]) == (
+        "No interpreter here offered forkserver, so what its server imports is not shown.")
+
+
+@pytest.mark.parametrize(("group", "params", "expected"), [
+    ("startup", {"main": "light", "method": "spawn", "processes": 1},
+     "starting and joining 1 process under spawn (light main module)"),
+    ("startup", {"main": "heavy", "method": "fork", "processes": 5},
+     "starting and joining 5 processes under fork (main module imports numpy + "
+     "matplotlib.pyplot)"),
+    ("first_start", {"main": "light", "method": "forkserver"},
+     "the first process under forkserver (light main module)"),
+    ("heavy_import", {"main": "heavy"},
+     "the heavy script's own imports of numpy and matplotlib.pyplot"),
+    ("other", {"x": 1}, "other (x 1)"),
+])
+def test_describe_case_names_each_group(group, params, expected):
+    assert analysis.describe_case(group, params) == expected
+
+
+def test_grouped_keeps_first_appearance_order(found):
+    runs = [run_of(found, "3.12.1", default="spawn"), run_of(found, "3.13.0"),
+            run_of(found, "3.13.1", default="spawn")]
+    assert analysis.grouped(runs, lambda found: found.interpreter.default_method) == [
+        ("spawn", ["CPython 3.12.1", "CPython 3.13.1"]), ("fork", ["CPython 3.13.0"])]

@@ -277,3 +277,68 @@ def test_claims_of_the_committed_result(found):
                       "a001_join": analysis.join_claim(found.bare_thread_error)}
     assert judged["a001_join"].verdict is Verdict.PARTLY
     assert "no worker finished" in judged["a001_daemon"].reason
+
+
+# ---------------------------------------------------------------------------------------
+# Several interpreters side by side.
+
+
+def threads_run_of(found, version, daemon_output=None, non_daemon_code=None, bare_code=None):
+    """An interpreter's run whose findings are the committed ones, with what the daemon
+    program printed, the non-daemon program's and the bare-thread program's exit codes
+    changed as given."""
+    from parbook.bench.results import Result
+    from parbook.interpreters import InterpreterRun
+
+    exit_, bare = found.interpreter_exit, found.bare_thread_error
+    if daemon_output is not None:
+        exit_ = dataclasses.replace(exit_, daemon_run=dataclasses.replace(
+            exit_.daemon_run, output=daemon_output))
+    if non_daemon_code is not None:
+        exit_ = dataclasses.replace(exit_, non_daemon_run=dataclasses.replace(
+            exit_.non_daemon_run, returncode=non_daemon_code))
+    if bare_code is not None:
+        bare = dataclasses.replace(bare, run=dataclasses.replace(bare.run,
+                                                                 returncode=bare_code))
+    changed = dataclasses.replace(found, interpreter_exit=exit_, bare_thread_error=bare)
+    result = Result(experiment="threads", quick=True, machine={
+        "python_implementation": "CPython", "python_version": version})
+    return InterpreterRun(None, result=result, found=changed)
+
+
+def test_interpreter_rows_name_every_headline(found):
+    rows = analysis.interpreter_rows(found)
+    assert len(rows) == 8
+    assert rows["exit code of a program whose bare thread raised"] == "0"
+    waits = (f"{found.overlap.waits} waits of {analysis.format_seconds(found.overlap.wait_s)}"
+             " on a pool, against one after another")
+    assert rows[waits].endswith(" as fast")
+    assert all(isinstance(cell, str) and cell for cell in rows.values())
+
+
+def test_demos_across_interpreters_every_case(found):
+    same = [threads_run_of(found, "3.12.1"), threads_run_of(found, "3.13.0")]
+    assert analysis.demos_across_interpreters(same) == (
+        "The demonstrations behaved the same under every interpreter here: daemon workers "
+        "were cut off when the main thread ended, the program waited for its non-daemon "
+        "workers, and the program whose bare thread raised still exited with code 0.")
+    assert analysis.demos_across_interpreters(same[:1]).startswith(
+        "The demonstrations behaved the same under this interpreter: ")
+    odd = [threads_run_of(found, "3.14.0", daemon_output="w finished at 1.0\n",
+                          non_daemon_code=1, bare_code=1), *same]
+    assert analysis.demos_across_interpreters(odd) == (
+        "Not every demonstration behaved as described: the program with daemon workers did "
+        "not end cleanly with them cut off on CPython 3.14.0; the program with non-daemon "
+        "workers did not end cleanly after all of them on CPython 3.14.0; the program whose "
+        "bare thread raised exited with a code other than 0 on CPython 3.14.0.")
+
+
+@pytest.mark.parametrize(("group", "params", "expected"), [
+    ("dispatch", {"how": "new_thread"}, "one call, new Thread: start + join"),
+    ("overlap", {"waits": 8, "wait_s": 0.02, "how": "pool"},
+     "8 waits, ThreadPoolExecutor, one thread each"),
+    ("interpreter_exit", {"kind": "daemon"}, "the program whose workers slept (daemon=True)"),
+    ("other", {"x": 1}, "other (x 1)"),
+])
+def test_describe_case_names_each_group(group, params, expected):
+    assert analysis.describe_case(group, params) == expected

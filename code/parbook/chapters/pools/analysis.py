@@ -7,8 +7,15 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from parbook import interpreters
 from parbook.bench.results import Result
 from parbook.chapters.pools import workload as work
+from parbook.chapters.pools.experiment import (
+    BLAS_LABELS,
+    EXECUTOR_LABELS,
+    INITIALIZER_LABELS,
+    SYNC_LABELS,
+)
 from parbook.claims import Judgement, Verdict
 from parbook.render.formatting import (
     format_count,
@@ -919,3 +926,96 @@ def claims(found: Findings) -> dict[str, Judgement]:
         "a001_pool_join_after_close": pool_join_claim(found.demos),
         "a003_map_args": map_args_claim(found.demos),
     }
+
+
+# ---------------------------------------------------------------------------------------
+# Several interpreters side by side (PARBOOK_PYTHONS; parbook.interpreters).
+
+
+def override_cell(counts: CpuCounts) -> str:
+    """Whether a child interpreter took the PYTHON_CPU_COUNT override, in a word or two."""
+    if counts.override_env_seen is None:
+        return "the child failed"
+    return "taken" if counts.override_env_seen == counts.override else "ignored"
+
+
+def interpreter_rows(found: Findings) -> dict[str, str]:
+    """The chapter's headline numbers under one interpreter: a column of its side-by-side
+    table. The default start method (3.14) and the count a default pool uses (3.13) changed
+    with the version; the per-task times are what pickling and the pool's messages cost."""
+    machine, chunks, executor = found.machine, found.chunksize, found.executor
+    init, workers, counts = found.initializer, found.workers, machine.counts
+    best_workers = f"{workers.best_n} worker{'s' if workers.best_n > 1 else ''}"
+    return {
+        "default start method (every pool here uses it)": machine.start_method,
+        "Pool() with no size starts": (f"{counts.default_pool_size} workers "
+                                       f"({counts.default_pool_count})"),
+        "PYTHON_CPU_COUNT, in a child interpreter": override_cell(counts),
+        "Pool.map of tiny tasks, chunksize 1: per task":
+            format_seconds(chunks.times["1"] / chunks.tasks),
+        f"the same, chunksize {chunks.default:,} (the default): per task":
+            format_seconds(chunks.times["default"] / chunks.tasks),
+        "ProcessPoolExecutor.map of tiny tasks, chunksize 1: per task":
+            format_seconds(executor.times["executor_default"] / executor.tasks),
+        f"a new pool with an initializer, {init.lookups} lookups (start-up included)":
+            format_seconds(init.initializer),
+        "CPU-bound tasks, best speed-up over one process":
+            f"{format_ratio(workers.best)} ({best_workers})",
+    }
+
+
+def describe_case(group: str, params: dict[str, Any]) -> str:
+    """A case as the page's tables name it, for the sentence on what changed between
+    interpreters."""
+    if group == "sync_async":
+        return f"{params['tasks']} sleeping tasks, {SYNC_LABELS[params['how']]}"
+    if group == "chunksize":
+        if params["chunksize"] == "one_process":
+            return f"{params['tasks']:,} tiny tasks in one process, no pool"
+        chunks = ("map's default chunksize" if params["chunksize"] == "default"
+                  else f"chunksize {params['chunksize']}")
+        return f"{params['tasks']:,} tiny tasks on Pool.map ({chunks})"
+    if group == "executor_map":
+        return f"{params['tasks']:,} tiny tasks, {EXECUTOR_LABELS[params['how']]}"
+    if group == "setup_alone":
+        return f"building a {params['vocabulary']:,}-word table in a worker"
+    if group == "initializer":
+        return f"{params['lookups']} lookups, {INITIALIZER_LABELS[params['how']]}"
+    if group == "workers":
+        where = ("in one process" if params["how"] == "one_process"
+                 else f"on a pool of {params['workers']}")
+        return f"{params['tasks']} CPU-bound tasks {where}"
+    if group == "blas":
+        return f"matrix products on {params['workers']} workers, {BLAS_LABELS[params['threads']]}"
+    return interpreters.describe_case(group, params)
+
+
+def defaults_across_interpreters(runs: list[interpreters.InterpreterRun]) -> str:
+    """How ``Pool()`` with no arguments starts its workers and sizes itself under each
+    interpreter: the start method and the CPU count it reads."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for run in interpreters.measured(runs):
+        machine = run.found.machine
+        key = (machine.start_method, machine.counts.default_pool_count)
+        groups.setdefault(key, []).append(run.label)
+
+    def how(method: str, count: str) -> str:
+        return f"by {method}, as many as {count} says"
+
+    if len(groups) == 1:
+        ((method, count), labels), = groups.items()
+        if len(labels) == 1:
+            return (f"On {labels[0]}, a Pool() given no arguments makes its workers "
+                    f"{how(method, count)}.")
+        return (f"A Pool() given no arguments made its workers the same way under every "
+                f"interpreter here: {how(method, count)}.")
+    each = "; ".join(f"on {interpreters.join_words(labels)}, {how(method, count)}"
+                     for (method, count), labels in groups.items())
+    return (f"A Pool() given no arguments makes its workers differently: {each}. Name the "
+            "start method and the pool's size, and the program no longer depends on which "
+            "Python runs it.")
+
+
+def interpreter_texts(runs: list[interpreters.InterpreterRun]) -> dict[str, str]:
+    """The chapter's own sentences about its interpreters (parbook.page glues them)."""
+    return {"pools_interpreters_defaults": defaults_across_interpreters(runs)}

@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from parbook import interpreters
 from parbook.bench.results import Result
 from parbook.chapters.pools import analysis
 from parbook.chapters.pools.analysis import Findings, chunk_label
@@ -243,6 +244,11 @@ TABLES = {
 }
 FIGURES = {
     "pools-chunksize-rate": chunksize_figure,
+}
+INTERPRETER_TABLES = {
+    "pools-interpreters": interpreters.table(
+        analysis.interpreter_rows, "How a default pool is made, what each task costs, and "
+        "what a pool gains"),
 }
 
 

@@ -13,9 +13,11 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
+from parbook import interpreters
 from parbook.bench.results import Result
 from parbook.chapters.processes.experiment import (
     DAEMON_LABELS,
+    ENDING_LABELS,
     EXPECTED_EXIT_CODES,
     SCRIPT_LABELS,
     SCRIPTS,
@@ -780,3 +782,113 @@ def claims(found: Findings) -> dict[str, Judgement]:
         "a003_main_guard": main_guard_claim(found.guard),
         "a004_guard_required": guard_required_claim(found.guard),
     }
+
+
+# ---------------------------------------------------------------------------------------
+# Several interpreters side by side (PARBOOK_PYTHONS; parbook.interpreters).
+
+#: The start methods the side-by-side table has a row for, in the book's order.
+TABLE_METHODS = ("fork", "forkserver", "spawn")
+#: A table cell for what a platform does not offer.
+NOT_OFFERED = "not offered"
+
+
+def forkserver_import_cell(main: ForkserverImport | None) -> str:
+    """Who imported the guarded script under forkserver, in a few words."""
+    if main is None:
+        return NOT_OFFERED
+    if main.child_imported and main.server_imported:
+        return "the fork server, and the child again"
+    if main.child_imported:
+        return "the child"
+    if main.server_imported:
+        return "the fork server, once, before forking"
+    return "no second import seen"
+
+
+def unguarded_forkserver_cell(guard: Guard) -> str:
+    """What the script without the guard did under forkserver, in a few words: a short
+    cell of the side-by-side table."""
+    run = guard.runs[("unguarded", "forkserver")]
+    names = [error_name(error) for error in run.errors_seen]
+    if run.outcome == "child failed":
+        return f"the child died ({names[0] if names else 'an error'}); the script went on"
+    if run.outcome == "script failed" and len(names) >= 2:
+        return f"the fork server died ({names[0]}); the script failed"
+    if run.outcome == "script failed":
+        return "the script failed"
+    return "ran, child and all" if run.outcome == "ran" else "stopped at its time limit"
+
+
+def interpreter_rows(found: Findings) -> dict[str, str]:
+    """The chapter's headline numbers under one interpreter: a column of its side-by-side
+    table. The default method (3.14) and what forkserver imports (3.13.8, 3.14.1) changed with
+    the version; the scripts' wall times are what a start costs, interpreter start-up
+    included."""
+    guard = found.guard
+    rows = {"default start method": found.setup.start_method}
+    for method in TABLE_METHODS:
+        rows[f"a script that starts one child under {method} (wall time)"] = (
+            format_seconds(guard.runs[("guarded", method)].wall_s)
+            if method in guard.methods else NOT_OFFERED)
+    rows["join() after the child's target returned, spawn"] = (
+        format_seconds(found.endings.join[("return", "spawn")])
+        if "spawn" in found.endings.methods else NOT_OFFERED)
+    rows["the script without the main guard, under forkserver"] = (
+        unguarded_forkserver_cell(guard) if "forkserver" in guard.methods else NOT_OFFERED)
+    rows["who imported the guarded script under forkserver"] = forkserver_import_cell(
+        found.forkserver_main)
+    rows["a program that ends while its daemon child sleeps"] = format_seconds(
+        found.daemon.daemon_s)
+    return rows
+
+
+def describe_case(group: str, params: dict[str, Any]) -> str:
+    """A case as the page's tables name it, for the sentence on what changed between
+    interpreters."""
+    if group == "exit":
+        return (f"join() after {ENDING_LABELS[params['ending']]} "
+                f"({params['method']})")
+    if group == "daemon_exit":
+        return f"the program whose child slept ({DAEMON_LABELS[params['kind']]})"
+    if group == "guard":
+        return f"the script {SCRIPT_LABELS[params['script']]} ({params['method']})"
+    return interpreters.describe_case(group, params)
+
+
+#: What the script without the guard did under forkserver, by :attr:`ScriptRun.outcome`,
+#: as a clause.
+_UNGUARDED_UNDER_FORKSERVER = {
+    "child failed": "the child died importing the script itself, as under spawn",
+    "script failed": "the script itself failed, before any child could report back",
+    "ran": "the script ran to its end, child and all",
+    "stopped": "the script was stopped at its time limit",
+}
+
+
+def guard_across_interpreters(runs: list[interpreters.InterpreterRun]) -> str:
+    """What the script without the main guard did under forkserver on each interpreter,
+    with who imported the guarded one: the behaviour that changed with the version."""
+    offered = [run for run in interpreters.measured(runs)
+               if "forkserver" in run.found.guard.methods]
+    if not offered:
+        return ("No interpreter here offered forkserver, so the unguarded script was not run "
+                "under it.")
+    groups: dict[str, list[str]] = {}
+    for run in offered:
+        outcome = run.found.guard.runs[("unguarded", "forkserver")].outcome
+        groups.setdefault(outcome, []).append(run.label)
+    each = "; ".join(f"on {interpreters.join_words(labels)}, "
+                     f"{_UNGUARDED_UNDER_FORKSERVER[outcome]}"
+                     for outcome, labels in groups.items())
+    text = f"Without the main guard, under forkserver: {each}."
+    if len(groups) > 1:
+        return (f"{text} What separates them is who imports the script, the child or the "
+                "fork server (the table's row above): where the server does, the script's "
+                "unguarded top level runs in the server.")
+    return text
+
+
+def interpreter_texts(runs: list[interpreters.InterpreterRun]) -> dict[str, str]:
+    """The chapter's own sentences about its interpreters (parbook.page glues them)."""
+    return {"processes_interpreters_guard": guard_across_interpreters(runs)}

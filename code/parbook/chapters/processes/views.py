@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from parbook import interpreters
 from parbook.bench.results import Result
 from parbook.chapters.processes import analysis
 from parbook.chapters.processes.analysis import Findings, exit_code_text
@@ -123,6 +124,11 @@ TABLES = {
     "processes-guard-table": guard_table,
 }
 FIGURES: dict = {}
+INTERPRETER_TABLES = {
+    "processes-interpreters": interpreters.table(
+        analysis.interpreter_rows, "Starting a child from a script, and what forkserver "
+        "imports"),
+}
 
 
 #: What the demonstrations printed when the experiment ran, shown as they printed it.

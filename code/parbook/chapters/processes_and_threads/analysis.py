@@ -8,10 +8,13 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
+from parbook import interpreters
 from parbook.bench.results import Result
 from parbook.chapters.processes_and_threads.experiment import (
+    BACKEND_LABELS,
     FAILURE_KINDS,
     FAILURE_PLACES,
+    KIND_LABELS,
     KINDS,
 )
 from parbook.chapters.processes_and_threads.failures import EXIT_CODE, FAILURES
@@ -565,3 +568,88 @@ def claims(found: Findings) -> dict[str, Judgement]:
                                                           found.batch.most_workers),
         "a003_design_matters": design_matters_claim(setting, found.batch, cpu),
     }
+
+
+# ---------------------------------------------------------------------------------------
+# Several interpreters side by side (PARBOOK_PYTHONS; parbook.interpreters).
+
+
+def best_cell(times: KindTimes, pool: str) -> str:
+    """A pool's best speed-up over one after another, with the worker count that gave it."""
+    workers, speedup = times.best(pool)
+    return f"{format_ratio(speedup)} ({workers} worker{'s' if workers > 1 else ''})"
+
+
+def interpreter_rows(found: Findings) -> dict[str, str]:
+    """The chapter's headline numbers under one interpreter: a column of its side-by-side
+    table. CPU-bound tasks on threads are what the GIL, or its absence, changes."""
+    setting, io, cpu = found.setting, found.io, found.cpu
+    return {
+        "GIL while the experiment ran": "on" if setting.gil_enabled else "off",
+        "start method of the process pools": setting.start_method,
+        "IO-bound tasks, one after another": format_seconds(io.serial),
+        "IO-bound tasks, best speed-up on threads": best_cell(io, "threads"),
+        "IO-bound tasks, best speed-up on processes": best_cell(io, "processes"),
+        "CPU-bound tasks, one after another": format_seconds(cpu.serial),
+        "CPU-bound tasks, best speed-up on threads": best_cell(cpu, "threads"),
+        "CPU-bound tasks, best speed-up on processes": best_cell(cpu, "processes"),
+    }
+
+
+def describe_case(group: str, params: dict[str, Any]) -> str:
+    """A case as the page's tables name it, for the sentence on what changed between
+    interpreters."""
+    if group == "tasks":
+        backend, workers = params["backend"], params["workers"]
+        where = (BACKEND_LABELS[backend] if backend == "serial" else
+                 f"on a {BACKEND_LABELS[backend]} of {workers} "
+                 f"worker{'s' if workers > 1 else ''}")
+        return f"the {KIND_LABELS[params['kind']]} tasks {where}"
+    return interpreters.describe_case(group, params)
+
+
+def cpu_threads_across_interpreters(runs: list[interpreters.InterpreterRun]) -> str:
+    """What threads did for the CPU-bound tasks under each interpreter, read against its
+    GIL: with it on, one thread runs Python at a time, so a speed-up there is noise; with it
+    off, threads can compute in parallel, and either did here or did not."""
+    present = interpreters.measured(runs)
+
+    def best(run: interpreters.InterpreterRun, pool: str = "threads") -> float:
+        return run.found.cpu.best(pool)[1]
+
+    def labels(group: list[interpreters.InterpreterRun]) -> str:
+        return interpreters.join_words([run.label for run in group])
+
+    listed = interpreters.join_words([f"{format_ratio(best(run))} on {run.label}"
+                                      for run in present])
+    sentences = [f"On the CPU-bound tasks, the best speed-up on threads was {listed}."]
+    with_gil = [run for run in present if run.found.setting.gil_enabled]
+    free = [run for run in present if not run.found.setting.gil_enabled]
+    if with_gil:
+        text = (f"With the GIL on ({labels(with_gil)}), threads only took turns at running "
+                "Python")
+        if noisy := [run for run in with_gil if best(run) >= NO_GAIN_BELOW]:
+            where = (f"on {labels(noisy)}" if len(noisy) < len(with_gil)
+                     else "there" if len(noisy) == 1 else "on each of them")
+            text += (f"; that they still came out ahead {where} is noise under the GIL (other "
+                     "load slowing the serial run, say), not parallel Python")
+        sentences.append(text + ".")
+    if parallel := [run for run in free if best(run) >= NO_GAIN_BELOW]:
+        each = interpreters.join_words([
+            f"{format_ratio(best(run))} against processes' "
+            f"{format_ratio(best(run, 'processes'))} on {run.label}" for run in parallel])
+        sentences.append(f"With the GIL off, threads computed in parallel ({each}): on a "
+                         "free-threaded build, CPU-bound Python needs no processes.")
+    if flat := [run for run in free if best(run) < NO_GAIN_BELOW]:
+        sentences.append(f"Threads still gained nothing worth having in this run where the "
+                         f"GIL was off ({labels(flat)}), although there they may compute in "
+                         "parallel.")
+    if not free:
+        sentences.append("No interpreter here ran with the GIL off, so threads computing in "
+                         "parallel are not measured in this build.")
+    return " ".join(sentences)
+
+
+def interpreter_texts(runs: list[interpreters.InterpreterRun]) -> dict[str, str]:
+    """The chapter's own sentences about its interpreters (parbook.page glues them)."""
+    return {"pt_interpreters_cpu_threads": cpu_threads_across_interpreters(runs)}

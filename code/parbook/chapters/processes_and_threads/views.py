@@ -7,10 +7,12 @@ from typing import Any
 
 import pandas as pd
 
+from parbook import interpreters
 from parbook.bench.results import Result
 from parbook.chapters.processes_and_threads.analysis import (
     Findings,
     exit_code_cell,
+    interpreter_rows,
     speedup_curves,
 )
 from parbook.chapters.processes_and_threads.experiment import BACKEND_LABELS, KIND_LABELS, KINDS
@@ -135,4 +137,8 @@ FIGURES = {"processes-and-threads-speedup": speedup_figure}
 #: What the failure demonstrations printed, as they printed it.
 OUTPUTS = {
     "processes-and-threads-failures": lambda result, found: found.failures.transcript(),
+}
+INTERPRETER_TABLES = {
+    "processes-and-threads-interpreters": interpreters.table(
+        interpreter_rows, "The same IO-bound and CPU-bound tasks on threads and processes"),
 }

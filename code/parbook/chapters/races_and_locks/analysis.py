@@ -7,9 +7,14 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from parbook import sources
+from parbook import interpreters, sources
 from parbook.bench.results import Result
-from parbook.chapters.races_and_locks.experiment import CONTENDED_THREADS, NO_PAUSE_LABELS
+from parbook.chapters.races_and_locks.experiment import (
+    CONTENDED_THREADS,
+    COST_LABELS,
+    NO_PAUSE_LABELS,
+    STRATEGY_LABELS,
+)
 from parbook.chapters.races_and_locks.workload import STRATEGIES
 from parbook.claims import Judgement, Verdict
 from parbook.render.formatting import (
@@ -317,8 +322,10 @@ def free_threaded_note(no_pause: NoPause) -> str:
     if no_pause.gil_enabled:
         return ("On a free-threaded build (Python 3.13t and later, with the GIL off) the "
                 "threads run at the same instant and need no check point to interleave; "
-                "how often the bare loop loses updates there is not measured here.")
-    return "How the bare loop behaves with the GIL on is not measured here."
+                "how often the bare loop loses updates there is not measured by this "
+                "build's own interpreter.")
+    return ("How the bare loop behaves with the GIL on is not measured by this build's own "
+            "interpreter.")
 
 
 def lost_cell(no_pause: NoPause, loop: str) -> str:
@@ -561,3 +568,102 @@ def claims(found: Findings) -> dict[str, Judgement]:
         "a001_deadlock_rlock": deadlock_rlock_claim(found.deadlock, found.reentry),
         "a001_race_faster_cpu": race_faster_cpu_claim(found.race),
     }
+
+
+# ---------------------------------------------------------------------------------------
+# Several interpreters side by side (PARBOOK_PYTHONS; parbook.interpreters).
+
+
+def lost_runs_cell(no_pause: NoPause, loop: str) -> str:
+    """A short cell of the side-by-side table: how many runs of ``loop`` lost updates, and
+    the most one lost."""
+    losing = no_pause.runs_losing(loop)
+    if losing == 0:
+        return f"0 of {no_pause.runs}"
+    return f"{losing} of {no_pause.runs} (up to {no_pause.most_lost(loop):,})"
+
+
+def interpreter_rows(found: Findings) -> dict[str, str]:
+    """The chapter's headline numbers under one interpreter: a column of its side-by-side
+    table. The lost updates are what a GIL, or its absence, changes most."""
+    race, no_pause, cost = found.race, found.no_pause, found.lock_cost
+    per_op, most = cost.seconds_per_op, max(CONTENDED_THREADS)
+    lost = f"no pause: runs that lost updates (of {no_pause.total:,} increments)"
+    return {
+        "GIL while the experiment ran": "on" if no_pause.gil_enabled else "off",
+        f"{race.threads:,} threads: read, pause, write, no lock: final count "
+        f"(of {race.threads:,})": unlocked_range(race),
+        f"{NO_PAUSE_LABELS['in_place']}, {lost}": lost_runs_cell(no_pause, "in_place"),
+        f"{NO_PAUSE_LABELS['call_between']}, {lost}": lost_runs_cell(no_pause,
+                                                                    "call_between"),
+        "one increment, no lock": format_seconds(per_op["no_lock"]),
+        "one increment, uncontended Lock (against no lock)": (
+            f"{format_seconds(per_op['lock'])} ({format_ratio(cost.lock_over_none)})"),
+        "uncontended RLock, against Lock": format_ratio(cost.rlock_over_lock),
+        f"one Lock shared by {most} threads, against uncontended":
+            format_ratio(cost.contended_over_lock(most)),
+    }
+
+
+def describe_case(group: str, params: dict[str, Any]) -> str:
+    """A case as the page's sections name it, for the sentence on what changed between
+    interpreters."""
+    if group == "lock_cost":
+        return f"one increment ({COST_LABELS[params['case']]})"
+    if group == "race_time":
+        lock = "with" if params["lock"] else "without"
+        return f"a run of {params['threads']:,} threads, read, pause, write, {lock} a lock"
+    if group == "reentry":
+        return f"a method re-taking its {params['lock']}"
+    if group == "deadlock":
+        return f"the transfers program ({STRATEGY_LABELS[params['strategy']]})"
+    return interpreters.describe_case(group, params)
+
+
+def _most_lost_on(runs: list[interpreters.InterpreterRun]) -> str:
+    """``up to N of T on LABEL`` for each run, joined: the bare loop's worst run on each."""
+    return interpreters.join_words([
+        f"up to {run.found.no_pause.most_lost('in_place'):,} of "
+        f"{run.found.no_pause.total:,} on {run.label}" for run in runs])
+
+
+def lost_updates_across_interpreters(runs: list[interpreters.InterpreterRun]) -> str:
+    """Whether the bare ``counter.value += 1`` loop lost updates under each interpreter,
+    read against its GIL: with the GIL on the check points protect it (or did not, here),
+    with the GIL off nothing does."""
+    present = interpreters.measured(runs)
+
+    def labels(group: list[interpreters.InterpreterRun]) -> str:
+        return interpreters.join_words([run.label for run in group])
+
+    def lost(run: interpreters.InterpreterRun) -> bool:
+        return run.found.no_pause.runs_losing("in_place") > 0
+
+    with_gil = [run for run in present if run.found.no_pause.gil_enabled]
+    free = [run for run in present if not run.found.no_pause.gil_enabled]
+    sentences = []
+    if clean := [run for run in with_gil if not lost(run)]:
+        sentences.append(f"With the GIL on, the bare {NO_PAUSE_LABELS['in_place']} loop lost "
+                         f"no update on {labels(clean)}: no check point lies between its "
+                         "read and its write.")
+    if losing := [run for run in with_gil if lost(run)]:
+        sentences.append(f"With the GIL on, the bare loop still lost updates "
+                         f"({_most_lost_on(losing)}), so switches landed between its read "
+                         "and its write even there.")
+    if losing_free := [run for run in free if lost(run)]:
+        sentences.append(f"With the GIL off, the bare loop lost updates "
+                         f"({_most_lost_on(losing_free)}): the threads ran it at the same "
+                         "instant, and no check point was needed for that.")
+    if clean_free := [run for run in free if not lost(run)]:
+        sentences.append(f"The bare loop lost no update in these runs on "
+                         f"{labels(clean_free)}: luck, not safety, since with the GIL off "
+                         "nothing stops two threads from reading the same value.")
+    if not free:
+        sentences.append("No interpreter here ran with the GIL off, so what a free-threaded "
+                         "build loses is not measured in this build.")
+    return " ".join(sentences)
+
+
+def interpreter_texts(runs: list[interpreters.InterpreterRun]) -> dict[str, str]:
+    """The chapter's own sentences about its interpreters (parbook.page glues them)."""
+    return {"locks_interpreters_lost": lost_updates_across_interpreters(runs)}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from parbook import sources
+from parbook import interpreters, sources
 from parbook.bench.results import Result
-from parbook.chapters.races_and_locks.analysis import Findings, summary_rows
+from parbook.chapters.races_and_locks.analysis import Findings, interpreter_rows, summary_rows
 from parbook.chapters.races_and_locks.experiment import COST_LABELS, NO_PAUSE_LABELS
 from parbook.render.formatting import format_per_second, format_ratio, format_seconds
 from parbook.render.tables import Table, spread_table, time_cell
@@ -90,4 +90,8 @@ OUTPUTS = {
         lambda result, found: found.deadlock.transcript("global_order"),
     "races-and-locks-deadlock-timeout-backoff":
         lambda result, found: found.deadlock.transcript("timeout_backoff"),
+}
+INTERPRETER_TABLES = {
+    "races-and-locks-interpreters": interpreters.table(
+        interpreter_rows, "Lost updates without a lock, and what a lock costs"),
 }

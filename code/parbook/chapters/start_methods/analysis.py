@@ -15,9 +15,14 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from parbook import sources
+from parbook import interpreters, sources
 from parbook.bench.results import Result
-from parbook.chapters.start_methods.experiment import CONFIG_SCRIPTS, SCRIPTS
+from parbook.chapters.start_methods.experiment import (
+    CONFIG_SCRIPTS,
+    MAIN_LABELS,
+    METHOD_ORDER,
+    SCRIPTS,
+)
 from parbook.claims import Judgement, Verdict, judge
 from parbook.render.formatting import format_ratio, format_seconds, spoken_list
 
@@ -845,3 +850,122 @@ def claims(found: Findings) -> dict[str, Judgement]:
         "a004_spawn_no_globals": spawn_no_globals_claim(found.config),
         "a004_thread_safe_start": thread_safe_start_claim(found.startup, found.fork_lock),
     }
+
+
+# ---------------------------------------------------------------------------------------
+# Several interpreters side by side (PARBOOK_PYTHONS; parbook.interpreters).
+
+#: A table cell for what a platform does not offer.
+NOT_OFFERED = "not offered"
+
+
+def interpreter_rows(found: Findings) -> dict[str, str]:
+    """The chapter's headline numbers under one interpreter: a column of its side-by-side
+    table. The default method, what the fork server imports and the fork warning are what
+    changed between Python versions."""
+    interp, startup, main = found.interpreter, found.startup, found.forkserver_main
+    rows = {"default start method": interp.default_method}
+    for method in METHOD_ORDER:
+        took = startup.startup.get(("light", method, 1))
+        rows[f"start and join one process, light script, {method}"] = (
+            NOT_OFFERED if took is None else format_seconds(took))
+    heavy = startup.startup.get(("heavy", "spawn", 1))
+    rows["the same under spawn, script importing numpy, matplotlib"] = (
+        NOT_OFFERED if heavy is None else format_seconds(heavy))
+    rows["forkserver: starting its server, once"] = (
+        format_seconds(startup.forkserver_server) if "forkserver" in interp.methods
+        else NOT_OFFERED)
+    rows["who imports the main script, forkserver"] = (
+        NOT_OFFERED if main is None else importers_cell("forkserver", found.config, main))
+    fork = found.fork_lock.runs.get("fork")
+    rows["warning on fork with a second thread running"] = (
+        NOT_OFFERED if fork is None else
+        fork.warning.split(":", 1)[0] if fork.warning else "none")
+    return rows
+
+
+def describe_case(group: str, params: dict[str, Any]) -> str:
+    """A case as the page's tables name it, for the sentence on what changed between
+    interpreters."""
+    if group == "startup":
+        count = params["processes"]
+        return (f"starting and joining {count} process{'es' if count > 1 else ''} under "
+                f"{params['method']} ({MAIN_LABELS[params['main']]})")
+    if group == "first_start":
+        return f"the first process under {params['method']} ({MAIN_LABELS[params['main']]})"
+    if group == "heavy_import":
+        return "the heavy script's own imports of numpy and matplotlib.pyplot"
+    return interpreters.describe_case(group, params)
+
+
+# TO MOVE: parbook.interpreters (a generic grouping of the runs by one finding).
+def grouped(runs: list[interpreters.InterpreterRun],
+            value: Any) -> list[tuple[Any, list[str]]]:
+    """The measured runs grouped by ``value(findings)``, in the order each value first
+    appears: ``[(value, [label, ...]), ...]``."""
+    groups: dict[Any, list[str]] = {}
+    for run in interpreters.measured(runs):
+        groups.setdefault(value(run.found), []).append(run.label)
+    return list(groups.items())
+
+
+def default_method_across_interpreters(runs: list[interpreters.InterpreterRun]) -> str:
+    """Which start method a bare ``multiprocessing.Process`` used under each interpreter."""
+    groups = grouped(runs, lambda found: found.interpreter.default_method)
+    if len(groups) == 1:
+        (method, labels), = groups
+        if len(labels) == 1:
+            return f"The default start method on {labels[0]} was {method}."
+        return (f"The default start method was {method} under every interpreter here: a "
+                "program that names no method started its processes the same way on each.")
+    each = "; ".join(f"{method} on {interpreters.join_words(labels)}"
+                     for method, labels in groups)
+    return (f"The default start method differed: {each}. A program that names no method "
+            "starts its processes differently depending on which of them runs it, so name "
+            "one.")
+
+
+#: Who imported a main script run by path under forkserver, as a clause.
+_IMPORTERS = {
+    (True, True): "the fork server imported the main script and every child imported it "
+                  "again",
+    (True, False): "every child imported the main script itself",
+    (False, True): "the fork server imported the main script once and its children "
+                   "inherited it",
+    (False, False): "no process imported the main script again",
+}
+
+
+def forkserver_main_across_interpreters(runs: list[interpreters.InterpreterRun]) -> str:
+    """Who imported the main script under forkserver under each interpreter, and whether
+    that is what each version's changelog says (CPython gh-126631, 3.13.8 and 3.14.1)."""
+    offered = [run for run in interpreters.measured(runs) if run.found.forkserver_main]
+    if not offered:
+        return "No interpreter here offered forkserver, so what its server imports is not shown."
+    groups = grouped(offered, lambda found: (found.forkserver_main.children_reimported,
+                                             found.forkserver_main.server_preloaded))
+    each = "; ".join(f"{_IMPORTERS[key]} on {interpreters.join_words(labels)}"
+                     for key, labels in groups)
+    text = f"Under forkserver, {each}."
+    # As released, a version either has the server preload the script (and its children
+    # inherit it) or has every child import it itself.
+    unexpected = [run.label for run in offered
+                  if (run.found.forkserver_main.children_reimported,
+                      run.found.forkserver_main.server_preloaded)
+                  != (not run.found.interpreter.preloads_main,
+                      run.found.interpreter.preloads_main)]
+    if unexpected:
+        return (f"{text} On {interpreters.join_words(unexpected)} that is not what CPython "
+                "of that version, as released, is documented to do (the changelog table "
+                "above).")
+    if len(groups) > 1:
+        return (f"{text} Each is what its version's changelog says: the fix of gh-126631 "
+                "is what separates them.")
+    whose = "its version's" if len(offered) == 1 else "each version's"
+    return f"{text} That is what {whose} changelog says."
+
+
+def interpreter_texts(runs: list[interpreters.InterpreterRun]) -> dict[str, str]:
+    """The chapter's own sentences about its interpreters (parbook.page glues them)."""
+    return {"sm_interpreters_default": default_method_across_interpreters(runs),
+            "sm_interpreters_forkserver": forkserver_main_across_interpreters(runs)}

@@ -6,7 +6,7 @@ from typing import Any
 
 import pandas as pd
 
-from parbook import sources
+from parbook import interpreters, sources
 from parbook.bench.results import Result
 from parbook.chapters.start_methods import analysis
 from parbook.chapters.start_methods.analysis import Findings
@@ -163,6 +163,11 @@ TABLES = {
     "start-methods-config-table": config_table,
 }
 FIGURES = {"start-methods-startup": startup_figure}
+INTERPRETER_TABLES = {
+    "start-methods-interpreters": interpreters.table(
+        analysis.interpreter_rows, "The default start method, start-up from a script, and "
+        "what changed with the Python version"),
+}
 
 
 #: What the demonstrations printed when the experiment ran, shown as they printed it.

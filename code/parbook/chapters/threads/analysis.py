@@ -7,8 +7,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from parbook import interpreters
 from parbook.bench.results import Result
-from parbook.chapters.threads.experiment import EXIT_LABELS
+from parbook.chapters.threads.experiment import (
+    DISPATCH_LABELS,
+    EXIT_LABELS,
+    OVERLAP_LABELS,
+)
 from parbook.claims import Judgement, Verdict
 from parbook.render.formatting import format_ratio, format_seconds
 from parbook.shared.child import ChildRun, shorten_paths
@@ -300,3 +305,68 @@ def claims(found: Findings) -> dict[str, Judgement]:
         "a001_daemon": daemon_claim(found.interpreter_exit),
         "a001_join": join_claim(found.bare_thread_error),
     }
+
+
+# ---------------------------------------------------------------------------------------
+# Several interpreters side by side (PARBOOK_PYTHONS; parbook.interpreters).
+
+
+def interpreter_rows(found: Findings) -> dict[str, str]:
+    """The chapter's headline numbers under one interpreter: a column of its side-by-side
+    table. What a thread costs to start and to hand work to, and how long a program takes
+    to end, are the interpreter's (a free-threaded build makes its own objects and locks
+    thread-safe); the demonstrations' outcomes should not change."""
+    dispatch, overlap, exit_ = found.dispatch, found.overlap, found.interpreter_exit
+    return {
+        "one call on a new Thread (start + join)": format_seconds(dispatch.new_thread),
+        "one call through a running ThreadPoolExecutor": format_seconds(dispatch.running_pool),
+        "one call on a new ThreadPoolExecutor": format_seconds(dispatch.pool_per_call),
+        "a plain function call (floor)": format_seconds(dispatch.direct),
+        f"{overlap.waits} waits of {format_seconds(overlap.wait_s)} on a pool, against one "
+        "after another": f"{format_ratio(overlap.speedup)} as fast",
+        "a program that ends while daemon workers sleep": format_seconds(exit_.daemon),
+        "a program that ends while non-daemon workers sleep": format_seconds(
+            exit_.non_daemon),
+        "exit code of a program whose bare thread raised": str(
+            found.bare_thread_error.run.returncode),
+    }
+
+
+def describe_case(group: str, params: dict[str, Any]) -> str:
+    """A case as the page's tables name it, for the sentence on what changed between
+    interpreters."""
+    if group == "dispatch":
+        return f"one call, {DISPATCH_LABELS[params['how']]}"
+    if group == "overlap":
+        return f"{params['waits']} waits, {OVERLAP_LABELS[params['how']]}"
+    if group == "interpreter_exit":
+        return f"the program whose workers slept ({EXIT_LABELS[params['kind']]})"
+    return interpreters.describe_case(group, params)
+
+
+def demos_across_interpreters(runs: list[interpreters.InterpreterRun]) -> str:
+    """Whether the daemon, non-daemon and bare-thread demonstrations did what the page
+    says under every interpreter, or where they did not."""
+    present = interpreters.measured(runs)
+    failed = {
+        "the program with daemon workers did not end cleanly with them cut off": [
+            run.label for run in present if not run.found.interpreter_exit.daemons_cut_off],
+        "the program with non-daemon workers did not end cleanly after all of them": [
+            run.label for run in present
+            if not run.found.interpreter_exit.non_daemons_waited_for],
+        "the program whose bare thread raised exited with a code other than 0": [
+            run.label for run in present if run.found.bare_thread_error.run.returncode != 0],
+    }
+    every = "this interpreter" if len(present) == 1 else "every interpreter here"
+    if not any(failed.values()):
+        return (f"The demonstrations behaved the same under {every}: daemon workers were cut "
+                "off when the main thread ended, the program waited for its non-daemon "
+                "workers, and the program whose bare thread raised still exited with code 0.")
+    exceptions = "; ".join(f"{what} on {interpreters.join_words(labels)}"
+                           for what, labels in failed.items() if labels)
+    return f"Not every demonstration behaved as described: {exceptions}."
+
+
+def interpreter_texts(runs: list[interpreters.InterpreterRun]) -> dict[str, str]:
+    """The chapter's own sentences about its interpreters (parbook.page glues them)."""
+    return {"threads_interpreters_demos": demos_across_interpreters(runs)}

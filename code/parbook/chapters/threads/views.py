@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from parbook import interpreters
 from parbook.bench.results import Result
-from parbook.chapters.threads.analysis import Findings
+from parbook.chapters.threads.analysis import Findings, interpreter_rows
 from parbook.chapters.threads.experiment import DISPATCH_LABELS, EXIT_LABELS, OVERLAP_LABELS
 from parbook.render.formatting import format_ratio, format_seconds
 from parbook.render.tables import Table, pivot_table, spread_table, time_cell
@@ -71,6 +72,10 @@ TABLES = {
     "threads-dispatch-spread": dispatch_spread,
 }
 FIGURES: dict = {}
+INTERPRETER_TABLES = {
+    "threads-interpreters": interpreters.table(
+        interpreter_rows, "What handing work to a thread costs, and how a program ends"),
+}
 #: What the demonstrations printed when the experiment ran, shown as they printed it.
 OUTPUTS = {
     "threads-interpreter-exit": lambda result, found: found.interpreter_exit.transcript(),
