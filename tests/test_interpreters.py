@@ -47,9 +47,9 @@ def test_find_takes_a_path_a_command_or_pyenv_and_rejects_what_does_not_run(tmp_
 @pytest.mark.parametrize(("fingerprint", "expected"), [
     ({"python_implementation": "CPython", "python_version": "3.12.1"}, "CPython 3.12.1"),
     ({"python_implementation": "CPython", "python_version": "3.14.0",
-      "free_threaded_build": True, "gil_enabled": False}, "CPython 3.14.0t, GIL off"),
+      "free_threaded_build": True, "gil_enabled": False}, "CPython 3.14.0t"),
     ({"python_implementation": "CPython", "python_version": "3.14.0",
-      "free_threaded_build": True, "gil_enabled": True}, "CPython 3.14.0t, GIL on"),
+      "free_threaded_build": True, "gil_enabled": True}, "CPython 3.14.0t with its GIL on"),
 ])
 def test_label_says_version_and_build(fingerprint, expected):
     assert interpreters.label(fingerprint) == expected
@@ -85,7 +85,7 @@ def test_changed_sentence_names_the_largest_change_or_says_nothing_changed():
     assert text == ("Of 4 comparisons of a case with CPython 3.11.7 (stable samples on both "
                     "sides), 1 took more than 1.5× or less than 0.67× the time; the largest "
                     "change: article (backend threads) took 0.40× the time on CPython "
-                    "3.14.0t, GIL off.")
+                    "3.14.0t.")
     alone = interpreters.changed_sentence(runs_of(own))
     assert alone.startswith("With one interpreter there is nothing to set beside it")
 
@@ -211,14 +211,14 @@ def test_page_sentences_every_case():
     assert interpreters.gil_sentence([old]).startswith("It is a standard build with a GIL")
     assert interpreters.gil_sentence([old, new]).startswith("Every one of them is a standard")
     assert interpreters.gil_sentence([old, free, stuck]) == (
-        "CPython 3.14.0t, GIL off ran with the GIL off, so threads could run Python on "
-        "several CPUs at once; CPython 3.13.0t, GIL on is a free-threaded build that ran "
-        "with its GIL on (PYTHON_GIL=1, or an extension module not marked safe without it).")
+        "CPython 3.14.0t ran with the GIL off, so threads could run Python on several CPUs "
+        "at once; CPython 3.13.0t is a free-threaded build but ran with the GIL back on "
+        "(PYTHON_GIL=1, or an extension module not marked safe without it).")
     assert interpreters.start_method_sentence([old]) == (
         "It starts processes with fork by default here.")
     assert interpreters.start_method_sentence([old, new, free]) == (
         "Their default start methods differ here: fork on CPython 3.12.1 and forkserver on "
-        "CPython 3.14.0 and CPython 3.14.0t, GIL off.")
+        "CPython 3.14.0 and CPython 3.14.0t.")
     assert interpreters.pool_sentence([old]).startswith("None of them has")
     assert interpreters.pool_sentence([new, free]).startswith("Every one of them has")
     assert interpreters.pool_sentence([old, new]) == (
@@ -232,8 +232,8 @@ def test_page_sentences_every_case():
     assert interpreters.page_texts([old, new])["interpreters_ran"].startswith(
         "This build measured 2 interpreters side by side")
     frame = interpreters.facts_frame([old, missing, free])
-    assert list(frame.columns) == ["CPython 3.12.1", "CPython 3.14.0t, GIL off"]
-    assert frame.loc["GIL while it ran", "CPython 3.14.0t, GIL off"] == "off"
+    assert list(frame.columns) == ["CPython 3.12.1", "CPython 3.14.0t"]
+    assert frame.loc["GIL while it ran", "CPython 3.14.0t"] == "off"
 
 
 def test_describe_all_asks_each_interpreter_in_its_own_environment(environments):

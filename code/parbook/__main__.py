@@ -416,7 +416,16 @@ def stop_on_sigterm() -> None:
     # A forked child (a pool worker) must not inherit this: it must die of SIGTERM at
     # once, as Pool.terminate() expects, even while blocked on a lock, where a Python
     # handler would never get to run.
-    os.register_at_fork(after_in_child=lambda: signal.signal(signal.SIGTERM, signal.SIG_DFL))
+    # SIGTERM waits (blocked in the forking thread, so in the child) until the child has
+    # reset it: one that arrived before the reset would find no handler to run and be
+    # lost, and the worker would live on (a pool worker not yet scheduled on a busy
+    # machine survived Pool.terminate() and blocked the pool's join for good).
+    blocked = {signal.SIGTERM}
+    os.register_at_fork(
+        before=lambda: signal.pthread_sigmask(signal.SIG_BLOCK, blocked),
+        after_in_parent=lambda: signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked),
+        after_in_child=lambda: (signal.signal(signal.SIGTERM, signal.SIG_DFL),
+                                signal.pthread_sigmask(signal.SIG_UNBLOCK, blocked)))
     signal.signal(signal.SIGTERM, interrupt)
 
 

@@ -159,12 +159,13 @@ def setup(names: Sequence[str], root: Path = VENVS_DIR, lock: Path = LOCK,
 
 
 def label(fingerprint: dict[str, Any]) -> str:
-    """A column heading for the interpreter a result was measured with: ``CPython 3.12.1``,
-    or for a free-threaded build ``CPython 3.14.0t, GIL off`` (or ``GIL on``, when
-    ``PYTHON_GIL=1`` or an extension turned it back on)."""
+    """A column heading for the interpreter a result was measured with, which also reads
+    well mid-sentence: ``CPython 3.12.1``; a free-threaded build ``CPython 3.14.0t``, or
+    ``CPython 3.14.0t with its GIL on`` when it ran with the GIL back on (``PYTHON_GIL=1``,
+    or an extension module not marked safe without it)."""
     text = f"{fingerprint.get('python_implementation', 'Python')} {fingerprint['python_version']}"
     if fingerprint.get("free_threaded_build"):
-        text += "t, GIL " + ("on" if fingerprint.get("gil_enabled", True) else "off")
+        text += "t" + (" with its GIL on" if fingerprint.get("gil_enabled", True) else "")
     return text
 
 
@@ -284,9 +285,14 @@ def changes(runs: Sequence[InterpreterRun],
     if len(present) < 2:
         return 0, []
     own, compared, found = present[0], 0, []
+    # Only times: a count (updates lost, a final count) did not "take N× the time".
+    timed = {(case.group, json.dumps(case.params, sort_keys=True))
+             for case in own.result.cases if case.unit == "s"}
     for other in present[1:]:
         for case in compare_cases(own.result, other.result):
             ratio = case.ratio
+            if (case.group, json.dumps(case.params, sort_keys=True)) not in timed:
+                continue
             if case.unstable_sides or not (math.isfinite(ratio) and ratio > 0):
                 continue
             compared += 1
@@ -451,14 +457,16 @@ def gil_sentence(described: Sequence[Described]) -> str:
         return (f"{'It is a' if one else 'Every one of them is a'} standard build with a GIL: "
                 "no column here can show threads running Python on several CPUs at once.")
     off = [d.label for d in free if not d.fingerprint.get("gil_enabled", True)]
-    on = [d.label for d in free if d.fingerprint.get("gil_enabled", True)]
+    on = [label({**d.fingerprint, "gil_enabled": False}) for d in free
+          if d.fingerprint.get("gil_enabled", True)]
     parts = []
     if off:
         parts.append(f"{join_words(off)} ran with the GIL off, so threads could run Python "
                      "on several CPUs at once")
     if on:
-        parts.append(f"{join_words(on)} is a free-threaded build that ran with its GIL on "
-                     "(PYTHON_GIL=1, or an extension module not marked safe without it)")
+        verb = "is a free-threaded build" if len(on) == 1 else "are free-threaded builds"
+        parts.append(f"{join_words(on)} {verb} but ran with the GIL back on (PYTHON_GIL=1, "
+                     "or an extension module not marked safe without it)")
     return "; ".join(parts) + "."
 
 
