@@ -643,3 +643,27 @@ def test_compare_folders_with_nothing_in_common(tmp_path):
     assert "no experiment of the same size in common" in one_line(completed.stderr)
     assert "only in A: overhead (full)" in completed.stdout
     assert "only in B: overhead (quick)" in completed.stdout
+
+
+def test_a_forked_child_resets_sigterm_and_neither_side_keeps_it_blocked():
+    """``stop_on_sigterm`` holds SIGTERM across fork (one that reached the child before it
+    reset the handler was lost, and a pool worker outlived Pool.terminate()); afterwards
+    the child has the default action and neither process keeps the signal blocked."""
+    script = (
+        "import os, signal\n"
+        "from parbook.__main__ import stop_on_sigterm\n"
+        "stop_on_sigterm()\n"
+        "def blocked():\n"
+        "    return signal.SIGTERM in signal.pthread_sigmask(signal.SIG_BLOCK, [])\n"
+        "r, w = os.pipe()\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    default = signal.getsignal(signal.SIGTERM) == signal.SIG_DFL\n"
+        "    os.write(w, f'{blocked()} {default}'.encode())\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+        "print(os.read(r, 100).decode(), blocked(), signal.getsignal(signal.SIGTERM).__name__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.split() == ["False", "True", "False", "interrupt"]
