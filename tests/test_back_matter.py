@@ -257,4 +257,4 @@ def test_reference_part_order():
     reference = [part for part in toc()["parts"] if part["caption"] == "Reference"]
     assert len(reference) == 1
     assert [entry["file"] for entry in reference[0]["chapters"]] == [
-        "rules", "glossary", "sources", "reproduce", "build-machine"]
+        "rules", "glossary", "sources", "reproduce", "build-machine", "machines"]

@@ -139,10 +139,39 @@ def test_output_that_cannot_be_written(tmp_path):
     assert "cannot write" in one_line(completed.stderr)
 
 
-def test_output_that_is_a_directory(tmp_path):
-    completed = run_cli("run", "overhead", "--quick", "--out", str(tmp_path))
+def test_one_name_saves_into_a_folder_it_is_given(tmp_path, monkeypatch, capsys):
+    """--out that is a folder, or ends with '/', takes one NAME's file as it takes several."""
+    use_experiments(monkeypatch, "steps")
+    assert cli.main(["run", "steps", "--quick", "--out", str(tmp_path)]) == 0
+    assert load(tmp_path / "steps-quick.json").experiment == "steps"
+    new = tmp_path / "results" / "machines" / "box"
+    assert cli.main(["run", "steps", "--out", f"{new}/"]) == 0, capsys.readouterr().err
+    assert [p.name for p in new.iterdir()] == ["steps.json"]
+
+
+def test_run_all_into_a_new_machine_folder_makes_a_contribution(tmp_path, monkeypatch,
+                                                               capsys):
+    """``run --all --out results/machines/<name>``, the contributor's command, creates the
+    folder and fills it with one result per experiment, which the Machines page reads."""
+    from parbook import machines
+
+    use_experiments(monkeypatch, "steps", "address")
+    root = tmp_path / "results" / "machines"
+    code = cli.main(["run", "--all", "--quick", "--out", str(root / "big-box")])
+    assert code == 0, capsys.readouterr().err
+    found = machines.contributed(root)
+    assert [machine.name for machine in found.machines] == ["big-box"]
+    assert found.machines[0].holdings() == ["address (quick)", "steps (quick)"]
+    assert found.skipped == ()
+
+
+def test_output_that_is_a_file_in_place_of_a_folder_is_refused(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    completed = run_cli("run", "overhead", "--quick", "--out", f"{blocker}/")
     assert completed.returncode == 2
-    assert "is a directory" in one_line(completed.stderr)
+    assert "not a directory" in one_line(completed.stderr)
+    assert blocker.read_text() == "x"
 
 
 @pytest.mark.parametrize("address", ["", "  ", "localhost", "host:port", "host:0", ":6379",

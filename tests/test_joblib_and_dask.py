@@ -19,6 +19,7 @@ from parbook.bench.results import load
 from parbook.chapters.joblib_and_dask import analysis, views
 from parbook.chapters.joblib_and_dask import experiment as jd
 from parbook.chapters.joblib_and_dask import workload as work
+from parbook.shared import article002
 from parbook.shared.child import run_command
 from parbook.shared.shm import SharedArray
 from tests.conftest import ROOT
@@ -164,7 +165,7 @@ def test_the_readers_demo_reuses_workers_and_sees_a_memmap():
 def test_convolve_is_scipys_full_convolution():
     import scipy.signal
 
-    image, image_filter = work.make_image(37), work.make_filters(1)[0]
+    image, image_filter = article002.make_image(37), article002.make_filters(1)[0]
     expected = scipy.signal.convolve2d(image, image_filter)[::5, ::5]
     np.testing.assert_allclose(work.convolve(image, image_filter), expected, rtol=1e-12,
                                atol=1e-12)
@@ -176,7 +177,7 @@ def test_slices_cover_the_array_once():
 
 
 def test_carried_state_counts_as_the_serial_counters():
-    documents = work.make_documents(6, 50)
+    documents = article002.make_documents(6, 50)
     counters = [work.PrefixCounter() for _ in range(2)]
     serial = work.stateful_serial(counters, documents)
     carried = work.stateful_carried(
@@ -191,7 +192,7 @@ def test_multiprocessing_versions_under_every_start_method(method):
     context = multiprocessing.get_context(method)
     array = np.arange(10_000, dtype=float)
     expected = [float(array[start:stop].sum()) for start, stop in work.slices(len(array), 2)]
-    documents = work.make_documents(4, 30)
+    documents = article002.make_documents(4, 30)
     serial = work.stateful_serial([work.PrefixCounter() for _ in range(2)], documents)
     with SharedArray(array.shape, array.dtype) as shared, \
             work.ready_pool(context, 2, work.attach, (shared,)) as pool:

@@ -20,10 +20,9 @@ from parbook import sources
 from parbook.bench.results import load
 from parbook.chapters.ray_vs_multiprocessing import analysis, views
 from parbook.chapters.ray_vs_multiprocessing import experiment as experiment
-from parbook.chapters.ray_vs_multiprocessing import model as model_work
-from parbook.chapters.ray_vs_multiprocessing import stateful as stateful_work
-from parbook.chapters.ray_vs_multiprocessing import workload as work
+from parbook.chapters.ray_vs_multiprocessing import workload as demo
 from parbook.claims import Verdict
+from parbook.shared import article002 as work
 from parbook.shared.cpu import BLAS_VARIABLES, one_blas_thread
 from parbook.shared.shm import SharedArray
 from tests.conftest import ROOT
@@ -168,13 +167,13 @@ def test_the_articles_figures_are_recorded_for_every_workload():
 # --- the workloads, without Ray ----------------------------------------------------------------
 
 def test_prefix_counter_matches_a_plain_count():
-    documents = stateful_work.make_documents(3, 300)
-    counter = stateful_work.StreamingPrefixCount()
+    documents = work.make_documents(3, 300)
+    counter = work.StreamingPrefixCount()
     for document in documents:
         counter.add_document(document)
     counts = Counter(word[:end] for document in documents for word in document
                      for end in range(1, len(word)))
-    expected = {prefix for prefix, n in counts.items() if n > stateful_work.POPULAR_ABOVE}
+    expected = {prefix for prefix, n in counts.items() if n > work.POPULAR_ABOVE}
     assert counter.get_popular() == expected and expected
     counter.reset()
     assert counter.get_popular() == set() and not counter.prefix_count
@@ -182,13 +181,13 @@ def test_prefix_counter_matches_a_plain_count():
 
 def test_model_round_trip_and_forward_pass(tmp_path):
     path = tmp_path / "model.npz"
-    parameters = model_work.save_model(path, hidden=(16, 8))
+    parameters = work.save_model(path, hidden=(16, 8))
     assert parameters == 784 * 16 + 16 + 16 * 8 + 8 + 8 * 10 + 10
-    model = model_work.load_model(path)
+    model = work.load_model(path)
     assert [w.shape for w, _ in model] == [(784, 16), (16, 8), (8, 10)]
-    labels = model_work.classify(model, model_work.make_batches(1, 5)[0])
-    assert labels.shape == (5,) and labels.max() < model_work.CLASSES
-    assert model_work.timed_load(path) > 0
+    labels = work.classify(model, work.make_batches(1, 5)[0])
+    assert labels.shape == (5,) and labels.max() < work.CLASSES
+    assert work.timed_load(path) > 0
 
 
 @pytest.mark.parametrize("method", multiprocessing.get_all_start_methods())
@@ -198,40 +197,40 @@ def test_multiprocessing_versions_agree_with_serial(method, tmp_path):
     workers = 2
     image = work.make_image(64)
     filters = work.make_filters(workers)
-    documents = stateful_work.make_documents(workers * 2, 200)
+    documents = work.make_documents(workers * 2, 200)
     path = tmp_path / "model.npz"
-    model_work.save_model(path, hidden=(32,))
-    batches = model_work.make_batches(workers * 2, 4)
+    work.save_model(path, hidden=(32,))
+    batches = work.make_batches(workers * 2, 4)
     expected_sum = work.checksum(work.numerical_serial(image, filters, 2))
-    expected_popular = stateful_work.stateful_serial(
-        [stateful_work.StreamingPrefixCount() for _ in range(workers)], documents)
-    expected_labels = model_work.model_serial(model_work.load_model(path), batches)
+    expected_popular = work.stateful_serial(
+        [work.StreamingPrefixCount() for _ in range(workers)], documents)
+    expected_labels = work.model_serial(work.load_model(path), batches)
 
     with SharedArray(image.shape, image.dtype) as shared:  # before any worker starts
         with work.ready_pool(context, workers) as (plain, threads):
             assert len(threads) == workers
             assert work.checksum(work.numerical_naive(plain, image, filters, 2)) == expected_sum
             states: list = []
-            assert stateful_work.stateful_naive(plain, workers, documents, states) == \
+            assert work.stateful_naive(plain, workers, documents, states) == \
                 expected_popular
             assert len(states) == workers
-            labels = model_work.model_naive(plain, path, batches, workers)
-            assert model_work.agreement(labels, expected_labels) == 1.0
+            labels = work.model_naive(plain, path, batches, workers)
+            assert work.agreement(labels, expected_labels) == 1.0
         with work.ready_pool(context, workers, work.attach_image, (shared,)) as (pool, _):
             assert work.checksum(work.numerical_fair(pool, shared, image, filters, 2)) == \
                 expected_sum
-    with stateful_work.CountingWorkers(context, workers) as counting:
-        assert stateful_work.stateful_fair(counting, documents) == expected_popular
+    with work.CountingWorkers(context, workers) as counting:
+        assert work.stateful_fair(counting, documents) == expected_popular
         counting.ask_all("reset")
-        assert stateful_work.stateful_fair(counting, documents[:workers]) <= expected_popular
-    with work.ready_pool(context, workers, model_work.load_into_worker, (str(path),)) as (
+        assert work.stateful_fair(counting, documents[:workers]) <= expected_popular
+    with work.ready_pool(context, workers, work.load_into_worker, (str(path),)) as (
             pool, _):
-        labels = model_work.model_fair(pool, batches, workers)
-        assert model_work.agreement(labels, expected_labels) == 1.0
+        labels = work.model_fair(pool, batches, workers)
+        assert work.agreement(labels, expected_labels) == 1.0
 
 
 def test_the_readers_cell_compares_naive_and_fair_and_leaves_nothing():
-    measured = work.naive_against_fair(side=64, workers=2, rounds=1)
+    measured = demo.naive_against_fair(side=64, workers=2, rounds=1)
     assert list(measured) == ["the article's version", "the fair version"]
     (naive_s, naive_bytes), (fair_s, fair_bytes) = measured.values()
     assert naive_s > 0 and fair_s > 0

@@ -43,6 +43,13 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def names_a_folder(out: str | None) -> bool:
+    """Whether ``--out`` names a folder: an existing one, or one written with a trailing
+    separator (``results/machines/box/``, which ``Path`` would drop). One NAME then saves
+    into it as NAME.json, as several names do."""
+    return out is not None and (out.endswith(("/", os.sep)) or Path(out).is_dir())
+
+
 def positive_seconds(text: str) -> float:
     """A time limit in seconds: a finite number above zero."""
     try:
@@ -68,10 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="full (published) or quick (test) sizes; default full")
     run.add_argument("--quick", action="store_const", const="quick", dest="size",
                      help="same as --size quick")
-    run.add_argument("--out", type=Path, default=None,
+    run.add_argument("--out", default=None, metavar="OUT",
                      help="output file of one NAME (default: results/NAME.json, or "
-                          "NAME-quick.json); with several names or --all, the folder for "
-                          "their files (default: results/)")
+                          "NAME-quick.json); with several names or --all, or when it is "
+                          "a folder or ends with '/', the folder for their files "
+                          "(default: results/)")
     run.add_argument("--time-limit", type=positive_seconds, default=supervise.DEFAULT_TIME_LIMIT_S,
                      metavar="SECONDS",
                      help="stop the run, and everything it started, after this long "
@@ -188,12 +196,14 @@ def default_target(folder: Path, name: str, quick: bool) -> Path:
 
 
 def plan_runs(names: Sequence[str], quick: bool, out: Path | None,
-              ray_address: str | None) -> list[PlannedRun] | int:
+              ray_address: str | None, out_is_folder: bool = False
+              ) -> list[PlannedRun] | int:
     """Check everything a run needs before anything runs: every name, the cluster's
     address, and that every output can be written. Returns the runs, or the exit code
     after printing the one line that says what is wrong.
 
-    One name saves to ``out`` as a file; several save into ``out`` as a folder.
+    One name saves to ``out`` as a file, unless ``out_is_folder`` (see
+    :func:`names_a_folder`); several save into ``out`` as a folder.
     """
     found = {}
     for name in dict.fromkeys(names):  # a name given twice runs once
@@ -213,7 +223,7 @@ def plan_runs(names: Sequence[str], quick: bool, out: Path | None,
         os.environ["RAY_ADDRESS"] = ray_address.strip()
     runs = []
     for name, chapter in found.items():
-        if len(found) == 1 and out is not None:
+        if len(found) == 1 and out is not None and not out_is_folder:
             target = out
         else:
             target = default_target(out or Path("results"), name, quick)
@@ -226,7 +236,8 @@ def plan_runs(names: Sequence[str], quick: bool, out: Path | None,
 
 def command_run(names: Sequence[str], quick: bool, out: Path | None,
                 ray_address: str | None = None,
-                time_limit_s: float = supervise.DEFAULT_TIME_LIMIT_S) -> int:
+                time_limit_s: float = supervise.DEFAULT_TIME_LIMIT_S,
+                out_is_folder: bool = False) -> int:
     """Run experiments one after another, each under supervision
     (:mod:`parbook.supervise`), and save each result.
 
@@ -234,7 +245,7 @@ def command_run(names: Sequence[str], quick: bool, out: Path | None,
     was, and it is named at the end, one line on stderr each, with a non-zero exit.
     Ctrl-C or SIGTERM stops the whole command.
     """
-    runs = plan_runs(names, quick, out, ray_address)
+    runs = plan_runs(names, quick, out, ray_address, out_is_folder)
     if isinstance(runs, int):
         return runs
     several = len(runs) > 1
@@ -398,8 +409,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return fail("run takes experiment names or --all, not both and not neither "
                         "(see --help)", EXIT_USAGE)
         names = chapters.names() if args.all else args.names
-        return command_run(names, args.size == "quick", args.out, args.ray_address,
-                           args.time_limit)
+        out = Path(args.out) if args.out is not None else None
+        return command_run(names, args.size == "quick", out, args.ray_address,
+                           args.time_limit, out_is_folder=names_a_folder(args.out))
     if args.command == "machine":
         return command_machine()
     return command_compare(args.baseline, args.other)

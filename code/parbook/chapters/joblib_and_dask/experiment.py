@@ -58,7 +58,7 @@ import time
 import tracemalloc
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,7 +68,8 @@ import psutil
 from parbook.bench.measure import Protocol, measure, measure_interleaved, time_once
 from parbook.bench.results import Result
 from parbook.chapters.joblib_and_dask import workload as work
-from parbook.shared import roundtrip, run_setup
+from parbook.shared import article002, roundtrip, run_setup
+from parbook.shared.article002 import Version, time_versions
 from parbook.shared.child import child_env, run_module
 from parbook.shared.cpu import burn, calibrate, iterations_for, one_blas_thread
 from parbook.shared.raysession import cluster_address, describe, ray_session
@@ -232,34 +233,6 @@ def sweep_task_count(duration_s: float, work_s: float, workers: int, max_tasks: 
     return int(min(max_tasks, max(4 * workers, round(work_s / duration_s))))
 
 
-@dataclass
-class Version:
-    """One version of a workload: ``run(rounds)`` is timed, ``prepare()`` is not."""
-
-    run: Callable[[int], Any]
-    prepare: Callable[[], None] = field(default=lambda: None)
-
-
-def time_versions(versions: dict[str, Version], rounds: int, repeats: int
-                  ) -> tuple[dict[str, list[float]], dict[str, Any]]:
-    """Time every version ``repeats`` times, round-robin; return samples and last outputs.
-
-    One warm-up run of one round per version comes first and is discarded: it pays for
-    first calls (imports in workers, an executor started with new settings).
-    """
-    for version in versions.values():
-        version.prepare()
-        version.run(1)
-    samples: dict[str, list[float]] = {name: [] for name in versions}
-    outputs: dict[str, Any] = {}
-    for _ in range(repeats):
-        for name, version in versions.items():
-            samples[name].append(time_once(
-                lambda _, n=name, v=version: outputs.__setitem__(n, v.run(rounds)),
-                setup=version.prepare))
-    return samples, outputs
-
-
 def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> Result:
     """Run every measurement of the chapter and return the raw result."""
     import dask
@@ -269,7 +242,7 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> R
     size = sizes(quick)
     machine_setup = run_setup.setup(progress)
     say, workers = machine_setup.say, machine_setup.cpus
-    context = multiprocessing.get_context(work.worker_method())
+    context = multiprocessing.get_context(article002.worker_method())
     result = Result(experiment=NAME, quick=quick)
     result.parameters.update(
         usable_cpus=machine_setup.cpus, workers=workers,
@@ -279,7 +252,7 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> R
         result_tasks=size.result_tasks, result_bytes=size.result_bytes,
         result_task_s=size.result_task_s, image_side=size.image_side,
         numerical_rounds=size.numerical_rounds, words=size.words,
-        word_bytes=work.WORD_BYTES, stateful_rounds=size.stateful_rounds,
+        word_bytes=article002.WORD_BYTES, stateful_rounds=size.stateful_rounds,
         hidden=list(size.hidden), batch=size.batch, model_rounds=size.model_rounds,
         workload_repeats=size.workload_repeats,
     )
@@ -591,8 +564,8 @@ def _add_runs(result: Result, workload: str, workers: int, rounds: int,
 
 def _numerical(result: Result, size: Sizes, workers: int, context: Any, pool: Any,
                client: Any, ray: Any, say: Callable[[str], None]) -> None:
-    image = work.make_image(size.image_side)
-    filters = work.make_filters(workers)
+    image = article002.make_image(size.image_side)
+    filters = article002.make_filters(workers)
     rounds = size.numerical_rounds
     say(f"numerical: a {size.image_side}x{size.image_side} image, {workers} filters, "
         f"{rounds} rounds")
@@ -608,7 +581,7 @@ def _numerical(result: Result, size: Sizes, workers: int, context: Any, pool: An
             "ray": Version(lambda r: work.numerical_ray(ray, image, filters, r)),
         }
         samples, outputs = time_versions(versions, rounds, size.workload_repeats)
-        sums = {name: work.checksum(arrays) for name, arrays in outputs.items()}
+        sums = {name: article002.checksum(arrays) for name, arrays in outputs.items()}
         del outputs  # Ray's results are views of its object store: let them go
     _add_runs(result, "numerical", workers, rounds, samples)
     result.values["agree"]["numerical"] = all(
@@ -619,7 +592,7 @@ def _numerical(result: Result, size: Sizes, workers: int, context: Any, pool: An
 def _stateful(result: Result, size: Sizes, workers: int, context: Any, pool: Any,
               client: Any, ray: Any, say: Callable[[str], None]) -> None:
     rounds = size.stateful_rounds
-    documents = work.make_documents(workers * rounds, size.words)
+    documents = article002.make_documents(workers * rounds, size.words)
     say(f"stateful: {len(documents)} documents of {size.words} words on {workers} counters")
 
     def first(r: int) -> list[list[bytes]]:
@@ -668,12 +641,12 @@ def _initialisation(result: Result, size: Sizes, workers: int, context: Any, poo
                     client: Any, ray: Any, model_dir: Path,
                     say: Callable[[str], None]) -> None:
     path = str(model_dir / "model.npz")
-    parameters = work.save_model(Path(path), size.hidden)
+    parameters = article002.save_model(Path(path), size.hidden)
     load_s = time_once(lambda _: work.load_model(path))
     result.values["model"] = {"parameters": parameters, "file_bytes": os.path.getsize(path),
                               "load_s": load_s}
     rounds = size.model_rounds
-    batches = work.make_batches(workers * rounds, size.batch)
+    batches = article002.make_batches(workers * rounds, size.batch)
     say(f"initialisation: {len(batches)} batches of {size.batch}, {rounds} rounds")
 
     def first(r: int) -> list[np.ndarray]:
@@ -710,4 +683,4 @@ def _initialisation(result: Result, size: Sizes, workers: int, context: Any, poo
         samples, outputs = time_versions(versions, rounds, size.workload_repeats)
     _add_runs(result, "initialisation", workers, rounds, samples)
     result.values["agree"]["initialisation"] = min(
-        work.agreement(labels, outputs["serial"]) for labels in outputs.values())
+        article002.agreement(labels, outputs["serial"]) for labels in outputs.values())

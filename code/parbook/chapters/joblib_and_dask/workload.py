@@ -9,7 +9,11 @@ return results as they come (:func:`large_results`). Article 002's workloads (an
 filtered once per worker, prefix counters that keep state, a model loaded from disk) are
 written here afresh, smaller than in the Ray-against-multiprocessing chapter, so that six
 versions of each fit in one build: serial, the article's ``Pool`` code, a fair
-``multiprocessing`` version, joblib, Dask (:mod:`.dask_versions`) and Ray.
+``multiprocessing`` version, joblib, Dask (:mod:`.dask_versions`) and Ray. Their inputs
+(image, filters, documents, model file, batches) and the checks on their outputs come from
+:mod:`parbook.shared.article002`, as in the other chapters that run these workloads; the
+code the workers run stays here, where nothing imports scipy (``scipy.signal`` takes most
+of a second to import, which every worker process would pay).
 
 Every function a worker runs is a module-level function, so it pickles by name under
 every start method; Ray's remote versions are built lazily (importing Ray is slow).
@@ -48,13 +52,6 @@ Context = multiprocessing.context.BaseContext
 
 # ---------------------------------------------------------------------------------------
 # Processes for the multiprocessing versions.
-
-
-def worker_method() -> str:
-    """The start method of every ``multiprocessing`` worker here: forkserver where it
-    exists, else spawn. Neither forks the experiment's process, which runs Dask's and
-    Ray's threads once they have started."""
-    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
 
 
 def start_worker_server(context: Context) -> None:
@@ -266,17 +263,6 @@ def convolve(image: np.ndarray, image_filter: np.ndarray) -> np.ndarray:
     return filtered[::5, ::5]
 
 
-def make_image(side: int, seed: int = 0) -> np.ndarray:
-    """A ``side`` x ``side`` image of float64 noise."""
-    return np.random.default_rng(seed).random((side, side))
-
-
-def make_filters(count: int, seed: int = 1) -> list[np.ndarray]:
-    """One random 4 x 4 filter per worker, as in the article."""
-    rng = np.random.default_rng(seed)
-    return [rng.normal(size=(4, 4)) for _ in range(count)]
-
-
 def numerical_serial(image: np.ndarray, filters: list[np.ndarray],
                      rounds: int) -> list[np.ndarray]:
     """Every round, every filter, one after another in this process."""
@@ -348,24 +334,11 @@ def numerical_ray(ray: Any, image: np.ndarray, filters: list[np.ndarray],
     return results
 
 
-def checksum(arrays: list[np.ndarray]) -> float:
-    """One number that every version's results must agree on."""
-    return float(sum(float(array.sum()) for array in arrays))
-
-
 # ---------------------------------------------------------------------------------------
 # Workload 2: counters that keep state (popular prefixes of random words).
 
-#: The article's words: 20 random bytes each.
-WORD_BYTES = 20
 #: A prefix is popular once it has been counted more than this many times.
 POPULAR_ABOVE = 3
-
-
-def make_documents(count: int, words: int, seed: int = 2) -> list[list[bytes]]:
-    """``count`` documents of ``words`` random 20-byte words each."""
-    rng = np.random.default_rng(seed)
-    return [[rng.bytes(WORD_BYTES) for _ in range(words)] for _ in range(count)]
 
 
 def count_prefixes(counts: defaultdict[bytes, int], popular: set[bytes],
@@ -541,26 +514,7 @@ def kill_actors(ray: Any, actors: list[Any]) -> None:
 # ---------------------------------------------------------------------------------------
 # Workload 3: expensive initialisation, a model loaded from disk.
 
-#: The input of one example: a 28 x 28 image, flattened (MNIST's shape).
-INPUTS = 28 * 28
-#: Output classes (MNIST's ten digits).
-CLASSES = 10
-
 Model = list[tuple[np.ndarray, np.ndarray]]
-
-
-def save_model(path: Path, hidden: tuple[int, ...], seed: int = 3) -> int:
-    """Save a dense network INPUTS -> hidden... -> CLASSES with random weights,
-    compressed, as one .npz file; return its number of parameters."""
-    rng = np.random.default_rng(seed)
-    widths = (INPUTS, *hidden, CLASSES)
-    arrays: dict[str, np.ndarray] = {}
-    for layer, (fan_in, fan_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
-        scale = np.float32(np.sqrt(2.0 / fan_in))
-        arrays[f"weight_{layer}"] = rng.standard_normal((fan_in, fan_out), np.float32) * scale
-        arrays[f"bias_{layer}"] = np.zeros(fan_out, np.float32)
-    np.savez_compressed(path, **arrays)
-    return sum(array.size for array in arrays.values())
 
 
 def load_model(path: Path | str) -> Model:
@@ -577,12 +531,6 @@ def classify(model: Model, batch: np.ndarray) -> np.ndarray:
         activations = np.maximum(activations @ weight + bias, 0.0)
     weight, bias = model[-1]
     return np.argmax(activations @ weight + bias, axis=1)
-
-
-def make_batches(count: int, size: int, seed: int = 4) -> list[np.ndarray]:
-    """``count`` batches of ``size`` random images, float32 in [0, 1)."""
-    rng = np.random.default_rng(seed)
-    return [rng.random((size, INPUTS), dtype=np.float32) for _ in range(count)]
 
 
 def model_serial(model: Model, batches: list[np.ndarray]) -> list[np.ndarray]:
@@ -677,12 +625,6 @@ def model_ray(ray: Any, actors: list[Any], batches: list[np.ndarray]) -> list[np
         [actor.classify.remote(batch) for actor, batch in zip(actors, batch_round,
                                                               strict=False)],
         timeout=WAIT_S), batches, len(actors))
-
-
-def agreement(labels: list[np.ndarray], reference: list[np.ndarray]) -> float:
-    """Fraction of examples given the same class as in ``reference``."""
-    same = sum(int(np.sum(a == b)) for a, b in zip(labels, reference, strict=True))
-    return same / max(1, sum(len(b) for b in reference))
 
 
 # ---------------------------------------------------------------------------------------

@@ -9,9 +9,9 @@ from typing import Any
 from parbook import sources
 from parbook.bench.results import Result
 from parbook.chapters.ray_vs_multiprocessing.experiment import VERSION_LABELS, WORKLOAD_LABELS
-from parbook.chapters.ray_vs_multiprocessing.model import CLASSES, INPUTS
 from parbook.claims import Judgement, Verdict
 from parbook.render.formatting import format_ratio, format_seconds
+from parbook.shared.article002 import CLASSES, INPUTS
 
 #: Two times within this factor of each other are called level.
 LEVEL = 1.1

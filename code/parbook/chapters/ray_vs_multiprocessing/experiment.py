@@ -31,18 +31,16 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from parbook.bench.measure import time_once
 from parbook.bench.results import Result
-from parbook.chapters.ray_vs_multiprocessing import model as model_work
-from parbook.chapters.ray_vs_multiprocessing import stateful as stateful_work
-from parbook.chapters.ray_vs_multiprocessing import workload as work
+from parbook.shared import article002 as work
 from parbook.shared import run_setup
+from parbook.shared.article002 import Version, time_versions
 from parbook.shared.cpu import one_blas_thread
 from parbook.shared.raysession import cluster_address, describe, ray_session
 from parbook.shared.shm import SharedArray
@@ -113,34 +111,6 @@ def worker_count(cpus: int, available_bytes: int | None = None) -> int:
     return max(1, min(cpus, available_bytes // MEMORY_PER_WORKER_BYTES))
 
 
-@dataclass
-class Version:
-    """One version of a workload: ``run(rounds)`` is timed, ``prepare()`` is not."""
-
-    run: Callable[[int], Any]
-    prepare: Callable[[], None] = field(default=lambda: None)
-
-
-def time_versions(versions: dict[str, Version], rounds: int, repeats: int
-                  ) -> tuple[dict[str, list[float]], dict[str, Any]]:
-    """Time every version ``repeats`` times, round-robin; return samples and last outputs.
-
-    One warm-up run of one round per version comes first and is discarded: it pays for
-    first calls (imports in Ray's workers, page faults in fresh mappings).
-    """
-    for version in versions.values():
-        version.prepare()
-        version.run(1)
-    samples: dict[str, list[float]] = {name: [] for name in versions}
-    outputs: dict[str, Any] = {}
-    for _ in range(repeats):
-        for name, version in versions.items():
-            samples[name].append(time_once(
-                lambda _, n=name, v=version: outputs.__setitem__(n, v.run(rounds)),
-                setup=version.prepare))
-    return samples, outputs
-
-
 class Startup:
     """Records one-off costs as single-sample cases of the ``startup`` group."""
 
@@ -172,7 +142,7 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> R
         image_side=size.image_side,
         numerical_rounds=size.numerical_rounds,
         words=size.words,
-        word_bytes=stateful_work.WORD_BYTES,
+        word_bytes=work.WORD_BYTES,
         stateful_rounds=size.stateful_rounds,
         hidden=list(size.hidden),
         batch=size.batch,
@@ -244,24 +214,24 @@ def _numerical(result: Result, size: Sizes, workers: int, context: Any, plain_po
 def _stateful(result: Result, size: Sizes, workers: int, context: Any, plain_pool: Any,
               ray: Any, startup: Startup, say: Callable[[str], None]) -> None:
     rounds = size.stateful_rounds
-    documents = stateful_work.make_documents(workers * rounds, size.words)
+    documents = work.make_documents(workers * rounds, size.words)
     say(f"stateful: {len(documents)} documents of {size.words} words on {workers} counters")
 
     def first(r: int) -> list[list[bytes]]:
         return documents[:r * workers]
 
-    serial_counters: list[stateful_work.StreamingPrefixCount] = []
+    serial_counters: list[work.StreamingPrefixCount] = []
     naive_states: list[Any] = []
     actors: list[Any] = []
     with contextlib.ExitStack() as stack:
         with startup.timing("counting_workers"):
-            counting = stack.enter_context(stateful_work.CountingWorkers(context, workers))
+            counting = stack.enter_context(work.CountingWorkers(context, workers))
         stack.callback(work.kill_actors, ray, actors)
         with startup.timing("counting_actors"):
-            actors += stateful_work.counting_actors(ray, workers)
+            actors += work.counting_actors(ray, workers)
 
         def fresh_counters() -> None:
-            serial_counters[:] = [stateful_work.StreamingPrefixCount() for _ in range(workers)]
+            serial_counters[:] = [work.StreamingPrefixCount() for _ in range(workers)]
 
         def reset_workers() -> None:
             counting.ask_all("reset")
@@ -270,13 +240,13 @@ def _stateful(result: Result, size: Sizes, workers: int, context: Any, plain_poo
             ray.get([actor.reset.remote() for actor in actors], timeout=work.WAIT_S)
 
         versions = {
-            "serial": Version(lambda r: stateful_work.stateful_serial(serial_counters, first(r)),
+            "serial": Version(lambda r: work.stateful_serial(serial_counters, first(r)),
                               prepare=fresh_counters),
-            "naive_mp": Version(lambda r: stateful_work.stateful_naive(
+            "naive_mp": Version(lambda r: work.stateful_naive(
                 plain_pool, workers, first(r), naive_states)),
-            "fair_mp": Version(lambda r: stateful_work.stateful_fair(counting, first(r)),
+            "fair_mp": Version(lambda r: work.stateful_fair(counting, first(r)),
                                prepare=reset_workers),
-            "ray": Version(lambda r: stateful_work.stateful_ray(ray, actors, first(r)),
+            "ray": Version(lambda r: work.stateful_ray(ray, actors, first(r)),
                            prepare=reset_actors),
         }
         samples, outputs = time_versions(versions, rounds, size.repeats)
@@ -295,16 +265,16 @@ def _initialisation(result: Result, size: Sizes, workers: int, context: Any,
     path = model_dir / "model.npz"
     say(f"initialisation: saving a model with hidden layers {size.hidden}")
     began = time.perf_counter()
-    parameters = model_work.save_model(path, size.hidden)
+    parameters = work.save_model(path, size.hidden)
     result.values["model"] = {
         "parameters": parameters,
         "memory_bytes": parameters * 4,
-        "file_bytes": model_work.model_bytes(path),
+        "file_bytes": work.model_bytes(path),
         "save_s": time.perf_counter() - began,
     }
-    result.add("model_load", {}, [model_work.timed_load(path) for _ in range(size.load_repeats)])
+    result.add("model_load", {}, [work.timed_load(path) for _ in range(size.load_repeats)])
     rounds = size.model_rounds
-    batches = model_work.make_batches(workers * rounds, size.batch)
+    batches = work.make_batches(workers * rounds, size.batch)
 
     def first(r: int) -> list[Any]:
         return batches[:r * workers]
@@ -312,25 +282,25 @@ def _initialisation(result: Result, size: Sizes, workers: int, context: Any,
     actors: list[Any] = []
     with contextlib.ExitStack() as stack:
         with startup.timing("serial_model"):
-            model = model_work.load_model(path)
+            model = work.load_model(path)
         with startup.timing("model_pool"):
             model_pool, pool_threads = stack.enter_context(
-                work.ready_pool(context, workers, model_work.load_into_worker, (str(path),)))
+                work.ready_pool(context, workers, work.load_into_worker, (str(path),)))
         stack.callback(work.kill_actors, ray, actors)
         with startup.timing("model_actors"):
-            actors += model_work.classifier_actors(ray, workers, path)
+            actors += work.classifier_actors(ray, workers, path)
         actor_threads = ray.get([actor.ready.remote() for actor in actors], timeout=work.WAIT_S)
         say(f"initialisation: {len(batches)} batches of {size.batch}, {rounds} rounds")
         versions = {
-            "serial": Version(lambda r: model_work.model_serial(model, first(r))),
-            "naive_mp": Version(lambda r: model_work.model_naive(plain_pool, path, first(r),
+            "serial": Version(lambda r: work.model_serial(model, first(r))),
+            "naive_mp": Version(lambda r: work.model_naive(plain_pool, path, first(r),
                                                                  workers)),
-            "fair_mp": Version(lambda r: model_work.model_fair(model_pool, first(r), workers)),
-            "ray": Version(lambda r: model_work.model_ray(ray, actors, first(r))),
+            "fair_mp": Version(lambda r: work.model_fair(model_pool, first(r), workers)),
+            "ray": Version(lambda r: work.model_ray(ray, actors, first(r))),
         }
         samples, outputs = time_versions(versions, rounds, size.repeats)
     _add_runs(result, "initialisation", workers, rounds, samples)
     result.values["agree"]["initialisation"] = min(
-        model_work.agreement(labels, outputs["serial"]) for labels in outputs.values())
+        work.agreement(labels, outputs["serial"]) for labels in outputs.values())
     result.values["threads"]["model_pool_worker"] = max(pool_threads)
     result.values["threads"]["ray_actor"] = max(actor_threads)
