@@ -494,3 +494,51 @@ def test_contributions_sentence_for_several_machines_and_one_left_out(committed)
 def test_job_sizes_sentence(found, rounds, expected):
     sizes = dataclasses.replace(found.sizes, rounds=rounds)
     assert expected in analysis.job_sizes_sentence(sizes)
+
+
+# ---------------------------------------------------------------------------------------
+# Several interpreters side by side.
+
+
+def interpreter_run(found, version, gil_enabled=True, threads_at_cpus=1.0):
+    """An interpreter's run whose findings are the committed ones, with the thread pool's
+    speed-up at the usable CPUs and the GIL as given."""
+    from parbook.interpreters import InterpreterRun
+
+    cpus = found.setting.cpus
+    lines = tuple(dataclasses.replace(line, speedup=((1, 1.0), (cpus, threads_at_cpus)))
+                  if line.version == "threads" else line for line in found.lines)
+    changed = dataclasses.replace(
+        found, lines=lines, setting=dataclasses.replace(found.setting, gil_enabled=gil_enabled))
+    result = Result(experiment="scaling", quick=True, machine={
+        "python_implementation": "CPython", "python_version": version,
+        "free_threaded_build": not gil_enabled, "gil_enabled": gil_enabled})
+    return InterpreterRun(None, result=result, found=changed)
+
+
+def test_threads_across_interpreters_every_case(found):
+    if found.setting.cpus < 2:
+        pytest.skip("the committed result has one usable CPU")
+    gil = [interpreter_run(found, "3.12.1"), interpreter_run(found, "3.13.0", threads_at_cpus=0.9)]
+    text = analysis.threads_across_interpreters(gil)
+    assert text.startswith("At the usable CPUs, the CPU-bound thread pool reached 1.0× on "
+                           "CPython 3.12.1 and 0.90× on CPython 3.13.0.")
+    assert text.endswith("Every one of these interpreters had the GIL on, so its threads took "
+                         "turns at running Python whatever the number of workers.")
+    free = interpreter_run(found, "3.14.0", gil_enabled=False, threads_at_cpus=1.9)
+    assert analysis.threads_across_interpreters([*gil, free]).endswith(
+        "With the GIL off, CPython 3.14.0t scaled its threads like processes.")
+    flat = interpreter_run(found, "3.14.0", gil_enabled=False, threads_at_cpus=1.0)
+    assert analysis.threads_across_interpreters([flat]).endswith(
+        "With the GIL off, CPython 3.14.0t still did not scale its threads here.")
+    no_threads = dataclasses.replace(gil[0], found=dataclasses.replace(found, lines=()))
+    assert analysis.threads_across_interpreters([no_threads]).startswith(
+        "No interpreter this build ran measured the thread pool")
+
+
+def test_interpreter_rows_give_every_line_and_the_gil(found):
+    rows = analysis.interpreter_rows(found)
+    assert rows["GIL while the sweep ran"] in ("on", "off")
+    assert len(rows) == 1 + len(found.lines)
+    assert all("serial fraction" in cell for key, cell in rows.items()
+               if key != "GIL while the sweep ran")

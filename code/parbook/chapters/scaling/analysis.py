@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from parbook import machines, sources
+from parbook import interpreters, machines, sources
 from parbook.bench.results import Result
 from parbook.bench.scaling import AmdahlFit, best_speedup, fit_amdahl, speedups
 from parbook.chapters.scaling.experiment import (
@@ -540,3 +540,56 @@ def texts(found: Findings) -> dict[str, Any]:
         "scaling_versions": spoken_list(VERSION_LABELS[v] for v in ("naive_mp", "fair_mp",
                                                                      "ray")),
     }
+
+
+# ---------------------------------------------------------------------------------------
+# Several interpreters side by side (PARBOOK_PYTHONS; parbook.interpreters).
+
+
+def interpreter_rows(found: Findings) -> dict[str, str]:
+    """One interpreter's sweep, as a column: each line's best speed-up and fitted serial
+    fraction (a line this interpreter could not run, such as Ray where its environment has
+    no Ray, shows as a dash)."""
+    rows = {"GIL while the sweep ran": "on" if found.setting.gil_enabled else "off"}
+    for line in found.lines:
+        rows[line.label] = f"{best_cell(line)}, serial fraction {fit_cell(line)}"
+    return rows
+
+
+def threads_across_interpreters(runs: list[interpreters.InterpreterRun]) -> str:
+    """How far the thread pool scaled under each interpreter, and what the GIL of each
+    allowed: the line a free-threaded build changes."""
+    present = interpreters.measured(runs)
+    reached = []
+    for run in present:
+        threads = next((line for line in run.found.lines if line.version == "threads"), None)
+        cpus = run.found.setting.cpus
+        at = threads.at(cpus) if threads is not None else None
+        if at is not None:
+            reached.append((run, at, cpus))
+    if not reached:
+        return "No interpreter this build ran measured the thread pool at its usable CPUs."
+    listed = interpreters.join_words(
+        [f"{format_ratio(at)} on {run.label}" for run, at, _cpus in reached])
+    said = f"At the usable CPUs, the CPU-bound thread pool reached {listed}."
+    free = [(run, at) for run, at, cpus in reached
+            if not run.found.setting.gil_enabled and cpus > 1]
+    if not free:
+        return (f"{said} Every one of these interpreters had the GIL on, so its threads "
+                "took turns at running Python whatever the number of workers.")
+    gained = [run.label for run, at in free if at >= GAIN_FROM]
+    flat = [run.label for run, at in free if at < GAIN_FROM]
+    parts = []
+    if gained:
+        parts.append(f"with the GIL off, {interpreters.join_words(gained)} scaled its "
+                     "threads like processes")
+    if flat:
+        parts.append(f"with the GIL off, {interpreters.join_words(flat)} still did not "
+                     "scale its threads here")
+    text = "; ".join(parts)
+    return f"{said} {text[0].upper()}{text[1:]}."
+
+
+def interpreter_texts(runs: list[interpreters.InterpreterRun]) -> dict[str, str]:
+    """The chapter's own sentences about its interpreters (parbook.page glues them)."""
+    return {"scaling_interpreters_threads": threads_across_interpreters(runs)}

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from parbook import interpreters
 from parbook.bench.results import Result
 from parbook.chapters.scaling.analysis import (
     ARTICLE_CORES,
@@ -20,6 +21,7 @@ from parbook.chapters.scaling.analysis import (
     article_speedup,
     ceiling_text,
     format_share,
+    interpreter_rows,
     largest_serial_fraction,
     lines_of,
 )
@@ -186,3 +188,15 @@ TABLES = {
     "scaling-spread": spread,
 }
 FIGURES = {"scaling-speedup": speedup_figure}
+
+
+def interpreters_figure(runs: Sequence[interpreters.InterpreterRun]) -> Any:
+    """The sweep under every interpreter this build ran, one line style each."""
+    return draw_speedup([(run.label, run.result) for run in interpreters.measured(runs)])
+
+
+INTERPRETER_TABLES = {
+    "scaling-interpreters": interpreters.table(
+        interpreter_rows, "Each line's best speed-up and fitted serial fraction"),
+}
+INTERPRETER_FIGURES = {"scaling-interpreters-figure": interpreters_figure}
