@@ -231,6 +231,12 @@ def gather(own: InterpreterRun, run_with: Callable[[Path, str], Result],
     return tuple(runs)
 
 
+def clauses_sentence(clauses: Sequence[str]) -> str:
+    """The non-empty ``clauses`` joined by semicolons as one sentence, capitalised."""
+    text = "; ".join(clause for clause in clauses if clause)
+    return f"{text[:1].upper()}{text[1:]}." if text else ""
+
+
 def _ran_already(described: dict[str, Any], runs: Sequence[InterpreterRun]) -> bool:
     return any(run.result is not None and same_interpreter(described, run.result.machine)
                for run in runs)

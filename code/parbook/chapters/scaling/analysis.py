@@ -579,15 +579,11 @@ def threads_across_interpreters(runs: list[interpreters.InterpreterRun]) -> str:
                 "took turns at running Python whatever the number of workers.")
     gained = [run.label for run, at in free if at >= GAIN_FROM]
     flat = [run.label for run, at in free if at < GAIN_FROM]
-    parts = []
-    if gained:
-        parts.append(f"with the GIL off, {interpreters.join_words(gained)} scaled its "
-                     "threads like processes")
-    if flat:
-        parts.append(f"with the GIL off, {interpreters.join_words(flat)} still did not "
-                     "scale its threads here")
-    text = "; ".join(parts)
-    return f"{said} {text[0].upper()}{text[1:]}."
+    return f"{said} " + interpreters.clauses_sentence([
+        f"with the GIL off, {interpreters.join_words(gained)} scaled its threads like "
+        "processes" if gained else "",
+        f"with the GIL off, {interpreters.join_words(flat)} still did not scale its threads "
+        "here" if flat else ""])
 
 
 def interpreter_texts(runs: list[interpreters.InterpreterRun]) -> dict[str, str]:

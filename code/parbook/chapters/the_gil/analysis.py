@@ -496,15 +496,11 @@ def threads_across_interpreters(runs: list[interpreters.InterpreterRun]) -> str:
                 " and any difference is noise.")
     gained = [run.label for run in free if run.found.article.thread_speedup >= NO_GAIN_BELOW]
     flat = [run.label for run in free if run.label not in gained]
-    parts = []
-    if gained:
-        parts.append(f"with the GIL off, {interpreters.join_words(gained)} ran the threads "
-                     "on several CPUs at once")
-    if flat:
-        parts.append(f"with the GIL off, {interpreters.join_words(flat)} still gained "
-                     "nothing here")
-    text = "; ".join(parts)
-    return f"{said} {text[0].upper()}{text[1:]}."
+    return f"{said} " + interpreters.clauses_sentence([
+        f"with the GIL off, {interpreters.join_words(gained)} ran the threads on several "
+        "CPUs at once" if gained else "",
+        f"with the GIL off, {interpreters.join_words(flat)} still gained nothing here"
+        if flat else ""])
 
 
 def interpreter_pool_across_interpreters(runs: list[interpreters.InterpreterRun]) -> str:
