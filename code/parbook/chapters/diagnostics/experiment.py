@@ -92,7 +92,10 @@ class Sizes:
 
 
 FULL = Sizes(tiny_task_s=50e-6, tiny_tasks_per_worker=120, short_task_s=0.01,
-             shorts_per_worker=6, timeline_repeats=5, hang_limit_s=5.0,
+             # The hung program runs into its limit every time, so the limit is what the
+             # demonstration costs: enough for the pool to start, the watchdog (1 s) to
+             # print and py-spy to read both workers, with room to spare.
+             shorts_per_worker=6, timeline_repeats=5, hang_limit_s=3.0,
              blas_size=500, blas_products=4, blas_tasks_per_worker=4, blas_pairs=3)
 QUICK = Sizes(tiny_task_s=50e-6, tiny_tasks_per_worker=120, short_task_s=0.01,
               shorts_per_worker=6, timeline_repeats=3, hang_limit_s=5.0,

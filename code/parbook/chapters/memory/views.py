@@ -32,7 +32,6 @@ DASH = "–"
 TABLE_MAINS = {"light": "light", "heavy": "imports numpy + pandas"}
 TABLE_METHODS = {**METHOD_LABELS, "fork_gc": "fork, then gc.collect()",
                  "forkserver_preload": "forkserver, preloaded"}
-MEDIAN_NOTE = "Medians over the workers and runs; the spread table lists every case."
 
 
 def leak_labels(tasks_per_child: int, executor_method: str) -> dict[str, str]:
@@ -46,6 +45,14 @@ def leak_labels(tasks_per_child: int, executor_method: str) -> dict[str, str]:
 
 def _median_of(result: Result, section: str) -> str:
     return format_runs(result.parameters["repeats"][section])
+
+
+def _median_note(result: Result) -> str:
+    """How the workers table's medians were taken: over the workers, and the runs if the
+    sweep ran more than once."""
+    runs = result.parameters["repeats"]["sweep"]
+    over = "the workers" if runs == 1 else f"the workers and {runs} runs"
+    return f"Medians over {over}; the spread table lists every case."
 
 
 def summary_table(result: Result, found: Findings) -> Table:
@@ -84,7 +91,7 @@ def workers_table(result: Result, found: Findings) -> Table:
     return Table(frame, caption=(
         f"Memory of one idle worker, with {sweep.workers} of them running, by main module "
         "and start method (preloaded: numpy and pandas imported by the fork server). "
-        f"{MEDIAN_NOTE}"))
+        f"{_median_note(result)}"))
 
 
 def fill_table(result: Result, found: Findings) -> Table:

@@ -32,8 +32,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from typing import Any
 
 from parbook.bench.measure import Protocol, measure, measure_interleaved, time_once
@@ -87,7 +87,8 @@ class Sizes:
     """Everything quick mode may change: sizes and repeat counts, never the code path."""
 
     worker_counts: tuple[int, ...]
-    article: Protocol
+    #: How often each backend's article cases run: backend -> protocol.
+    article: dict[str, Protocol]
     startup_counts: tuple[int, ...]
     startup: Protocol
     round_trips: int
@@ -102,25 +103,39 @@ class Sizes:
 FULL = Sizes(
     worker_counts=(1, 5, 10),
     # No per-case warm-up: each backend is warmed up once before its grid (see
-    # _article_local), so one-second cases are not run an extra, discarded time. Cases of
-    # several seconds (ten one-second sleeps in one process) vary by a fraction of a per
-    # cent, so two runs of them are enough once three seconds are spent: the time goes
-    # to the short cases instead, which get ten runs each (Protocol.short_min_repeats).
-    article=Protocol(repeats=5, warmup=0, min_repeats=2, budget_s=3.0),
+    # _article_local), so one-second cases are not run an extra, discarded time. Long
+    # cases stop after a few runs once their budget is spent; the time goes to the short
+    # cases instead, which get ten runs each (Protocol.short_min_repeats).
+    article={
+        # In one process the one-second tasks are sleeps one after another: five or ten
+        # seconds that vary by a hundredth of a per cent between runs, so one run of
+        # them is enough (the spread table shows N = 1) where a second would cost 15 s.
+        "one_process": Protocol(repeats=5, warmup=0, min_repeats=1, budget_s=2.0),
+        # One new process per task, sleeping a second: these vary by a few per cent at
+        # most, so two runs are enough.
+        "processes": Protocol(repeats=5, warmup=0, min_repeats=2, budget_s=2.0),
+        # Starting Ray actors varies far more (tens of per cent between runs): two runs
+        # at least, three once they fit in three seconds.
+        "ray_actors": Protocol(repeats=5, warmup=0, min_repeats=2, budget_s=3.0),
+    },
     startup_counts=(1, 5, 10),
     startup=Protocol(repeats=5, warmup=1),
     round_trips=2000,
-    ray_round_trips=300,
+    # A Ray call takes about a millisecond, and samples of 200 calls varied little (an
+    # interquartile range of a tenth of the median at most, in every full run tried).
+    ray_round_trips=200,
     latency=Protocol(repeats=5, warmup=1),
     sweep_durations_s=(1e-5, 1e-4, 1e-3, 1e-2, 1e-1),
     sweep_work_s=0.4,
     sweep_max_tasks=400,
+    # The Pool's sweep is warmed up before its first task length only, Ray's before
+    # every one (see _sweep_points).
     sweep=Protocol(repeats=3, warmup=1),
 )
 
 QUICK = Sizes(
     worker_counts=(1, 5, 10),
-    article=Protocol(repeats=1, warmup=0, min_repeats=1),
+    article=dict.fromkeys(BACKENDS, Protocol(repeats=1, warmup=0, min_repeats=1)),
     startup_counts=(1, 5, 10),
     startup=Protocol(repeats=2, warmup=1),
     round_trips=200,
@@ -198,12 +213,12 @@ def _article_local(result: Result, size: Sizes, context: Any, say: Callable) -> 
         for workers in size.worker_counts:
             say(f"article: {body}, {workers} workers, one process")
             samples = measure(lambda _, w=workers, t=task_s: work.run_in_one_process(w, t),
-                              size.article)
+                              size.article["one_process"])
             result.add("article", _article_params(body, workers, "one_process"), samples)
             say(f"article: {body}, {workers} workers, one Process each")
             samples = measure(
                 lambda _, w=workers, t=task_s: work.run_one_process_each(w, t, context),
-                size.article,
+                size.article["processes"],
             )
             result.add("article", _article_params(body, workers, "processes"), samples)
 
@@ -232,7 +247,7 @@ def _article_ray(result: Result, size: Sizes, say: Callable) -> None:
             say(f"article: {body}, {workers} workers, one Ray actor each")
             samples = measure(
                 lambda actors, w=workers, t=task_s: actors.extend(work.run_one_actor_each(w, t)),
-                size.article,
+                size.article["ray_actors"],
                 setup=list,
                 teardown=work.kill_actors,
             )
@@ -324,12 +339,30 @@ def _per_call(samples: list[float], n: int) -> list[float]:
     return [sample / n for sample in samples]
 
 
+def _sweep_points(size: Sizes, cpus: int, rate: float, warm_every_point: bool
+                  ) -> Iterator[tuple[float, int, int, Protocol]]:
+    """Per sweep point: task length, burn iterations, task count and the protocol.
+
+    The first point is always warmed up: it pays for what runs once (the pool's first
+    tasks, Ray leasing its workers). With a Pool nothing carries over from one point to
+    the next, so later points skip the warm-up, seconds of work that would be thrown
+    away. Ray's points keep theirs: without it, the first timed run of a point came out
+    over 15 % slower than the others three times as often (in 27 % of cases against 8 %,
+    over a dozen full runs), likely from work Ray still did after the previous point's
+    burst of tasks."""
+    for index, duration in enumerate(size.sweep_durations_s):
+        warm = index == 0 or warm_every_point
+        protocol = size.sweep if warm else replace(size.sweep, warmup=0)
+        yield (duration, iterations_for(duration, rate),
+               sweep_task_count(duration, size.sweep_work_s, cpus, size.sweep_max_tasks),
+               protocol)
+
+
 def _sweep_local(result: Result, size: Sizes, context: Any, cpus: int, rate: float,
                  say: Callable) -> None:
     with context.Pool(cpus) as pool:
-        for duration in size.sweep_durations_s:
-            iterations = iterations_for(duration, rate)
-            tasks = sweep_task_count(duration, size.sweep_work_s, cpus, size.sweep_max_tasks)
+        for duration, iterations, tasks, protocol in _sweep_points(size, cpus, rate,
+                                                                   warm_every_point=False):
             say(f"sweep: {tasks} tasks of {duration:g} s, one process and a Pool")
             samples = measure_interleaved({
                 "serial": lambda _, k=iterations, n=tasks: [burn(k) for _ in range(n)],
@@ -337,7 +370,7 @@ def _sweep_local(result: Result, size: Sizes, context: Any, cpus: int, rate: flo
                     r.get(WAIT_S) for r in [pool.apply_async(burn, (k,)) for _ in range(n)]
                 ],
                 "pool_map": lambda _, k=iterations, n=tasks: pool.map(burn, [k] * n),
-            }, size.sweep)
+            }, protocol)
             _add_sweep(result, "local", duration, tasks, cpus, samples)
 
 
@@ -348,9 +381,8 @@ def _sweep_ray(result: Result, size: Sizes, cpus: int, rate: float, say: Callabl
     actors = [remote["Burner"].remote() for _ in range(cpus)]
     try:
         ray.get([actor.burn.remote(1) for actor in actors], timeout=WAIT_S)
-        for duration in size.sweep_durations_s:
-            iterations = iterations_for(duration, rate)
-            tasks = sweep_task_count(duration, size.sweep_work_s, cpus, size.sweep_max_tasks)
+        for duration, iterations, tasks, protocol in _sweep_points(size, cpus, rate,
+                                                                   warm_every_point=True):
             say(f"sweep: {tasks} tasks of {duration:g} s, one process and Ray")
             samples = measure_interleaved({
                 "serial": lambda _, k=iterations, n=tasks: [burn(k) for _ in range(n)],
@@ -358,7 +390,7 @@ def _sweep_ray(result: Result, size: Sizes, cpus: int, rate: float, say: Callabl
                     [remote["burn"].remote(k) for _ in range(n)], timeout=WAIT_S),
                 "ray_actors": lambda _, k=iterations, n=tasks: ray.get(
                     [actors[i % cpus].burn.remote(k) for i in range(n)], timeout=WAIT_S),
-            }, size.sweep)
+            }, protocol)
             _add_sweep(result, "ray", duration, tasks, cpus, samples)
     finally:
         for actor in actors:
