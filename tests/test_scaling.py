@@ -542,3 +542,28 @@ def test_interpreter_rows_give_every_line_and_the_gil(found):
     assert len(rows) == 1 + len(found.lines)
     assert all("serial fraction" in cell for key, cell in rows.items()
                if key != "GIL while the sweep ran")
+
+
+def with_speedup(found, workload, version, speedup):
+    """The committed findings with one line's speed-ups replaced."""
+    lines = tuple(dataclasses.replace(line, speedup=speedup)
+                  if (line.workload, line.version) == (workload, version) else
+                  dataclasses.replace(line, speedup=((1, 1.0), (2, 1.5)))
+                  for line in found.lines)
+    return dataclasses.replace(found, lines=lines)
+
+
+def test_beyond_ideal_sentence_every_case(found):
+    plain = with_speedup(found, "cpu", "processes", ((1, 1.0), (2, 1.5)))
+    assert analysis.beyond_ideal_sentence(plain).startswith(
+        "No line ran faster than the ideal line")
+    shrinking = with_speedup(found, "stateful", "naive_mp", ((1, 1.0), (2, 3.25), (4, 4.0)))
+    text = analysis.beyond_ideal_sentence(shrinking)
+    assert text.startswith("The article's stateful multiprocessing code ran 3.2× as fast on "
+                           "2 workers as on one, faster than the ideal line")
+    assert "the job itself shrinks" in text and "also ran" not in text
+    other = with_speedup(found, "cpu", "processes", ((1, 1.0), (2, 2.5)))
+    text = analysis.beyond_ideal_sentence(other)
+    assert text.startswith("CPU-bound, process pool (2.5× on 2 workers) also ran faster than "
+                           "the same work allows")
+    assert "the job itself shrinks" not in text
