@@ -12,6 +12,7 @@ import multiprocessing
 
 import pytest
 
+from parbook import interpreters
 from parbook.bench.results import load
 from parbook.chapters.start_methods import analysis, views
 from parbook.chapters.start_methods import experiment as experiment
@@ -793,5 +794,5 @@ def test_describe_case_names_each_group(group, params, expected):
 def test_grouped_keeps_first_appearance_order(found):
     runs = [run_of(found, "3.12.1", default="spawn"), run_of(found, "3.13.0"),
             run_of(found, "3.13.1", default="spawn")]
-    assert analysis.grouped(runs, lambda found: found.interpreter.default_method) == [
+    assert interpreters.grouped(runs, lambda found: found.interpreter.default_method) == [
         ("spawn", ["CPython 3.12.1", "CPython 3.13.1"]), ("fork", ["CPython 3.13.0"])]

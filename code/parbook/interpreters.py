@@ -211,13 +211,10 @@ def gather(own: InterpreterRun, run_with: Callable[[Path, str], Result],
         python = venv_python(name, root)
         described = probe(python) if python.exists() else None
         if described is None:
-            found_here = find(name)
-            described = probe(found_here) if found_here is not None else None
-            if described is not None and _ran_already(described, runs):
-                continue
-            runs.append(InterpreterRun(name, absent=(
-                f"{name} has no environment here (make pythons makes one)" if found_here
-                else f"{name} was not found on this machine")))
+            reason = _without_environment(name, [run.result.machine for run in runs
+                                                 if run.result is not None])
+            if reason:
+                runs.append(InterpreterRun(name, absent=reason))
             continue
         if _ran_already(described, runs):
             continue
@@ -231,10 +228,34 @@ def gather(own: InterpreterRun, run_with: Callable[[Path, str], Result],
     return tuple(runs)
 
 
+def grouped(runs: Sequence[InterpreterRun],
+            value: Callable[[Any], Any]) -> list[tuple[Any, list[str]]]:
+    """The measured runs grouped by ``value(findings)``, in the order each value first
+    appears: ``[(value, [label, ...]), ...]``; for sentences such as "fork on A and B,
+    forkserver on C"."""
+    groups: dict[Any, list[str]] = {}
+    for run in measured(runs):
+        groups.setdefault(value(run.found), []).append(run.label)
+    return list(groups.items())
+
+
 def clauses_sentence(clauses: Sequence[str]) -> str:
     """The non-empty ``clauses`` joined by semicolons as one sentence, capitalised."""
     text = "; ".join(clause for clause in clauses if clause)
     return f"{text[:1].upper()}{text[1:]}." if text else ""
+
+
+def _without_environment(name: str, known: Sequence[dict[str, Any]]) -> str | None:
+    """Why ``name``, which has no environment, gets no column; None when it is an
+    interpreter already measured (the build's own, named again), which needs none."""
+    found_here = find(name)
+    described = probe(found_here) if found_here is not None else None
+    if described is not None and any(same_interpreter(described, fingerprint)
+                                     for fingerprint in known):
+        return None
+    if found_here is not None:
+        return f"{name} has no environment here (make pythons makes one)"
+    return f"{name} was not found on this machine"
 
 
 def _ran_already(described: dict[str, Any], runs: Sequence[InterpreterRun]) -> bool:
@@ -401,14 +422,10 @@ def describe_all(names: Sequence[str] | None = None, root: Path = VENVS_DIR
     for name in requested() if names is None else names:
         python = venv_python(name, root)
         if not python.exists():
-            found_here = find(name)
-            probed = probe(found_here) if found_here is not None else None
-            if probed is not None and any(same_interpreter(probed, d.fingerprint)
-                                          for d in described if d.fingerprint):
-                continue
-            described.append(Described(name, absent=(
-                f"{name} has no environment here (make pythons makes one)" if found_here
-                else f"{name} was not found on this machine")))
+            reason = _without_environment(name, [d.fingerprint for d in described
+                                                 if d.fingerprint])
+            if reason:
+                described.append(Described(name, absent=reason))
             continue
         try:
             done = subprocess.run([str(python), "-m", "parbook", "machine"], capture_output=True,

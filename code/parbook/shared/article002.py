@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import multiprocessing
 import multiprocessing.context
 import multiprocessing.forkserver
@@ -182,6 +183,21 @@ def time_versions(versions: dict[str, Version], rounds: int, repeats: int
                 lambda _, n=name, v=version: outputs.__setitem__(n, v.run(rounds)),
                 setup=version.prepare))
     return samples, outputs
+
+
+def add_runs(result: Any, workload: str, workers: int, rounds: int,
+             samples: dict[str, list[float]]) -> None:
+    """Record :func:`time_versions`' samples in ``result``'s ``runs`` group, one case per
+    version, as every chapter that times these workloads does."""
+    for version, version_samples in samples.items():
+        result.add("runs", {"workload": workload, "version": version, "workers": workers,
+                            "rounds": rounds}, version_samples)
+
+
+def sums_agree(sums: dict[str, float]) -> bool:
+    """Whether every version's :func:`checksum` equals the serial version's (to rounding:
+    the pieces are added up in different orders)."""
+    return all(math.isclose(value, sums["serial"], rel_tol=1e-9) for value in sums.values())
 
 
 # ---------------------------------------------------------------------------------------

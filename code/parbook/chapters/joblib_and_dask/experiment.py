@@ -555,13 +555,6 @@ def _sweep_calls(k: int, n: int, workers: int, pool: Any, client: Any,
     }
 
 
-def _add_runs(result: Result, workload: str, workers: int, rounds: int,
-              samples: dict[str, list[float]]) -> None:
-    for version, version_samples in samples.items():
-        result.add("runs", {"workload": workload, "version": version, "workers": workers,
-                            "rounds": rounds}, version_samples)
-
-
 def _numerical(result: Result, size: Sizes, workers: int, context: Any, pool: Any,
                client: Any, ray: Any, say: Callable[[str], None]) -> None:
     image = article002.make_image(size.image_side)
@@ -583,9 +576,8 @@ def _numerical(result: Result, size: Sizes, workers: int, context: Any, pool: An
         samples, outputs = time_versions(versions, rounds, size.workload_repeats)
         sums = {name: article002.checksum(arrays) for name, arrays in outputs.items()}
         del outputs  # Ray's results are views of its object store: let them go
-    _add_runs(result, "numerical", workers, rounds, samples)
-    result.values["agree"]["numerical"] = all(
-        math.isclose(value, sums["serial"], rel_tol=1e-9) for value in sums.values())
+    article002.add_runs(result, "numerical", workers, rounds, samples)
+    result.values["agree"]["numerical"] = article002.sums_agree(sums)
     result.values["image_bytes"] = image.nbytes
 
 
@@ -631,7 +623,7 @@ def _stateful(result: Result, size: Sizes, workers: int, context: Any, pool: Any
                                                    timeout=work.WAIT_S)),
         }
         samples, outputs = time_versions(versions, rounds, size.workload_repeats)
-    _add_runs(result, "stateful", workers, rounds, samples)
+    article002.add_runs(result, "stateful", workers, rounds, samples)
     result.values["agree"]["stateful"] = all(out == outputs["serial"]
                                              for out in outputs.values())
     result.values["popular_prefixes"] = len(outputs["serial"])
@@ -681,6 +673,6 @@ def _initialisation(result: Result, size: Sizes, workers: int, context: Any, poo
             "ray": Version(lambda r: work.model_ray(ray, actors, first(r))),
         }
         samples, outputs = time_versions(versions, rounds, size.workload_repeats)
-    _add_runs(result, "initialisation", workers, rounds, samples)
+    article002.add_runs(result, "initialisation", workers, rounds, samples)
     result.values["agree"]["initialisation"] = min(
         article002.agreement(labels, outputs["serial"]) for labels in outputs.values())

@@ -993,11 +993,8 @@ def describe_case(group: str, params: dict[str, Any]) -> str:
 def defaults_across_interpreters(runs: list[interpreters.InterpreterRun]) -> str:
     """How ``Pool()`` with no arguments starts its workers and sizes itself under each
     interpreter: the start method and the CPU count it reads."""
-    groups: dict[tuple[str, str], list[str]] = {}
-    for run in interpreters.measured(runs):
-        machine = run.found.machine
-        key = (machine.start_method, machine.counts.default_pool_count)
-        groups.setdefault(key, []).append(run.label)
+    groups = dict(interpreters.grouped(runs, lambda found: (
+        found.machine.start_method, found.machine.counts.default_pool_count)))
 
     def how(method: str, count: str) -> str:
         return f"by {method}, as many as {count} says"

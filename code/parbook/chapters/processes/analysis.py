@@ -874,10 +874,8 @@ def guard_across_interpreters(runs: list[interpreters.InterpreterRun]) -> str:
     if not offered:
         return ("No interpreter here offered forkserver, so the unguarded script was not run "
                 "under it.")
-    groups: dict[str, list[str]] = {}
-    for run in offered:
-        outcome = run.found.guard.runs[("unguarded", "forkserver")].outcome
-        groups.setdefault(outcome, []).append(run.label)
+    groups = dict(interpreters.grouped(
+        offered, lambda found: found.guard.runs[("unguarded", "forkserver")].outcome))
     each = "; ".join(f"on {interpreters.join_words(labels)}, "
                      f"{_UNGUARDED_UNDER_FORKSERVER[outcome]}"
                      for outcome, labels in groups.items())

@@ -24,7 +24,6 @@ Ray, so that no process is forked while Ray runs, and each worker gets one BLAS 
 from __future__ import annotations
 
 import contextlib
-import math
 import multiprocessing
 import pickle
 import shutil
@@ -175,14 +174,6 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> R
     return result
 
 
-def _add_runs(result: Result, workload: str, workers: int, rounds: int,
-              samples: dict[str, list[float]]) -> None:
-    for version, version_samples in samples.items():
-        params = {"workload": workload, "version": version, "workers": workers,
-                  "rounds": rounds}
-        result.add("runs", params, version_samples)
-
-
 def _numerical(result: Result, size: Sizes, workers: int, context: Any, plain_pool: Any,
                ray: Any, startup: Startup, say: Callable[[str], None]) -> None:
     image = work.make_image(size.image_side)
@@ -205,9 +196,8 @@ def _numerical(result: Result, size: Sizes, workers: int, context: Any, plain_po
         samples, outputs = time_versions(versions, rounds, size.repeats)
         sums = {name: work.checksum(arrays) for name, arrays in outputs.items()}
         del outputs  # Ray's results are views of its object store: let them go
-    _add_runs(result, "numerical", workers, rounds, samples)
-    result.values["agree"]["numerical"] = all(
-        math.isclose(value, sums["serial"], rel_tol=1e-9) for value in sums.values())
+    work.add_runs(result, "numerical", workers, rounds, samples)
+    result.values["agree"]["numerical"] = work.sums_agree(sums)
     result.values["image_bytes"] = image.nbytes
 
 
@@ -250,7 +240,7 @@ def _stateful(result: Result, size: Sizes, workers: int, context: Any, plain_poo
                            prepare=reset_actors),
         }
         samples, outputs = time_versions(versions, rounds, size.repeats)
-    _add_runs(result, "stateful", workers, rounds, samples)
+    work.add_runs(result, "stateful", workers, rounds, samples)
     result.values["agree"]["stateful"] = all(out == outputs["serial"] for out in outputs.values())
     result.values["popular_prefixes"] = len(outputs["serial"])
     # How much state the naive version carried into, and out of, each task at the end.
@@ -299,7 +289,7 @@ def _initialisation(result: Result, size: Sizes, workers: int, context: Any,
             "ray": Version(lambda r: work.model_ray(ray, actors, first(r))),
         }
         samples, outputs = time_versions(versions, rounds, size.repeats)
-    _add_runs(result, "initialisation", workers, rounds, samples)
+    work.add_runs(result, "initialisation", workers, rounds, samples)
     result.values["agree"]["initialisation"] = min(
         work.agreement(labels, outputs["serial"]) for labels in outputs.values())
     result.values["threads"]["model_pool_worker"] = max(pool_threads)

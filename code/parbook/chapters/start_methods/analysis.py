@@ -898,20 +898,9 @@ def describe_case(group: str, params: dict[str, Any]) -> str:
     return interpreters.describe_case(group, params)
 
 
-# TO MOVE: parbook.interpreters (a generic grouping of the runs by one finding).
-def grouped(runs: list[interpreters.InterpreterRun],
-            value: Any) -> list[tuple[Any, list[str]]]:
-    """The measured runs grouped by ``value(findings)``, in the order each value first
-    appears: ``[(value, [label, ...]), ...]``."""
-    groups: dict[Any, list[str]] = {}
-    for run in interpreters.measured(runs):
-        groups.setdefault(value(run.found), []).append(run.label)
-    return list(groups.items())
-
-
 def default_method_across_interpreters(runs: list[interpreters.InterpreterRun]) -> str:
     """Which start method a bare ``multiprocessing.Process`` used under each interpreter."""
-    groups = grouped(runs, lambda found: found.interpreter.default_method)
+    groups = interpreters.grouped(runs, lambda found: found.interpreter.default_method)
     if len(groups) == 1:
         (method, labels), = groups
         if len(labels) == 1:
@@ -942,8 +931,8 @@ def forkserver_main_across_interpreters(runs: list[interpreters.InterpreterRun])
     offered = [run for run in interpreters.measured(runs) if run.found.forkserver_main]
     if not offered:
         return "No interpreter here offered forkserver, so what its server imports is not shown."
-    groups = grouped(offered, lambda found: (found.forkserver_main.children_reimported,
-                                             found.forkserver_main.server_preloaded))
+    groups = interpreters.grouped(offered, lambda found: (
+        found.forkserver_main.children_reimported, found.forkserver_main.server_preloaded))
     each = "; ".join(f"{_IMPORTERS[key]} on {interpreters.join_words(labels)}"
                      for key, labels in groups)
     text = f"Under forkserver, {each}."
