@@ -5,14 +5,16 @@ result ``tests/results/vector-envs.json``."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
+import sys
 
 import numpy as np
 import pytest
 
-from parbook.bench.results import load
-from parbook.chapters.vector_envs import analysis, layout, views
+from parbook.bench.results import Result, load
+from parbook.chapters.vector_envs import analysis, layout, pool_sweep, views
 from parbook.chapters.vector_envs import experiment as experiment
 from parbook.chapters.vector_envs import workload as work
 from parbook.render.formatting import format_ratio
@@ -50,6 +52,13 @@ def test_every_sweep_case_is_present_with_positive_finite_samples(vector_quick):
                 for w in sizes.work_s for n in sizes.env_counts}
     expected |= {("ray", backend, w, n) for backend in ("loop", "ray")
                  for w in sizes.work_s for n in sizes.env_counts}
+    if vector_quick.values["envpool"]["available"]:
+        lightest, most = min(sizes.work_s), max(sizes.env_counts)
+        expected |= {("envpool", backend, w, n) for backend in ("loop", analysis.POOL_SYNC)
+                     for w in sizes.work_s for n in sizes.env_counts
+                     if w == lightest or n == most}
+        expected |= {("envpool", analysis.POOL_ASYNC, lightest, n)
+                     for n in sizes.env_counts if n >= 2}
     assert keys == expected
     for case in vector_quick.cases:
         assert case.samples and all(math.isfinite(s) and s > 0 for s in case.samples), case
@@ -71,7 +80,9 @@ def test_creation_round_trips_and_where_ray_ran(vector_quick, quick_found):
     assert methods == {c.params["method"] for c in vector_quick.group("method_steps")
                        if c.params["randomisation"] == "on"}
     channels = {c.params["channel"] for c in vector_quick.group("round_trip")}
-    assert channels == set(experiment.ROUND_TRIP_LABELS)
+    envpool = (set(experiment.ENVPOOL_ROUND_TRIP) if quick_found.envpool is not None
+               else set())
+    assert channels == set(experiment.ROUND_TRIP_LABELS) | envpool
     assert vector_quick.parameters["ray_address"] == "local"
     assert vector_quick.parameters["ray_cluster_cpus"] >= 1
 
@@ -162,21 +173,23 @@ def test_findings_tables_and_figure(vector_quick, quick_found):
         assert len(speedups) == len(experiment.QUICK.work_s)
         assert all(math.isfinite(s) and s > 0 for s in speedups)
         assert isinstance(analysis.crossover_text(found.crossovers[backend]), str)
+    envpool = experiment.ENVPOOL_LABELS if found.envpool is not None else {}
     table = views.throughput_table(vector_quick, found).frame
     assert table.shape == (len(experiment.QUICK.work_s) * len(experiment.QUICK.env_counts),
-                           len(experiment.BACKEND_LABELS))
+                           len(experiment.BACKEND_LABELS) + len(envpool))
     assert len(views.creation_table(vector_quick, found).frame) == len(
         found.start_methods.creation)
     summary = views.summary_table(vector_quick, found).frame
-    assert summary.shape == (9, 1) and summary.notna().all().all()
+    assert summary.shape == (9 + (3 if envpool else 0), 1) and summary.notna().all().all()
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure = views.crossover_figure(vector_quick, found)
-    assert len(figure.axes[0].lines) >= len(experiment.BACKEND_LABELS)
-    plt.close(figure)
+    for draw in (views.crossover_figure, views.envs_figure):
+        figure = draw(vector_quick, found)
+        assert len(figure.axes[0].lines) >= len(experiment.BACKEND_LABELS) + len(envpool)
+        plt.close(figure)
 
 
 # --- the chapter's code ----------------------------------------------------------------------
@@ -246,12 +259,12 @@ def with_light(sweep: analysis.Sweep, speedups: dict[str, float] | None = None,
 
 @pytest.mark.parametrize(("speedups", "expected"), [
     ({"async_shm": 0.5, "async_pipe": 0.5, "ray": 0.5},
-     "Every parallel backend was slower than the loop."),
+     "Every multi-process backend was slower than the loop."),
     ({"async_shm": 0.5, "async_pipe": 2.0, "ray": 0.9},
-     "Some parallel backends were slower than the loop (AsyncVectorEnv with shared memory "
+     "Some multi-process backends were slower than the loop (AsyncVectorEnv with shared memory "
      "and Ray actors)."),
     ({"async_shm": 1.5, "async_pipe": 2.0, "ray": 1.1},
-     "Even here, every parallel backend beat the loop."),
+     "Even here, every multi-process backend beat the loop."),
 ])
 def test_light_verdict(found, speedups, expected):
     assert analysis.light_verdict(with_light(found.sweep, speedups=speedups)) == expected
@@ -454,3 +467,293 @@ def test_texts_of_the_committed_result(found):
     assert isinstance(texts["ve_rollout_steps"], int)
     assert isinstance(texts["ve_base_step"], str)
     assert found.bugs.guard_as_expected
+
+
+# --- EnvPool ------------------------------------------------------------------------------
+
+#: Why EnvPool is missing, as the child program words it on a platform without a wheel.
+NO_ENVPOOL = ("import envpool failed on darwin (ModuleNotFoundError: No module named "
+              "'envpool'); EnvPool publishes wheels for Linux only")
+
+
+def test_envpool_phase_ran_as_the_page_says(vector_quick, quick_found):
+    report = vector_quick.values["envpool"]
+    if pool_sweep.unavailable_reason() is not None:
+        assert not report["available"] and report["reason"].startswith("import envpool failed")
+        assert quick_found.envpool is None and quick_found.envpool_unavailable
+        return
+    pool = quick_found.envpool
+    assert report["available"] and pool is not None
+    cpus = vector_quick.parameters["usable_cpus"]
+    for n in experiment.QUICK.env_counts:
+        assert pool.num_threads[n] == min(n, cpus)
+        assert pool.async_batch.get(n) == (n // 2 if n >= 2 else None)
+    for case in vector_quick.group("sweep"):
+        params = case.params
+        if params["phase"] == "envpool" and params["backend"] != "loop":
+            assert params["num_threads"] == pool.num_threads[params["envs"]]
+            assert params["batch_size"] == (params["envs"] if params["backend"] ==
+                                            analysis.POOL_SYNC else params["envs"] // 2)
+    # Random actions end a CartPole episode within a few tens of steps: a few percent resets.
+    assert 0 < pool.reset_share < 0.25
+    assert pool.hand_off > 0
+    assert analysis.texts(quick_found)["ve_envpool_status"] == (
+        f"This build measured EnvPool {report['version']}.")
+
+
+def test_envpool_threads_batches_and_points():
+    assert [pool_sweep.threads_for(n, 2) for n in (1, 2, 8)] == [1, 2, 2]
+    assert pool_sweep.threads_for(3, 16) == 3
+    assert [pool_sweep.async_batch(n) for n in (1, 2, 8)] == [None, 1, 4]
+    size = experiment.FULL
+    points = {(w, n): experiment.sweep_point(w, 10, 2e-5, n, size)
+              for w in size.work_s for n in size.env_counts}
+    chosen = {(p.work_s, p.envs) for p in experiment.envpool_points(points, size)}
+    assert chosen == ({(0.0, n) for n in size.env_counts}
+                      | {(w, max(size.env_counts)) for w in size.work_s})
+    plan = json.loads(experiment.pool_plan(list(points.values()), size, 2))
+    assert plan["cpus"] == 2 and len(plan["points"]) == len(points)
+
+
+def test_envpool_modes_step_every_environment():
+    pytest.importorskip("envpool")
+    rng = np.random.default_rng(0)
+    sync, asynchronous = work.make_pool(4, 4, 2), work.make_pool(4, 2, 2)
+    try:
+        batch = work.sample_pool(sync, rng, 12, work_iterations=5)
+        halves = work.sample_pool_async(asynchronous, rng, 12)
+        share = work.pool_reset_share(sync, rng, 100)
+    finally:
+        del sync, asynchronous  # the pools' threads stop when the pools are freed
+    assert batch.shape == (12, 4, 4) and np.isfinite(batch).all()
+    assert halves.shape == (12, 2, 4) and np.isfinite(halves).all()
+    assert 0 <= share < 0.5
+
+
+def test_the_envpool_program_reports_a_failed_import(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "envpool", None)  # `import envpool` now fails
+    assert pool_sweep.main(["not read when the import fails"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["available"] is False
+    assert report["reason"].startswith(f"import envpool failed on {sys.platform} (")
+
+
+def test_the_experiment_records_envpool_missing(tmp_path, monkeypatch):
+    # A child interpreter in which `import envpool` really fails: a package of that name,
+    # ahead of the installed one on the path, that raises ImportError.
+    (tmp_path / "envpool").mkdir()
+    (tmp_path / "envpool" / "__init__.py").write_text(
+        'raise ImportError("no EnvPool wheel for this platform")\n')
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")])))
+    result = Result(experiment="vector-envs", quick=True)
+    point = experiment.sweep_point(0.0, 0, 2e-5, 2, experiment.QUICK)
+    experiment._envpool_phase(result, experiment.QUICK, [point], 2, lambda _message: None)
+    assert result.cases == []
+    report = result.values["envpool"]
+    assert report["available"] is False and "no EnvPool wheel" in report["reason"]
+
+
+def result_without_envpool(committed: Result) -> Result:
+    """The committed result as a build without EnvPool records it."""
+    data = committed.to_json()
+    data["cases"] = [case for case in data["cases"]
+                     if case["params"].get("phase") != "envpool"
+                     and case["params"].get("channel") not in experiment.ENVPOOL_ROUND_TRIP]
+    data["values"]["envpool"] = {"available": False, "reason": NO_ENVPOOL}
+    return Result.from_json(data)
+
+
+def test_a_build_without_envpool_says_so_and_shows_no_envpool_rows():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    result = result_without_envpool(load(COMMITTED))
+    found = analysis.findings(result)
+    assert found.envpool is None and found.envpool_unavailable == NO_ENVPOOL
+    texts = analysis.texts(found)
+    assert texts["ve_envpool_status"] == (
+        f"EnvPool was not measured in this build: {NO_ENVPOOL}. The tables and figures of "
+        "this chapter have no EnvPool rows or lines.")
+    table = views.throughput_table(result, found)
+    assert list(table.frame.columns) == list(experiment.BACKEND_LABELS.values())
+    assert "EnvPool" not in table.caption
+    summary = views.summary_table(result, found).frame
+    assert summary.shape == (9, 1) and not summary.index.str.contains("EnvPool").any()
+    assert not views.sweep_spread(result, found).frame["phase"].eq("beside EnvPool").any()
+    for draw in (views.crossover_figure, views.envs_figure):
+        figure = draw(result, found)
+        labels = figure.axes[0].get_legend_handles_labels()[1]
+        assert not any("EnvPool" in label for label in labels)
+        plt.close(figure)
+
+
+def with_pool(found: analysis.Findings, rates=None, speedups=None, **fields
+              ) -> analysis.Findings:
+    """``found`` with EnvPool's figures changed: ``{(backend, work, envs): value}``."""
+    def changed(table, new):
+        table = {b: {w: dict(by_envs) for w, by_envs in by_work.items()}
+                 for b, by_work in table.items()}
+        for (backend, w, n), value in (new or {}).items():
+            table.setdefault(backend, {}).setdefault(w, {})[n] = value
+        return table
+
+    pool = found.envpool
+    return dataclasses.replace(found, envpool=dataclasses.replace(
+        pool, rates=changed(pool.rates, rates), speedups=changed(pool.speedups, speedups),
+        **fields))
+
+
+def without_pool(found: analysis.Findings) -> analysis.Findings:
+    return dataclasses.replace(found, envpool=None, envpool_unavailable=NO_ENVPOOL)
+
+
+SYNC, ASYNC = analysis.POOL_SYNC, analysis.POOL_ASYNC
+
+
+def test_the_committed_result_measured_envpool(found):
+    # Every EnvPool sentence test below flips this result's EnvPool figures.
+    assert found.envpool is not None and found.sweep.most == 4
+
+
+@pytest.mark.parametrize(("sync", "asynchronous", "verdict"), [
+    (2000.0, 1500.0, ": both modes beat Gymnasium's own one-process vector env."),
+    (2000.0, 500.0, ": the synchronous mode beat Gymnasium's own one-process vector env, the "
+                    "asynchronous one did not."),
+    (500.0, 2000.0, ": the asynchronous mode beat Gymnasium's own one-process vector env, the "
+                    "synchronous one did not."),
+    (500.0, 800.0, ": on this machine neither mode beat Gymnasium's own one-process vector "
+                   "env."),
+])
+def test_envpool_vs_sync_sentence(found, sync, asynchronous, verdict):
+    light = found.sweep.lightest
+    changed = dataclasses.replace(found, sweep=with_light(found.sweep, rates={"sync": 1000.0}))
+    changed = with_pool(changed, rates={(SYNC, light, 4): sync, (ASYNC, light, 4): asynchronous})
+    ratios = f"{format_ratio(sync / 1000)} as many steps per second as SyncVectorEnv, and " \
+             f"its asynchronous mode {format_ratio(asynchronous / 1000)}"
+    assert analysis.envpool_vs_sync_sentence(changed) == (
+        f"With 4 environments and no added work, EnvPool's synchronous mode sampled {ratios}"
+        + verdict)
+    assert analysis.envpool_vs_sync_sentence(without_pool(found)) == (
+        f"EnvPool was not measured in this build: {NO_ENVPOOL}.")
+
+
+@pytest.mark.parametrize(("asynchronous", "start"), [
+    (1500.0, "The asynchronous mode beat the synchronous one here: with 4 environments it "
+             "sampled 1.5× as many steps per second, the calling thread"),
+    (800.0, "The asynchronous mode lost to the synchronous one here: with 4 environments it "
+            "sampled 0.80× as many steps per second. Each call returned only half"),
+    (1050.0, "The two modes sampled at about the same rate here (with 4 environments it "
+             "sampled 1.1× as many steps per second in the asynchronous mode, within 10% of "
+             "the synchronous)"),
+])
+def test_envpool_modes_sentence(found, asynchronous, start):
+    light = found.sweep.lightest
+    changed = with_pool(found, rates={(SYNC, light, 4): 1000.0, (ASYNC, light, 4): asynchronous})
+    sentence = analysis.envpool_modes_sentence(changed)
+    assert sentence.startswith(start) and sentence.endswith(".")
+    assert analysis.envpool_modes_sentence(without_pool(found)) == (
+        "Neither mode was measured here.")
+
+
+@pytest.mark.parametrize(("parallel", "verdict"), [
+    (1.9, ": the work ran serially in the calling thread, where the worker processes ran it "
+          "in parallel. For a simulator written in Python, the pool's threads have nothing to "
+          "step."),
+    (1.05, ": the work ran serially in the calling thread, and on this machine the worker "
+           "processes did no better with it."),
+])
+def test_envpool_heavy_sentence(found, parallel, verdict):
+    heaviest = found.sweep.heaviest
+    speedups = {b: {w: dict(e) for w, e in by_w.items()}
+                for b, by_w in found.sweep.speedups.items()}
+    speedups["async_shm"][heaviest][4] = parallel
+    changed = dataclasses.replace(found, sweep=dataclasses.replace(found.sweep,
+                                                                   speedups=speedups))
+    changed = with_pool(changed, speedups={(SYNC, heaviest, 4): 1.0})
+    assert analysis.envpool_heavy_sentence(changed) == (
+        f"With {analysis.work_label(heaviest)} of work per step, run in Python after each "
+        "batch, EnvPool's synchronous mode sampled 1.0× the plain loop's rate with 4 "
+        f"environments, against {format_ratio(parallel)} for AsyncVectorEnv" + verdict)
+    assert analysis.envpool_heavy_sentence(without_pool(found)) == (
+        "EnvPool with added work was not measured here.")
+
+
+@pytest.mark.parametrize(("speedup", "expected"), [
+    (1.5, "EnvPool, one process whose C++ environments step on threads, takes the advice "
+          "further: with 4 plain CartPoles its synchronous mode, which hands back every step's "
+          "observations, sampled 1.5× as fast as the plain loop."),
+    (0.5, "EnvPool, one process whose C++ environments step on threads, keeps to the advice, "
+          "but with 4 plain CartPoles its synchronous mode sampled only 0.50× as fast as the "
+          "plain loop on this machine."),
+])
+def test_envpool_design_sentence(found, speedup, expected):
+    changed = with_pool(found, speedups={(SYNC, found.sweep.lightest, 4): speedup})
+    assert analysis.envpool_design_sentence(changed) == expected
+    assert analysis.envpool_design_sentence(without_pool(found)) == (
+        "EnvPool, one process whose C++ environments step on threads, was not measured in "
+        "this build.")
+
+
+POOL_SUBJECT = ("EnvPool, whose C++ environments step on threads inside the process that "
+                "needs their observations,")
+
+
+@pytest.mark.parametrize(("best", "expected"), [
+    (2.0, f"{POOL_SUBJECT} sampled up to 2.0× as many steps per second as one environment in "
+          "a loop; it steps only its own environments."),
+    (0.5, f"{POOL_SUBJECT} did not beat one environment in a loop here with any number of "
+          "environments measured (at best 0.50× its steps per second)."),
+])
+def test_envpool_answer(found, best, expected):
+    light = found.sweep.lightest
+    changed = with_pool(found, speedups={(SYNC, light, n): best * (0.5 if n == 1 else 1.0)
+                                         for n in found.sweep.env_counts})
+    assert analysis.envpool_answer(changed) == expected
+    assert analysis.envpool_answer(without_pool(found)) == (
+        f"{POOL_SUBJECT} was not measured in this build.")
+
+
+@pytest.mark.parametrize(("hand_off", "ending"), [
+    (10e-6, ", less than a bare Pipe round trip (20.0 µs); the rest is spent in Python, in "
+            "the wrapper around those two calls and in the loop's own work of drawing "
+            "actions and storing observations."),
+    (30e-6, ", no less than a bare Pipe round trip (20.0 µs): on this machine a thread woke "
+            "no faster than a process, so what the pool saves is the pickling and the worker's "
+            "Python loop, not the wake-up."),
+])
+def test_envpool_call_sentence(found, hand_off, ending):
+    sweep = with_light(found.sweep)
+    rates = {b: {w: dict(e) for w, e in by_w.items()} for b, by_w in sweep.rates.items()}
+    rates["async_shm"][sweep.lightest][sweep.fewest] = 5000.0  # 200 µs a step
+    changed = dataclasses.replace(
+        found, sweep=dataclasses.replace(sweep, rates=rates),
+        round_trips=dataclasses.replace(found.round_trips, pipe=20e-6))
+    changed = with_pool(changed, rates={(SYNC, sweep.lightest, sweep.fewest): 12500.0},
+                        hand_off=hand_off)
+    assert analysis.envpool_call_sentence(changed) == (
+        "In the sampling loops here, one step of a one-environment pool cost 80.0 µs, against "
+        "200 µs for a one-environment AsyncVectorEnv. Of that, the pool's own hand-off to its "
+        "thread and back, timed without EnvPool's Python wrapper, cost "
+        f"{hand_off * 1e6:.1f} µs" + ending)
+    assert analysis.envpool_call_sentence(without_pool(found)) == (
+        "This build did not measure EnvPool, so it cannot set these costs side by side.")
+
+
+def test_envpool_resets_and_figures(found):
+    changed = with_pool(found, reset_share=0.043)
+    assert analysis.envpool_resets_sentence(changed) == (
+        "EnvPool resets a finished environment on its next call and discards that call's "
+        "action; 4% of its steps counted here were such resets (the Gymnasium backends reset "
+        "within the step, so every one of their steps is a real step).")
+    assert analysis.envpool_resets_sentence(without_pool(found)) == (
+        "EnvPool resets a finished environment on its next call and discards that call's "
+        "action; how many of its steps were such resets was not measured here.")
+    figures = analysis.envpool_figures(found)
+    assert all(value != analysis.NOT_MEASURED for value in figures.values())
+    absent = analysis.envpool_figures(without_pool(found))
+    assert set(absent) == set(figures)
+    assert set(absent.values()) == {analysis.NOT_MEASURED}
+    assert analysis.envpool_status(found).startswith("This build measured EnvPool ")

@@ -12,7 +12,13 @@ import numpy as np
 from parbook import sources
 from parbook.bench.results import Case, Result
 from parbook.bench.stats import Summary, break_even, summarize
-from parbook.chapters.vector_envs.experiment import BACKEND_LABELS, COMPARED, PARALLEL
+from parbook.chapters.vector_envs.experiment import (
+    BACKEND_LABELS,
+    COMPARED,
+    ENVPOOL_ASYNC,
+    ENVPOOL_SYNC,
+    PARALLEL,
+)
 from parbook.chapters.vector_envs.workload import envs_per_actor
 from parbook.render.formatting import (
     format_count,
@@ -36,6 +42,15 @@ PROSE_NAMES = {"sync": "SyncVectorEnv", "async_shm": "AsyncVectorEnv with shared
                "async_pipe": "AsyncVectorEnv without shared memory", "ray": "Ray actors"}
 #: The backends that hand the observations back after every step of every environment.
 PER_STEP = ("async_shm", "async_pipe")
+#: EnvPool's modes, by their backend names in the result.
+POOL_SYNC, POOL_ASYNC = ENVPOOL_SYNC, ENVPOOL_ASYNC
+#: One backend's steps per second over another's above this counts as faster.
+RATE_PARITY = 1.0
+#: EnvPool's two modes, and EnvPool with added work against AsyncVectorEnv, count as
+#: different only when one sampled more than this fraction faster than the other.
+MODE_TOLERANCE = 0.10
+#: What a figure EnvPool could not give reads as, where the rules quote it.
+NOT_MEASURED = "not measured"
 
 
 @dataclass(frozen=True)
@@ -165,6 +180,35 @@ class RayActors:
 
 
 @dataclass(frozen=True)
+class EnvPoolSweep:
+    """EnvPool's own C++ CartPole in the sweep (phase ``envpool``), beside its plain loop."""
+
+    version: str
+    #: Envs -> threads in the pool (the same in both modes).
+    num_threads: dict[int, int]
+    #: Envs -> the asynchronous mode's batch size (no entry where it was not measured).
+    async_batch: dict[int, int]
+    #: The share of the synchronous pool's steps that were resets (see workload).
+    reset_share: float
+    #: Seconds per step of a one-environment pool handed to its thread and back, without
+    #: EnvPool's Python wrapper.
+    hand_off: float
+    #: Backend -> work per step -> envs -> steps per second (median), measured points only.
+    rates: dict[str, dict[float, dict[int, float]]]
+    #: The same over the plain loop timed interleaved with it.
+    speedups: dict[str, dict[float, dict[int, float]]]
+
+    def rate(self, backend: str, work_s: float, envs: int) -> float | None:
+        """Steps per second of ``backend`` at one point; None where it was not measured."""
+        return self.rates.get(backend, {}).get(work_s, {}).get(envs)
+
+    def call_s(self, envs: int) -> float:
+        """Seconds per call of the synchronous pool of ``envs`` environments, no added work."""
+        lightest = min(self.rates[POOL_SYNC])
+        return envs / self.rates[POOL_SYNC][lightest][envs]
+
+
+@dataclass(frozen=True)
 class StepControl:
     """One run of the start-method step control: an AsyncVectorEnv per start method,
     stepped in turn, one step of each after another, in one child interpreter."""
@@ -282,6 +326,9 @@ class Findings:
     ray_actors: RayActors
     start_methods: StartMethods
     bugs: Bugs
+    #: EnvPool's runs; None where it could not be imported, and then why.
+    envpool: EnvPoolSweep | None
+    envpool_unavailable: str
 
     @property
     def ray_call_in_steps(self) -> float:
@@ -395,6 +442,32 @@ def _start_methods(result: Result) -> StartMethods:
     )
 
 
+def _envpool(result: Result) -> EnvPoolSweep | None:
+    """EnvPool's runs, if it could be imported."""
+    report = result.values["envpool"]
+    if not report["available"]:
+        return None
+    rates: dict[str, dict[float, dict[int, float]]] = {}
+    speedups: dict[str, dict[float, dict[int, float]]] = {}
+    for case in result.group("sweep"):
+        params = case.params
+        if params["phase"] != "envpool" or params["backend"] == "loop":
+            continue
+        backend, w, n = params["backend"], params["work_s"], params["envs"]
+        loop = result.case("sweep", phase="envpool", backend="loop", work_s=w, envs=n)
+        rate = params["steps"] / case.summary.median
+        rates.setdefault(backend, {}).setdefault(w, {})[n] = rate
+        speedups.setdefault(backend, {}).setdefault(w, {})[n] = rate / (
+            loop.params["steps"] / loop.summary.median)
+    return EnvPoolSweep(
+        version=report["version"],
+        num_threads={int(n): t for n, t in report["num_threads"].items()},
+        async_batch={int(n): b for n, b in report["async_batch"].items() if b is not None},
+        reset_share=report["reset_share"],
+        hand_off=result.median("round_trip", channel="envpool_hand_off"),
+        rates=rates, speedups=speedups)
+
+
 def findings(result: Result) -> Findings:
     """The chapter's findings, derived from one recorded result."""
     parameters, values = result.parameters, result.values
@@ -414,6 +487,8 @@ def findings(result: Result) -> Findings:
         bugs=Bugs(instance_mistake=values["instance_mistake"],
                   guard={method: _guard_demo(method, child)
                          for method, child in values["guard"].items()}),
+        envpool=_envpool(result),
+        envpool_unavailable=values["envpool"].get("reason") or "",
     )
 
 
@@ -427,13 +502,13 @@ def work_label(work_s: float) -> str:
 
 
 def light_verdict(sweep: Sweep) -> str:
-    """How the parallel backends fared against the loop with no added work."""
+    """How the multi-process backends fared against the loop with no added work."""
     slower = [PROSE_NAMES[b] for b in PARALLEL if sweep.light_speedup(b) < LOOP_PARITY]
     if len(slower) == len(PARALLEL):
-        return "Every parallel backend was slower than the loop."
+        return "Every multi-process backend was slower than the loop."
     if slower:
-        return f"Some parallel backends were slower than the loop ({spoken_list(slower)})."
-    return "Even here, every parallel backend beat the loop."
+        return f"Some multi-process backends were slower than the loop ({spoken_list(slower)})."
+    return "Even here, every multi-process backend beat the loop."
 
 
 def ray_vs_async_sentence(sweep: Sweep) -> str:
@@ -593,6 +668,172 @@ def default_method_sentence(build: Build) -> str:
             "row.")
 
 
+# --- EnvPool: every sentence has an alternative for a build without it. ----------------
+
+def _faster(ratio: float) -> bool:
+    return ratio > RATE_PARITY
+
+
+def envpool_status(found: Findings) -> str:
+    """Whether this build measured EnvPool, and why not."""
+    if found.envpool is None:
+        return (f"EnvPool was not measured in this build: {found.envpool_unavailable}. The "
+                "tables and figures of this chapter have no EnvPool rows or lines.")
+    return f"This build measured EnvPool {found.envpool.version}."
+
+
+def envpool_best_over_loop(found: Findings) -> float:
+    """The synchronous pool's best speed-up over the plain loop with no added work."""
+    pool, light = found.envpool, found.sweep.lightest
+    return max(pool.speedups[POOL_SYNC][light].values())
+
+
+def envpool_answer(found: Findings) -> str:
+    """EnvPool in the short answer: threads in the process that needs the observations."""
+    subject = ("EnvPool, whose C++ environments step on threads inside the process that "
+               "needs their observations,")
+    if found.envpool is None:
+        return f"{subject} was not measured in this build."
+    best = envpool_best_over_loop(found)
+    if _faster(best):
+        return (f"{subject} sampled up to {format_ratio(best)} as many steps per second as "
+                "one environment in a loop; it steps only its own environments.")
+    return (f"{subject} did not beat one environment in a loop here with any number of "
+            f"environments measured (at best {format_ratio(best)} its steps per second).")
+
+
+def envpool_call_sentence(found: Findings) -> str:
+    """One call of a one-environment pool, and the pool's own hand-off without its Python
+    wrapper, against an AsyncVectorEnv step of one environment and a Pipe round trip."""
+    if found.envpool is None:
+        return "This build did not measure EnvPool, so it cannot set these costs side by side."
+    sweep, pipe, pool = found.sweep, found.round_trips.pipe, found.envpool
+    start = (f"In the sampling loops here, one step of a one-environment pool cost "
+             f"{format_seconds(pool.call_s(sweep.fewest))}, against "
+             f"{format_seconds(sweep.async_step_one_env)} for a one-environment "
+             "AsyncVectorEnv. Of that, the pool's own hand-off to its thread and back, timed "
+             f"without EnvPool's Python wrapper, cost {format_seconds(pool.hand_off)}")
+    if pool.hand_off < pipe:
+        return (f"{start}, less than a bare Pipe round trip ({format_seconds(pipe)}); the "
+                "rest is spent in Python, in the wrapper around those two calls and in the "
+                "loop's own work of drawing actions and storing observations.")
+    return (f"{start}, no less than a bare Pipe round trip ({format_seconds(pipe)}): on this "
+            "machine a thread woke no faster than a process, so what the pool saves is the "
+            "pickling and the worker's Python loop, not the wake-up.")
+
+
+def envpool_vs_sync_sentence(found: Findings) -> str:
+    """Both of EnvPool's modes against SyncVectorEnv, no added work, the most environments."""
+    if found.envpool is None:
+        return f"EnvPool was not measured in this build: {found.envpool_unavailable}."
+    sweep, pool = found.sweep, found.envpool
+    sync_rate = sweep.light_rate("sync")
+    ratios = {mode: pool.rate(mode, sweep.lightest, sweep.most) / sync_rate
+              for mode in (POOL_SYNC, POOL_ASYNC)}
+    start = (f"With {sweep.most} environments and no added work, EnvPool's synchronous mode "
+             f"sampled {format_ratio(ratios[POOL_SYNC])} as many steps per second as "
+             f"SyncVectorEnv, and its asynchronous mode {format_ratio(ratios[POOL_ASYNC])}")
+    sync_won, async_won = _faster(ratios[POOL_SYNC]), _faster(ratios[POOL_ASYNC])
+    if sync_won and async_won:
+        return f"{start}: both modes beat Gymnasium's own one-process vector env."
+    if sync_won:
+        return (f"{start}: the synchronous mode beat Gymnasium's own one-process vector env, "
+                "the asynchronous one did not.")
+    if async_won:
+        return (f"{start}: the asynchronous mode beat Gymnasium's own one-process vector env, "
+                "the synchronous one did not.")
+    return f"{start}: on this machine neither mode beat Gymnasium's own one-process vector env."
+
+
+def envpool_modes_sentence(found: Findings) -> str:
+    """Whether the asynchronous mode beat the synchronous one, no added work, most envs."""
+    if found.envpool is None:
+        return "Neither mode was measured here."
+    sweep, pool = found.sweep, found.envpool
+    ratio = (pool.rate(POOL_ASYNC, sweep.lightest, sweep.most)
+             / pool.rate(POOL_SYNC, sweep.lightest, sweep.most))
+    figure = f"with {sweep.most} environments it sampled {format_ratio(ratio)} as many steps"
+    if ratio > 1 + MODE_TOLERANCE:
+        return (f"The asynchronous mode beat the synchronous one here: {figure} per second, "
+                "the calling thread choosing actions for one half of the environments while "
+                "the pool's threads stepped the other.")
+    if ratio < 1 - MODE_TOLERANCE:
+        return (f"The asynchronous mode lost to the synchronous one here: {figure} per "
+                "second. Each call returned only half the environments, so the calling thread "
+                "made more calls for the same steps, and a CartPole step in C++ is too short "
+                "for the overlap to pay for them.")
+    return (f"The two modes sampled at about the same rate here ({figure} per second in the "
+            f"asynchronous mode, within {format_percent(MODE_TOLERANCE)} of the synchronous): "
+            "with CartPole, overlapping the calling thread's work with the pool's steps gained "
+            "nothing measurable.")
+
+
+def envpool_heavy_sentence(found: Findings) -> str:
+    """The synchronous pool with the heaviest work, run in Python after each batch, against
+    AsyncVectorEnv, whose workers run it in parallel; the most environments."""
+    if found.envpool is None:
+        return "EnvPool with added work was not measured here."
+    sweep, pool = found.sweep, found.envpool
+    serial = pool.speedups[POOL_SYNC][sweep.heaviest][sweep.most]
+    parallel = sweep.heavy_speedup("async_shm", sweep.most)
+    start = (f"With {work_label(sweep.heaviest)} of work per step, run in Python after each "
+             f"batch, EnvPool's synchronous mode sampled {format_ratio(serial)} the plain loop's "
+             f"rate with {sweep.most} environments, against {format_ratio(parallel)} for "
+             "AsyncVectorEnv")
+    if parallel > serial * (1 + MODE_TOLERANCE):
+        return (f"{start}: the work ran serially in the calling thread, where the worker "
+                "processes ran it in parallel. For a simulator written in Python, the pool's "
+                "threads have nothing to step.")
+    return (f"{start}: the work ran serially in the calling thread, and on this machine the "
+            "worker processes did no better with it.")
+
+
+def envpool_design_sentence(found: Findings) -> str:
+    """EnvPool against article 000's advice of one process with a vector env."""
+    subject = "EnvPool, one process whose C++ environments step on threads,"
+    if found.envpool is None:
+        return f"{subject} was not measured in this build."
+    sweep = found.sweep
+    speedup = found.envpool.speedups[POOL_SYNC][sweep.lightest][sweep.most]
+    if _faster(speedup):
+        return (f"{subject} takes the advice further: with {sweep.most} plain CartPoles its "
+                f"synchronous mode, which hands back every step's observations, sampled "
+                f"{format_ratio(speedup)} as fast as the plain loop.")
+    return (f"{subject} keeps to the advice, but with {sweep.most} plain CartPoles its "
+            f"synchronous mode sampled only {format_ratio(speedup)} as fast as the plain loop "
+            "on this machine.")
+
+
+def envpool_resets_sentence(found: Findings) -> str:
+    """How many of EnvPool's counted steps were resets."""
+    rule = ("EnvPool resets a finished environment on its next call and discards that "
+            "call's action")
+    if found.envpool is None:
+        return f"{rule}; how many of its steps were such resets was not measured here."
+    return (f"{rule}; {format_percent(found.envpool.reset_share)} of its steps counted here "
+            "were such resets (the Gymnasium backends reset within the step, so every one of "
+            "their steps is a real step).")
+
+
+def envpool_figures(found: Findings) -> dict[str, str]:
+    """The EnvPool figures the rules quote; "not measured" in a build without EnvPool."""
+    keys = ("ve_envpool_hand_off", "ve_envpool_one_env_step", "ve_envpool_most_env_step",
+            "ve_envpool_sync_over_loop", "ve_envpool_sync_over_vector",
+            "ve_envpool_heavy_over_loop")
+    if found.envpool is None:
+        return dict.fromkeys(keys, NOT_MEASURED)
+    sweep, pool = found.sweep, found.envpool
+    most_rate = pool.rate(POOL_SYNC, sweep.lightest, sweep.most)
+    return dict(zip(keys, (
+        format_seconds(pool.hand_off),
+        format_seconds(pool.call_s(sweep.fewest) / sweep.fewest),
+        format_seconds(1 / most_rate),
+        format_ratio(pool.speedups[POOL_SYNC][sweep.lightest][sweep.most]),
+        format_ratio(most_rate / sweep.light_rate("sync")),
+        format_ratio(pool.speedups[POOL_SYNC][sweep.heaviest][sweep.most]),
+    ), strict=True))
+
+
 def texts(found: Findings) -> dict[str, Any]:
     """Every sentence and number the page glues, by glue key."""
     seconds, ratio = format_seconds, format_ratio
@@ -626,6 +867,7 @@ def texts(found: Findings) -> dict[str, Any]:
         "ve_async_light": ratio(sweep.light_speedup("async_shm")),
         "ve_async_pipe_light": ratio(sweep.light_speedup("async_pipe")),
         "ve_ray_light": ratio(sweep.light_speedup("ray")),
+        "ve_async_heavy": ratio(sweep.heavy_speedup("async_shm", sweep.most)),
         "ve_shm_over_pipe_light": ratio(sweep.shm_over_pipe(sweep.lightest)),
         "ve_shm_over_pipe_heavy": ratio(sweep.shm_over_pipe(sweep.heaviest)),
         "ve_async_light_rate": format_count(sweep.light_rate("async_shm")),
@@ -655,6 +897,16 @@ def texts(found: Findings) -> dict[str, Any]:
         "ve_guard_methods": spoken_list(guard_methods),
         "ve_guard_blind_methods": spoken_list(m for m in guard_methods
                                               if m != INHERITING_METHOD),
+        # EnvPool.
+        "ve_envpool_status": envpool_status(found),
+        "ve_envpool_answer": envpool_answer(found),
+        "ve_envpool_call_sentence": envpool_call_sentence(found),
+        "ve_envpool_vs_sync": envpool_vs_sync_sentence(found),
+        "ve_envpool_modes": envpool_modes_sentence(found),
+        "ve_envpool_heavy_sentence": envpool_heavy_sentence(found),
+        "ve_envpool_design": envpool_design_sentence(found),
+        "ve_envpool_resets": envpool_resets_sentence(found),
+        **envpool_figures(found),
     }
     for backend, crossover in found.crossovers.items():
         glued[f"ve_cross_{backend}"] = crossover_text(crossover)

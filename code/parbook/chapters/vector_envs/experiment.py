@@ -11,6 +11,12 @@ steps took; ``params["steps"]`` says how many steps, so steps per second is
     Gymnasium's ``SyncVectorEnv``, and ``AsyncVectorEnv`` with and without shared-memory
     observations, timed interleaved. Phase ``ray``: Ray actors that each own some of the
     environments and sample several steps per call, interleaved with the plain loop.
+    Phase ``envpool`` (in a child interpreter, :mod:`~parbook.chapters.vector_envs.pool_sweep`):
+    EnvPool's C++ CartPole in its synchronous mode (``batch_size == envs``; the added work,
+    which cannot run in EnvPool's threads, done in the calling thread after each batch,
+    with the most environments only) and, with no added work and at least two
+    environments, its asynchronous mode (``batch_size = envs // 2``), interleaved with the
+    plain loop; ``num_threads`` and ``batch_size`` are in the params.
 ``creation``
     Creating, resetting and closing an ``AsyncVectorEnv`` of two environments under each
     start method.
@@ -24,14 +30,18 @@ steps took; ``params["steps"]`` says how many steps, so steps per second is
 ``round_trip``
     Seconds per round trip of a tiny message: a ``multiprocessing.Pipe`` to a running
     process (what an ``AsyncVectorEnv`` worker pays per step), and a call to a running
-    Ray actor.
+    Ray actor; where EnvPool is installed, also one step of a one-environment pool handed
+    to its thread and back through its C++ methods, without its Python wrapper.
 
 Demonstrations, kept in ``values``: what ``AsyncVectorEnv`` says when handed environment
 instances instead of factories, and which settings its workers see when the main program
 fills them in under ``if __name__ == "__main__":`` (a child interpreter per start method,
 with a time limit); and, in ``values["layout"]``, how many workers of each start method ran
 the interpreter at the parent's addresses in each run of the step control, or why a run
-could not pin its processes or switch address randomisation off.
+could not pin its processes or switch address randomisation off; and, in
+``values["envpool"]``, whether EnvPool could be imported (and why not), its version, its
+threads and batch sizes per number of environments, and the share of its steps that were
+resets.
 
 Nothing is forked while Ray runs: every non-Ray case comes first, then one Ray session.
 """
@@ -39,6 +49,7 @@ Nothing is forked while Ray runs: every non-Ray case comes first, then one Ray s
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import math
 import platform
@@ -73,6 +84,18 @@ PARALLEL = ("async_shm", "async_pipe", "ray")
 #: Backends compared with the plain loop.
 COMPARED = ("sync", *PARALLEL)
 ROUND_TRIP_LABELS = {"mp_pipe": "multiprocessing.Pipe", "ray_actor": "Ray actor call"}
+#: The round trip measured where EnvPool is installed.
+ENVPOOL_ROUND_TRIP = {"envpool_hand_off": "EnvPool: a step handed to its thread and back, "
+                                          "without its Python wrapper"}
+#: EnvPool's backends (phase ``envpool``); the synchronous one with any added work run in
+#: the calling thread after each batch, since EnvPool's threads run C++ only.
+ENVPOOL_SYNC, ENVPOOL_ASYNC = "envpool_sync", "envpool_async"
+ENVPOOL_LABELS = {
+    ENVPOOL_SYNC: "EnvPool, sync (added work: serial, in Python)",
+    ENVPOOL_ASYNC: "EnvPool, async (half the envs per batch)",
+}
+#: Time limit of the EnvPool phase (a child interpreter).
+POOL_LIMIT_S = 300.0
 #: Upper bound on any other single wait.
 WAIT_S = 120.0
 #: Time limit of one run of the start-method step control (a child interpreter).
@@ -121,7 +144,7 @@ FULL = Sizes(
     # short_min_repeats runs. Seven, not the default ten: drawing seven of a full build's
     # ten samples moved a case's median by under 5 % in nine draws out of ten and flagged
     # no more cases unstable, and the sweep is most of the chapter's time. Warmed up at
-    # the first work level of each environment count only (_warm_first).
+    # the first work level of each environment count only (warm_first).
     sweep=Protocol(repeats=3, warmup=1, short_min_repeats=7),
     creation_envs=2,
     creation=Protocol(repeats=2, warmup=1),
@@ -213,6 +236,7 @@ def run(quick: bool = False, progress: Callable[[str], None] | None = None) -> R
 
     for envs in size.env_counts:
         _sweep_local(result, size, method, [points[(w, envs)] for w in size.work_s], say)
+    _envpool_phase(result, size, envpool_points(points, size), cpus, say)
     _creation(result, size, say)
     _step_control(result, size, say)
     _pipe_round_trip(result, size, machine_setup.context, say)
@@ -242,7 +266,7 @@ def _base_step_s(steps: int = 2000) -> float:
 
 
 @contextlib.contextmanager
-def _plain_loop() -> Iterator[Any]:
+def plain_loop() -> Iterator[Any]:
     """One environment for the plain-loop cases; its work is set per sweep point."""
     env = work.make_env(0)
     try:
@@ -252,7 +276,7 @@ def _plain_loop() -> Iterator[Any]:
         env.close()
 
 
-def _loop_case(env: Any, point: Point) -> Callable[[Any], Any]:
+def loop_case(env: Any, point: Point) -> Callable[[Any], Any]:
     """Set the loop's environment to ``point``'s work; return the timed case."""
     env.work_iterations = point.work_iterations
     rng = np.random.default_rng(work.SEED)
@@ -264,7 +288,7 @@ def _vector_case(envs: Any, point: Point) -> Callable[[Any], Any]:
     return lambda _: work.sample_vector(envs, rng, point.vector_steps)
 
 
-def _warm_first(protocol: Protocol, index: int) -> Protocol:
+def warm_first(protocol: Protocol, index: int) -> Protocol:
     """``protocol`` for the first work level of an environment count; the same without
     its warm-up for the later ones, whose environments, workers and actors have already
     run (only the added work per step changes between levels)."""
@@ -279,20 +303,56 @@ def _sweep_local(result: Result, size: Sizes, method: str, points: list[Point],
         for backend in work.BACKENDS:
             say(f"sweep: creating {backend} with {envs_count} envs ({method})")
             vectors[backend] = work.make_vector(backend, envs_count, 0, context=method)
-        with _plain_loop() as loop_env:
+        with plain_loop() as loop_env:
             for index, point in enumerate(points):
-                cases: dict[str, Callable[[Any], Any]] = {"loop": _loop_case(loop_env, point)}
+                cases: dict[str, Callable[[Any], Any]] = {"loop": loop_case(loop_env, point)}
                 for name, envs in vectors.items():
                     envs.set_attr("work_iterations", point.work_iterations)
                     cases[name] = _vector_case(envs, point)
                 say(f"sweep: {point.steps} steps, {point.work_s:g} s of work each, "
                     f"{envs_count} envs, loop / sync / async")
-                samples = measure_interleaved(cases, _warm_first(size.sweep, index))
+                samples = measure_interleaved(cases, warm_first(size.sweep, index))
                 for backend, backend_samples in samples.items():
                     result.add("sweep", point.params("local", backend), backend_samples)
     finally:
         for envs in vectors.values():
             work.close_vector(envs)
+
+
+def envpool_points(points: dict[tuple[float, int], Point], size: Sizes) -> list[Point]:
+    """The sweep points EnvPool runs at: every number of environments with no added work,
+    and every amount of added work with the most environments only. Its added work runs
+    serially in the calling thread, one batch after another, so each of those points costs
+    as long as the loop's; the most environments, which the crossover figure shows, are
+    enough to show where it stands."""
+    lightest, most = min(size.work_s), max(size.env_counts)
+    return [point for (w, n), point in points.items() if w == lightest or n == most]
+
+
+def pool_plan(points: list[Point], size: Sizes, cpus: int) -> str:
+    """The EnvPool phase's argument (JSON): the sweep's points and protocol, the CPUs, and
+    the round trips and protocol of its hand-off timing."""
+    return json.dumps({"points": [dataclasses.asdict(p) for p in points],
+                       "protocol": dataclasses.asdict(size.sweep), "cpus": cpus,
+                       "round_trips": size.round_trips,
+                       "latency": dataclasses.asdict(size.latency)})
+
+
+def _envpool_phase(result: Result, size: Sizes, points: list[Point], cpus: int,
+                   say: Callable[[str], None]) -> None:
+    """EnvPool at every sweep point, in a child interpreter with a time limit (see
+    :mod:`~parbook.chapters.vector_envs.pool_sweep`); its absence is recorded, not raised."""
+    say("sweep: EnvPool, sync and async, interleaved with the loop (child interpreter)")
+    child = run_module(work.POOL_MODULE, pool_plan(points, size, cpus),
+                       time_limit_s=POOL_LIMIT_S)
+    if child.killed or child.returncode != 0:
+        raise RuntimeError(f"{' '.join(child.command[:4])} failed:\n{child.errors[-4000:]}")
+    report = json.loads(child.output.strip().splitlines()[-1])
+    for case in report.pop("cases", []):
+        result.add("sweep", case["params"], case["samples"])
+    if report["available"]:
+        result.add("round_trip", {"channel": "envpool_hand_off"}, report.pop("hand_off_s"))
+    result.values["envpool"] = report
 
 
 def _creation(result: Result, size: Sizes, say: Callable[[str], None]) -> None:
@@ -374,7 +434,7 @@ def _ray_phase(result: Result, size: Sizes, points: dict[tuple[float, int], Poin
             shares = work.envs_per_actor(envs_count, len(used))
             ray.get([actor.configure.remote(k, 0) for actor, k in zip(used, shares, strict=True)],
                     timeout=WAIT_S)
-            with _plain_loop() as loop_env:
+            with plain_loop() as loop_env:
                 for index, w in enumerate(size.work_s):
                     point = points[(w, envs_count)]
                     ray.get([actor.set_work.remote(point.work_iterations) for actor in used],
@@ -382,10 +442,10 @@ def _ray_phase(result: Result, size: Sizes, points: dict[tuple[float, int], Poin
                     say(f"sweep: {point.steps} steps, {w:g} s of work each, "
                         f"{envs_count} envs on {len(used)} Ray actors")
                     samples = measure_interleaved({
-                        "loop": _loop_case(loop_env, point),
+                        "loop": loop_case(loop_env, point),
                         "ray": lambda _, p=point, a=used: work.sample_with_actors(
                             a, p.steps_per_call, p.calls),
-                    }, _warm_first(size.sweep, index))
+                    }, warm_first(size.sweep, index))
                     for backend, backend_samples in samples.items():
                         params = point.params("ray", backend)
                         params["actors"] = len(used)

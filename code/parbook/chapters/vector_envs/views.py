@@ -9,17 +9,22 @@ import pandas as pd
 from parbook.bench.results import Result
 from parbook.bench.stats import Summary
 from parbook.chapters.vector_envs.analysis import (
+    POOL_ASYNC,
+    POOL_SYNC,
     Findings,
     StepControl,
     crossover_text,
     sweep_case,
     work_label,
 )
-from parbook.chapters.vector_envs.experiment import BACKEND_LABELS
+from parbook.chapters.vector_envs.experiment import BACKEND_LABELS, ENVPOOL_LABELS
 from parbook.render.formatting import format_count, format_ratio, format_seconds, spoken_list
 from parbook.render.tables import UNSTABLE_MARK, Table, spread_table, time_cell
 
-SWEEP_PHASES = {"local": "beside the local backends", "ray": "beside Ray"}
+SWEEP_PHASES = {"local": "beside the local backends", "ray": "beside Ray",
+                "envpool": "beside EnvPool"}
+#: A table cell for a point a backend was not measured at.
+NOT_AT_POINT = "—"
 GUARD_COLUMNS = {"global": "factory reads the module-level settings",
                  "passed": "settings passed to the factory"}
 
@@ -53,6 +58,7 @@ def summary_table(result: Result, found: Findings) -> Table:
         "settings set under the main guard reached the workers under": spoken_list(
             inherited, empty="no start method"),
     }
+    rows.update(_envpool_summary(found))
     frame = pd.DataFrame({"this build": rows})
     frame.index.name = "measured"
     return Table(frame, caption=(
@@ -60,30 +66,67 @@ def summary_table(result: Result, found: Findings) -> Table:
         "CPUs (medians; the sections below give the runs and their spread)."))
 
 
+def _envpool_summary(found: Findings) -> dict[str, str]:
+    """The summary's EnvPool rows; none where EnvPool was not measured."""
+    pool, sweep = found.envpool, found.sweep
+    if pool is None:
+        return {}
+    rows = {}
+    for mode, label in ENVPOOL_LABELS.items():
+        short = label.split(" (")[0]
+        rows[f"{short}, {sweep.most} environments, no added work"] = (
+            f"{format_ratio(pool.speedups[mode][sweep.lightest][sweep.most])} the plain loop's "
+            "steps per second")
+    rows["one step of EnvPool handed to its thread and back, without its Python wrapper"] = (
+        format_seconds(pool.hand_off))
+    return rows
+
+
+def _rate_cell(case: Any) -> str:
+    text = format_count(case.params["steps"] / case.summary.median)
+    return f"{text} {UNSTABLE_MARK}" if case.summary.unstable else text
+
+
+def _envpool_cell(result: Result, found: Findings, backend: str, w: float, n: int) -> str:
+    """One EnvPool backend at one point, or a dash where it was not measured there."""
+    if found.envpool is None or found.envpool.rate(backend, w, n) is None:
+        return NOT_AT_POINT
+    return _rate_cell(result.case("sweep", phase="envpool", backend=backend, work_s=w, envs=n))
+
+
+THROUGHPUT_CAPTION = (
+    "Environment steps per second (steps sampled / median seconds of N runs), per backend, "
+    "amount of work added per step, and number of environments.")
+ENVPOOL_CAPTION = (
+    " EnvPool steps its own C++ CartPole. Its synchronous column's added work ran in Python, "
+    "in the calling thread, after each batch (it cannot run in EnvPool's threads), and only "
+    "with the most environments; its asynchronous mode ran with no added work, from two "
+    "environments up. — : not measured.")
+
+
 def throughput_table(result: Result, found: Findings) -> Table:
-    """Steps per second (median), one row per (work per step, envs), one column per backend."""
+    """Steps per second (median), one row per (work per step, envs), one column per backend;
+    EnvPool's columns only where it was measured."""
+    envpool = ENVPOOL_LABELS if found.envpool is not None else {}
     records: dict[tuple[str, int], dict[str, str]] = {}
     for w in found.sweep.work_levels:
         for n in found.sweep.env_counts:
-            cells = {}
-            for backend, label in BACKEND_LABELS.items():
-                case = sweep_case(result, backend, w, n)
-                text = format_count(case.params["steps"] / case.summary.median)
-                cells[label] = f"{text} {UNSTABLE_MARK}" if case.summary.unstable else text
+            cells = {label: _rate_cell(sweep_case(result, backend, w, n))
+                     for backend, label in BACKEND_LABELS.items()}
+            cells.update({label: _envpool_cell(result, found, backend, w, n)
+                          for backend, label in envpool.items()})
             records[(work_label(w), n)] = cells
     frame = pd.DataFrame.from_dict(records, orient="index")
     frame.index = pd.MultiIndex.from_tuples(list(records),
                                             names=["work added per step", "environments"])
-    return Table(frame, caption=(
-        "Environment steps per second (steps sampled / median seconds of N runs), per "
-        "backend, amount of work added per step, and number of environments."))
+    return Table(frame, caption=THROUGHPUT_CAPTION + (ENVPOOL_CAPTION if envpool else ""))
 
 
 def sweep_spread(result: Result, found: Findings) -> Table:
     """Every sweep case: N runs, interquartile range and min-max."""
     frame = spread_table(result, "sweep", labels={
         "work_s": work_label, "envs": str, "steps": str, "phase": SWEEP_PHASES.get,
-        "backend": BACKEND_LABELS.get,
+        "backend": {**BACKEND_LABELS, **ENVPOOL_LABELS}.get,
     })
     return Table(frame, index=False, caption=(
         "Every sweep case: N runs, interquartile range and min-max of seconds per sample."))
@@ -183,6 +226,7 @@ def crossover_figure(result: Result, found: Findings) -> Any:
             axes.plot([crossover.step_cost], [1 / crossover.step_cost], marker="D",
                       markersize=9, linestyle="none", markerfacecolor="none",
                       markeredgecolor=line.get_color())
+    _envpool_lines(axes, found, costs)
     for value, text, style in (
         (found.round_trips.pipe, "one Pipe round trip", ":"),
         (found.round_trips.ray_actor, "one Ray actor call", "-."),
@@ -201,6 +245,48 @@ def crossover_figure(result: Result, found: Findings) -> Any:
     return figure
 
 
+def _envpool_lines(axes: Any, found: Findings, costs: list[float]) -> None:
+    """EnvPool on the crossover figure, where measured: its synchronous mode at every
+    level (the added work serial, in Python) and its asynchronous mode's one point."""
+    pool, sweep = found.envpool, found.sweep
+    if pool is None:
+        return
+    axes.plot(costs, [pool.rates[POOL_SYNC][w][sweep.most] for w in sweep.work_levels],
+              marker="s", linestyle="-.", label=ENVPOOL_LABELS[POOL_SYNC])
+    light = pool.rate(POOL_ASYNC, sweep.lightest, sweep.most)
+    if light is not None:
+        axes.plot([sweep.step_cost[sweep.lightest]], [light], marker="^", markersize=8,
+                  linestyle="none", label=ENVPOOL_LABELS[POOL_ASYNC])
+
+
+def envs_figure(result: Result, found: Findings) -> Any:
+    """Steps per second against the number of environments, no added work: every backend,
+    EnvPool's two modes where measured."""
+    import matplotlib.pyplot as plt
+
+    sweep, pool = found.sweep, found.envpool
+    counts, light = sweep.env_counts, sweep.lightest
+    figure, axes = plt.subplots(figsize=(9.0, 4.4), layout="constrained")
+    for backend, label in BACKEND_LABELS.items():
+        style = {"linestyle": "--", "color": "0.2"} if backend == "loop" else {}
+        axes.plot(counts, [sweep.rates[backend][light][n] for n in counts], marker="o",
+                  label=label, **style)
+    if pool is not None:
+        for mode, marker in ((POOL_SYNC, "s"), (POOL_ASYNC, "^")):
+            measured = [n for n in counts if pool.rate(mode, light, n) is not None]
+            axes.plot(measured, [pool.rate(mode, light, n) for n in measured], marker=marker,
+                      linestyle="-.", label=ENVPOOL_LABELS[mode].split(" (")[0])
+    axes.set_xscale("log", base=2)
+    axes.set_xticks(counts, [str(n) for n in counts])
+    axes.set_yscale("log")
+    axes.set_xlabel("number of environments")
+    axes.set_ylabel("environment steps per second")
+    axes.set_title(f"Plain CartPole, no added work, {found.build.cpus} usable CPUs")
+    axes.grid(True, which="major", alpha=0.3)
+    axes.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return figure
+
+
 TABLES = {
     "vector-envs-summary": summary_table,
     "vector-envs-step-control-table": step_control_table,
@@ -210,7 +296,7 @@ TABLES = {
     "vector-envs-creation-spread": creation_spread,
     "vector-envs-guard-table": guard_table,
 }
-FIGURES = {"vector-envs-crossover": crossover_figure}
+FIGURES = {"vector-envs-crossover": crossover_figure, "vector-envs-by-envs": envs_figure}
 
 
 def guard_demo(result: Result, found: Findings) -> str:

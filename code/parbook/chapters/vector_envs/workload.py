@@ -8,7 +8,9 @@ with actions drawn from a seeded generator: what is measured is the cost of step
 environments, not of choosing actions.
 
 Ray is imported lazily (only :func:`remote_runner` and :func:`sample_with_actors` use it),
-so the child processes of a vector environment never import it.
+so the child processes of a vector environment never import it. So is EnvPool (only
+:func:`make_pool` imports it): it publishes wheels for Linux only, and everything else here
+works without it.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ METHOD_ORDER = ("fork", "forkserver", "spawn")
 GUARD_MODULE = "parbook.chapters.vector_envs.guard"
 #: Time limit of one run of the main-guard demonstration.
 GUARD_LIMIT_S = 60.0
+#: The EnvPool sweep, run as a program of its own (see pool_sweep.py).
+POOL_MODULE = "parbook.chapters.vector_envs.pool_sweep"
 
 
 # [start:heavy-step]
@@ -192,6 +196,73 @@ def sample_with_actors(actors: list[Any], steps_per_call: int, calls: int) -> li
                                timeout=STEP_TIMEOUT_S))
     return batches
 # [end:ray-sample]
+
+
+# [start:make-pool]
+def make_pool(num_envs: int, batch_size: int, num_threads: int, seed: int = SEED) -> Any:
+    """EnvPool's own C++ CartPole, ``num_envs`` of them stepped by ``num_threads`` threads.
+
+    ``batch_size == num_envs`` is its synchronous mode: ``step`` steps every environment
+    and returns them all. With ``batch_size < num_envs`` (asynchronous), ``recv`` returns
+    the first ``batch_size`` environments to finish while the others keep stepping.
+    """
+    import envpool  # Linux wheels only; where it is missing the chapter says so
+
+    pool = envpool.make(ENV_ID, env_type="gymnasium", num_envs=num_envs,
+                        batch_size=batch_size, num_threads=num_threads, seed=seed)
+    if batch_size < num_envs:
+        pool.async_reset()  # every environment starts resetting; recv collects them
+    else:
+        pool.reset()
+    return pool
+# [end:make-pool]
+
+
+# [start:pool-sample]
+def sample_pool(pool: Any, rng: np.random.Generator, steps: int,
+                work_iterations: int = 0) -> np.ndarray:
+    """Synchronous mode: ``steps`` steps of every environment, as :func:`sample_vector`.
+
+    EnvPool's environments are C++; a Python ``HeavyStep`` cannot run inside its threads.
+    ``work_iterations`` stands for it as well as anything can: the same work per step,
+    done here, in the calling thread, one environment after another, after each batch.
+    """
+    observations = np.empty((steps, pool.num_envs, *pool.single_observation_space.shape),
+                            dtype=pool.single_observation_space.dtype)
+    for t in range(steps):
+        actions = rng.integers(pool.single_action_space.n, size=pool.num_envs)
+        observations[t], *_rest = pool.step(actions)  # threads step, the GIL released
+        if work_iterations:
+            burn(work_iterations * pool.num_envs)  # serial: Python work runs in this thread
+    return observations
+
+
+def sample_pool_async(pool: Any, rng: np.random.Generator, batches: int) -> np.ndarray:
+    """Asynchronous mode: ``batches`` times, take the first environments to finish and
+    send them their next actions while the rest are still stepping."""
+    batch_size = pool.config["batch_size"]
+    observations = np.empty((batches, batch_size, *pool.single_observation_space.shape),
+                            dtype=pool.single_observation_space.dtype)
+    for t in range(batches):
+        observations[t], _reward, _terminated, _truncated, info = pool.recv()
+        ready = info["env_id"]  # which environments this batch came from
+        pool.send(rng.integers(pool.single_action_space.n, size=len(ready)), ready)
+    return observations
+# [end:pool-sample]
+
+
+def pool_reset_share(pool: Any, rng: np.random.Generator, steps: int) -> float:
+    """The share of a synchronous pool's steps that were resets, not steps.
+
+    EnvPool resets a finished environment on its *next* call (Gymnasium's default,
+    ``NEXT_STEP``), and that call's action is discarded; the vector envs here reset within
+    the same call (``SAME_STEP``), so every one of their calls is a step.
+    """
+    resets = 0
+    for _ in range(steps):
+        *_rest, info = pool.step(rng.integers(pool.single_action_space.n, size=pool.num_envs))
+        resets += int(np.count_nonzero(info["elapsed_step"] == 0))
+    return resets / (steps * pool.num_envs)
 
 
 def start_methods() -> list[str]:
