@@ -261,6 +261,18 @@ def test_threshold_verdict_every_branch(found):
     assert analysis.threshold_verdict(all_reached.learning) == (
         "The Ape-X actor processes first reached a greedy return of 100, after 400 ms (the "
         "median over the runs that reached it).")
+    three_close = with_ways(found, one_process=reaching(0.41), apex=reaching(0.37),
+                            ray=reaching(0.43))
+    assert analysis.threshold_verdict(three_close.learning) == (
+        "One process, the Ape-X actor processes and the Ray actors reached a greedy return "
+        "of 100 within 20% of each other's time (370 ms to 430 ms, medians over the runs "
+        "that reached it): too close to name one of them first.")
+    two_close = with_ways(found, one_process=reaching(0.9), apex=reaching(0.4),
+                          ray=reaching(0.45))
+    assert analysis.threshold_verdict(two_close.learning) == (
+        "The Ape-X actor processes and the Ray actors reached a greedy return of 100 first "
+        "within 20% of each other's time (400 ms to 450 ms, medians over the runs that "
+        "reached it): too close to name one of them first.")
     some_missed = with_ways(found, one_process=reaching(0.5), apex=reaching(None),
                             ray=reaching(None))
     assert analysis.threshold_verdict(some_missed.learning) == (

@@ -179,6 +179,17 @@ def test_shared_array_pickles_as_a_name_and_only_the_owner_unlinks():
     assert not work.block_exists(name)
 
 
+def test_shared_array_of_records_keeps_its_fields_when_it_travels():
+    # A structured dtype must reach a spawn or forkserver child with its fields, not as
+    # raw records of the same size.
+    record = np.dtype([("observation", np.float32, 4), ("action", np.int8)])
+    with work.SharedArray((3,), record) as owner:
+        owner.array["action"] = [1, 0, 1]
+        with pickle.loads(pickle.dumps(owner)) as attached:
+            assert attached.array.dtype == record
+            assert attached.array["action"].tolist() == [1, 0, 1]
+
+
 def test_main_rejects_an_unknown_demo(capsys):
     assert work.main(["nonsense"]) == 2
     assert "usage" in capsys.readouterr().err

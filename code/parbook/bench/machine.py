@@ -25,7 +25,8 @@ from typing import Any
 import psutil
 
 #: Packages whose versions shape the measurements.
-TRACKED_PACKAGES = ("ray", "numpy", "matplotlib", "psutil", "jupyter-book", "sphinx", "myst-nb")
+TRACKED_PACKAGES = ("ray", "numpy", "scipy", "matplotlib", "psutil", "joblib", "dask",
+                    "distributed", "gymnasium", "envpool", "jupyter-book", "sphinx", "myst-nb")
 
 #: Environment variables GitHub Actions sets that identify the runner and the build.
 GITHUB_FIELDS = (

@@ -39,8 +39,9 @@ class SharedArray:
             raise
 
     def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
-        # What a Pipe or Queue sends: three small values, whatever the array's size.
-        return SharedArray, (self.array.shape, self.array.dtype.str, self.block.name)
+        # What a Pipe or Queue sends: three small values, whatever the array's size. The
+        # dtype goes whole: its short string form ("|V42") would drop a record's fields.
+        return SharedArray, (self.array.shape, self.array.dtype, self.block.name)
 
     def close(self) -> None:
         """Unmap the block in this process (the array must not be used afterwards)."""

@@ -374,9 +374,21 @@ def threshold_verdict(learning: Learning) -> str:
         return (f"No way reached a greedy return of {threshold} within the budget in this "
                 "run; the curves show how far each got.")
     fastest = min(timed, key=timed.__getitem__)
-    text = (f"{_sentence_start(WAY_NAMES[fastest])} first reached a greedy return of "
-            f"{threshold}, after {format_seconds(timed[fastest])} (the median over the runs "
-            "that reached it).")
+    # Ways within TIME_MARGIN of the fastest tie with it, as in the lesson's judgement:
+    # with the return checked once per snapshot, a smaller lead is not a lead.
+    close = [w for w in timed if timed[w] <= timed[fastest] * TIME_MARGIN]
+    if len(close) > 1:
+        first = "" if len(close) == len(timed) else " first"
+        text = (f"{_sentence_start(spoken_list(WAY_NAMES[w] for w in close))} reached a "
+                f"greedy return of {threshold}{first} within "
+                f"{format_percent(TIME_MARGIN - 1)} of each other's time "
+                f"({format_seconds(timed[fastest])} to "
+                f"{format_seconds(max(timed[w] for w in close))}, medians over the runs that "
+                "reached it): too close to name one of them first.")
+    else:
+        text = (f"{_sentence_start(WAY_NAMES[fastest])} first reached a greedy return of "
+                f"{threshold}, after {format_seconds(timed[fastest])} (the median over the "
+                "runs that reached it).")
     if missed:
         text += (f" {_sentence_start(spoken_list(missed))} did not reach it in the budget, in "
                  "any run.")

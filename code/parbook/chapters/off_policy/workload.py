@@ -245,9 +245,7 @@ class ApexShared:
 
     def replay(self) -> Replay:
         """The ring as a replay buffer (the count of writes is control[WRITTEN])."""
-        # view(): a SharedArray that travelled by name (spawn, forkserver) knows its dtype
-        # only as raw 42-byte records; the view gives them back their fields.
-        return Replay(self.ring.array.view(TRANSITION),
+        return Replay(self.ring.array,
                       self.control.array[WRITTEN:WRITTEN + 1], self.ring_lock)
 
     # [start:apex-weights]
