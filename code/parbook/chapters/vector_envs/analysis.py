@@ -682,10 +682,17 @@ def envpool_status(found: Findings) -> str:
     return f"This build measured EnvPool {found.envpool.version}."
 
 
-def envpool_best_over_loop(found: Findings) -> float:
-    """The synchronous pool's best speed-up over the plain loop with no added work."""
+#: EnvPool's modes as a sentence names them.
+POOL_MODE_NAMES = {POOL_SYNC: "synchronous", POOL_ASYNC: "asynchronous"}
+
+
+def envpool_best_over_loop(found: Findings) -> tuple[str, int, float]:
+    """The pool's best speed-up over the plain loop with no added work, over both modes
+    and every number of environments: (mode, environments, speed-up)."""
     pool, light = found.envpool, found.sweep.lightest
-    return max(pool.speedups[POOL_SYNC][light].values())
+    return max(((mode, envs, speedup) for mode in POOL_MODE_NAMES
+                for envs, speedup in pool.speedups.get(mode, {}).get(light, {}).items()),
+               key=lambda point: point[2])
 
 
 def envpool_answer(found: Findings) -> str:
@@ -694,12 +701,14 @@ def envpool_answer(found: Findings) -> str:
                "needs their observations,")
     if found.envpool is None:
         return f"{subject} was not measured in this build."
-    best = envpool_best_over_loop(found)
+    mode, envs, best = envpool_best_over_loop(found)
+    where = f"its {POOL_MODE_NAMES[mode]} mode with {envs} environments"
     if _faster(best):
         return (f"{subject} sampled up to {format_ratio(best)} as many steps per second as "
-                "one environment in a loop; it steps only its own environments.")
-    return (f"{subject} did not beat one environment in a loop here with any number of "
-            f"environments measured (at best {format_ratio(best)} its steps per second).")
+                f"one environment in a loop ({where}); it steps only its own environments.")
+    return (f"{subject} did not beat one environment in a loop here in either mode, with any "
+            f"number of environments measured (at best {format_ratio(best)} its steps per "
+            f"second, {where}).")
 
 
 def envpool_call_sentence(found: Findings) -> str:
