@@ -148,6 +148,8 @@ def test_a_stuck_worker_process_fails_the_run_instead_of_hanging_it(monkeypatch)
                    "claim holds only roughly here"),
     (0.001, 0.002, "an actor call at or above that figure and a Ray task below it, so the "
                    "claim holds only roughly here"),
+    # 1.996 ms is shown as 2.00 ms beside the claim's 2.00 ms: at the figure, not below.
+    (0.001996, 0.0025, "both at or above that figure, so the claim holds here"),
 ])
 def test_ray_claim_verdict(found, task, actor, expected):
     seconds = {**found.round_trips.seconds, ("ray_task", "unpinned"): task,
@@ -356,6 +358,8 @@ def test_ray_floor_claim_every_verdict(found):
 
     assert with_ray(claim * 2, claim).verdict is Verdict.HOLDS
     assert with_ray(claim * 2, claim / 2).verdict is Verdict.PARTLY
+    # Just under the figure, but printed as it: at the figure.
+    assert with_ray(claim * 0.998, claim * 2).verdict is Verdict.HOLDS
     judged = with_ray(claim / 2, claim / 3)
     assert judged.verdict is Verdict.FAILS and "as long as a pipe's" in judged.reason
 
