@@ -30,6 +30,12 @@ def test_format_ratio():
     assert formatting.format_ratio(0.0123) == "0.012×"
 
 
+def test_counted_makes_the_noun_plural_unless_one():
+    assert formatting.counted(1, "port") == "1 port"
+    assert formatting.counted(0, "thread") == "0 threads"
+    assert formatting.counted(3, "usable CPU") == "3 usable CPUs"
+
+
 def make_result() -> Result:
     result = Result(experiment="demo", quick=True)
     result.add("g", {"size": 1, "backend": "a"}, [1.0, 1.0, 1.0])

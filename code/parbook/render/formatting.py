@@ -106,6 +106,12 @@ def format_count(value: float) -> str:
     return f"{value:,.0f}"
 
 
+def counted(count: int, noun: str) -> str:
+    """A count with its noun, plural (an added "s") unless the count is one:
+    ``counted(1, "port")`` -> ``"1 port"``, ``counted(3, "thread")`` -> ``"3 threads"``."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def format_per_second(rate: float) -> str:
     """A large rate in words: ``"3.2 million"``, ``"45.1 thousand"``, ``"812"``."""
     for scale, unit in ((1e9, " billion"), (1e6, " million"), (1e3, " thousand")):

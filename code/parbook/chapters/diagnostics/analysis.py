@@ -13,6 +13,7 @@ from parbook.bench.results import Result
 from parbook.chapters.diagnostics.workload import STUCK_ITEM, US
 from parbook.claims import Judgement, Verdict
 from parbook.render.formatting import (
+    counted,
     format_count,
     format_percent,
     format_ratio,
@@ -513,10 +514,9 @@ def blas_threads_sentence(blas: Oversubscription) -> str:
     if not blas.library:
         return ("threadpoolctl found no BLAS library in the workers, so there were no BLAS "
                 "threads to count.")
-    figures = (f"each worker's {blas.library} ran {blas.threads['default']} "
-               f"thread{'s' if blas.threads['default'] != 1 else ''} by default, "
-               f"{blas.total_threads['default']} in all on {blas.cpus} usable "
-               f"CPU{'s' if blas.cpus != 1 else ''}")
+    figures = (f"each worker's {blas.library} ran {counted(blas.threads['default'], 'thread')} "
+               f"by default, {blas.total_threads['default']} in all on "
+               f"{counted(blas.cpus, 'usable CPU')}")
     if blas.oversubscribed:
         return (f"The workers' own reports give the diagnosis: {figures}, so the BLAS threads "
                 "alone outnumbered the CPUs.")
@@ -529,8 +529,7 @@ def blas_limit_sentence(blas: Oversubscription) -> str:
     method, started from a parent whose library ran its default threads."""
     methods = spoken_list(sorted(blas.limited_under))
     missed = sorted(method for method, threads in blas.limited_under.items() if threads != 1)
-    parent = (f"the parent ran {blas.parent_threads} BLAS "
-              f"thread{'s' if blas.parent_threads != 1 else ''}")
+    parent = f"the parent ran {counted(blas.parent_threads, 'BLAS thread')}"
     if not blas.library:
         return ("With no BLAS library found, whether the initializer's limit holds under each "
                 "start method could not be checked here.")

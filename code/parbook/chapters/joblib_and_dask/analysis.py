@@ -16,6 +16,7 @@ from parbook.chapters.joblib_and_dask.experiment import (
 )
 from parbook.claims import Judgement
 from parbook.render.formatting import (
+    counted,
     format_bytes,
     format_count,
     format_ratio,
@@ -535,11 +536,6 @@ def workload_sentence(workload: Workload) -> str:
             f"{VERSION_NAMES[runner_up]}; {last}")
 
 
-# TO MOVE: render.formatting (a count with its noun, plural when not one).
-def _counted(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
-
-
 def dask_sentence(dask: DaskRun) -> str:
     """The cluster's start-up, where it listened, and whether it was gone afterwards."""
     where = ("on 127.0.0.1 only" if dask.local_only
@@ -548,7 +544,7 @@ def dask_sentence(dask: DaskRun) -> str:
         gone = "once it had closed, none of its processes was left, and no port listened"
     elif dask.workers_left == 0:
         gone = (f"once it had closed, none of its worker processes was left, but this "
-                f"process still listened on {_counted(len(dask.listening_after), 'port')}")
+                f"process still listened on {counted(len(dask.listening_after), 'port')}")
     else:
         gone = (f"{dask.workers_left} of its worker processes were still running after it "
                 "closed")
@@ -558,10 +554,10 @@ def dask_sentence(dask: DaskRun) -> str:
 
 def purity_sentence(purity: Purity) -> str:
     """What submitting an impure call as a pure task did, measured."""
-    pure = (f"{_counted(purity.pure_keys, 'key')} and "
-            f"{_counted(purity.pure_values, 'distinct result')}")
-    impure = (f"{_counted(purity.impure_keys, 'key')} and "
-              f"{_counted(purity.impure_values, 'distinct result')}")
+    pure = (f"{counted(purity.pure_keys, 'key')} and "
+            f"{counted(purity.pure_values, 'distinct result')}")
+    impure = (f"{counted(purity.impure_keys, 'key')} and "
+              f"{counted(purity.impure_values, 'distinct result')}")
     if purity.pure_keys == 1 and purity.impure_values == purity.calls:
         return (f"Here {purity.calls} submissions of a function that draws a random number "
                 f"got {pure} as pure tasks, the same number {purity.calls} times, and "

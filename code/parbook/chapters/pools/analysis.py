@@ -18,6 +18,7 @@ from parbook.chapters.pools.experiment import (
 )
 from parbook.claims import Judgement, Verdict
 from parbook.render.formatting import (
+    counted,
     format_count,
     format_ratio,
     format_seconds,
@@ -625,8 +626,7 @@ def probe_phrase(blas: Blas, key: str) -> str:
         return "this platform does not offer it"
     seen = blas.probe[key]
     saw = "saw the variables" if seen.limited else "did not see the variables"
-    plural = "s" if seen.threads != 1 else ""
-    return f"here the workers {saw} and ran {seen.threads} thread{plural} each"
+    return f"here the workers {saw} and ran {counted(seen.threads, 'thread')} each"
 
 
 def methods_verdict(demos: Demos) -> str:
