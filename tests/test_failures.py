@@ -269,6 +269,20 @@ def test_methods_sentence(found):
                     "an exception holding a lock; the table shows each.")
 
 
+def test_errors_rows_merge_the_start_methods_only_when_every_row_agrees(found):
+    methods = list(found.errors.by_method)
+    rows = analysis.errors_rows(found.errors)
+    assert len(rows) == len(analysis.MP_APIS) * len(analysis.FAILURE_LABELS)
+    if len(methods) > 1 and not found.errors.differing_rows:
+        assert {tuple(cells) for cells in rows.values()} == {
+            (f"{analysis.spoken_list(methods)} alike",)}
+    errors = copy.deepcopy(found.errors.by_method)
+    errors[methods[0]]["pool"]["lock"]["raised"] = "SomethingElse"
+    changed = dataclasses.replace(found.errors, by_method=errors)
+    assert {tuple(cells) for cells in analysis.errors_rows(changed).values()} == {
+        tuple(methods)}
+
+
 @pytest.mark.parametrize(("changes", "thread", "start"), [
     ({"timed_out": True, "next_task": "TimeoutError"}, "Exception in thread",
      "The Pool never answered: get() was still waiting after 1.00 s, a healthy task"),

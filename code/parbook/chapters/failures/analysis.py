@@ -666,9 +666,15 @@ def file_logging_sentence(logging: Logging) -> str:
 
 
 def errors_rows(errors: Errors) -> dict[tuple[str, str], dict[str, str]]:
-    """(API label, failure label) -> start method -> cell."""
+    """(API label, failure label) -> start method -> cell; one column for every start
+    method when no row differs between them, rather than the same column repeated."""
+    methods = list(errors.by_method)
+    if len(methods) > 1 and not errors.differing_rows:
+        columns = {f"{spoken_list(methods)} alike": methods[0]}
+    else:
+        columns = {method: method for method in methods}
     return {(API_LABELS[api], FAILURE_LABELS[failure]):
-            {method: errors.cell(method, api, failure) for method in errors.by_method}
+            {column: errors.cell(method, api, failure) for column, method in columns.items()}
             for api in MP_APIS for failure in FAILURE_LABELS}
 
 
