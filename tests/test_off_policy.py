@@ -16,6 +16,7 @@ from parbook.bench.results import load
 from parbook.chapters.off_policy import agent, analysis, experiment
 from parbook.chapters.off_policy import workload as work
 from parbook.claims import Verdict
+from parbook.render.formatting import format_ratio
 from tests.conftest import ROOT
 from tests.leftovers import shm_entries
 
@@ -462,3 +463,23 @@ def test_dqn_lesson_why_when_sampling_set_the_speed(found):
     assert analysis.dqn_lesson_claim(changed).reason.endswith(
         "Sampling was 50% of one process's time, so moving it to other processes could gain "
         "at most 2.0×, and the Ape-X run was limited by its sampling, not by the learner.")
+
+
+@pytest.mark.parametrize(("apex", "ray", "cell"), [
+    (1.3, 1.1, "The Ape-X actor processes, at 1.3× the steps per second of one process (at "
+               "the same pace)"),
+    (1.0, 1.4, "The Ray actors, at 1.4× the steps per second of one process (at the same "
+               "pace)"),
+    (1.04, 0.9, "One process: no parallel way ran more than 5% faster at the same pace"),
+])
+def test_decision_off_policy(found, apex, ray, cell):
+    changed = with_ways(found, apex=speed(apex), ray=speed(ray),
+                        one_process={"sampling_share": 0.2})
+    assert analysis.decision_off_policy(changed.learning) == cell
+    assert analysis.decision_off_policy_why(changed.learning) == (
+        f"Stepping the environments was 20% of one process's time, so moving it out of the "
+        f"learner's process could gain at most 1.2×; the Ape-X actors ran at "
+        f"{format_ratio(apex)} and the Ray actors at {format_ratio(ray)} the steps per second "
+        "of one process timed beside them.")
+    texts = analysis.texts(changed)
+    assert texts["decision_off_policy"] == cell

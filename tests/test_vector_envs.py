@@ -769,3 +769,40 @@ def test_envpool_resets_and_figures(found):
     assert set(absent) == set(figures)
     assert set(absent.values()) == {analysis.NOT_MEASURED}
     assert analysis.envpool_status(found).startswith("This build measured EnvPool ")
+
+
+def with_scores(found, work_s, scores):
+    """``found`` with the given speed-ups over the loop at ``work_s`` and the most envs."""
+    sweep, most = found.sweep, found.sweep.most
+    table = {b: {w: dict(by_envs) for w, by_envs in by_work.items()}
+             for b, by_work in sweep.speedups.items()}
+    for backend in analysis.COMPARED:
+        table[backend][work_s][most] = scores.get(backend, 0.1)
+    changed = dataclasses.replace(found, sweep=dataclasses.replace(sweep, speedups=table))
+    pool = {(mode, work_s, most): scores.get(mode, 0.1)
+            for mode in (SYNC, ASYNC) if most in found.envpool.speedups[mode].get(work_s, {})}
+    return with_pool(changed, speedups=pool)
+
+
+@pytest.mark.parametrize(("scores", "cell"), [
+    ({"ray": 2.4, "async_shm": 2.0}, "Ray actors, at 1.2× the steps per second of "
+                                     "AsyncVectorEnv with shared memory"),
+    ({"sync": 1.05}, "SyncVectorEnv and the plain loop (one environment), level (within 10%)"),
+    ({}, "The plain loop (one environment), at 10× the steps per second of "),
+])
+def test_decision_sampling(found, scores, cell):
+    heaviest = found.sweep.heaviest
+    changed = with_scores(found, heaviest, scores)
+    assert analysis.decision_sampling(changed, heaviest).startswith(cell)
+    why = analysis.decision_sampling_why(changed, heaviest)
+    assert why.startswith(f"With {found.sweep.most} environments and ")
+    assert "of CPU work added to every step" in why
+    light = analysis.decision_sampling_why(changed, found.sweep.lightest)
+    assert "no work added to CartPole's step" in light
+
+
+def test_decision_sampling_without_envpool_names_no_pool(found):
+    text = analysis.decision_sampling_why(without_pool(found), found.sweep.lightest)
+    assert "EnvPool" not in text
+    assert set(analysis.texts(without_pool(found))) >= {"decision_cheap_envs",
+                                                         "decision_heavy_envs"}

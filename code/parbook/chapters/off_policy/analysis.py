@@ -339,6 +339,27 @@ def rate_verdict(learning: Learning) -> str:
             f"actors at {ray} the speed of the one process timed beside each.")
 
 
+def decision_off_policy(learning: Learning) -> str:
+    """Choosing-table cell: the way with the most environment steps per second, or one
+    process when no parallel way beat it by more than :data:`WIN_MARGIN`."""
+    best = best_parallel(learning)
+    if best.speedup > WIN_MARGIN:
+        return (f"{_sentence_start(WAY_NAMES[best.way])}, at {format_ratio(best.speedup)} "
+                "the steps per second of one process (at the same pace)")
+    return (f"One process: no parallel way ran more than {format_percent(WIN_MARGIN - 1)} "
+            "faster at the same pace")
+
+
+def decision_off_policy_why(learning: Learning) -> str:
+    """The reason for the off-policy decision: the sampling share and its ceiling."""
+    return (f"Stepping the environments was {format_percent(learning.one.sampling_share)} of "
+            f"one process's time, so moving it out of the learner's process could gain at "
+            f"most {format_ratio(ceiling(learning))}; the Ape-X actors ran at "
+            f"{format_ratio(learning.apex.speedup)} and the Ray actors at "
+            f"{format_ratio(learning.ray.speedup)} the steps per second of one process timed "
+            "beside them.")
+
+
 def ceiling(learning: Learning) -> float:
     """The most any design that moves sampling out of the learner's process could gain:
     one process's time over its time without the sampling (Amdahl's law)."""
@@ -656,6 +677,8 @@ def texts(found: Findings) -> dict[str, Any]:
         "op_puts_sentence": puts_sentence(learning),
         "op_ring_sentence": ring_sentence(found),
         "op_lesson": dqn_lesson_claim(found).reason,
+        "decision_off_policy": decision_off_policy(found.learning),
+        "decision_off_policy_why": decision_off_policy_why(found.learning),
         "op_unpaced_sentence": unpaced_sentence(learning),
         "op_put_sentence": put_sentence(learning, 4 * setup.parameters),
         "op_put": format_seconds(learning.put_s),

@@ -711,6 +711,52 @@ def envpool_answer(found: Findings) -> str:
             f"second, {where}).")
 
 
+#: Every sampler the chapter times, as the choosing page's table names them.
+SAMPLER_CELLS = {"loop": "the plain loop (one environment)", **PROSE_NAMES,
+                 POOL_SYNC: "EnvPool's synchronous mode", POOL_ASYNC: "EnvPool's asynchronous mode"}
+#: Two samplers within this factor of each other are called level in the choosing table
+#: (the factor the other chapters' decisions use).
+DECISION_LEVEL = 1.1
+
+
+def sampler_scores(found: Findings, work_s: float) -> dict[str, float]:
+    """Each sampler's steps per second over the plain loop timed beside it, with ``work_s``
+    added to every step and the most environments (EnvPool's modes where measured)."""
+    sweep = found.sweep
+    scores = {"loop": 1.0, **{b: sweep.speedups[b][work_s][sweep.most] for b in COMPARED}}
+    if found.envpool is not None:
+        for mode in POOL_MODE_NAMES:
+            value = found.envpool.speedups.get(mode, {}).get(work_s, {}).get(sweep.most)
+            if value is not None:
+                scores[mode] = value
+    return scores
+
+
+def decision_sampling(found: Findings, work_s: float) -> str:
+    """Choosing-table cell: the sampler with the most steps per second, and its lead."""
+    scores = sampler_scores(found, work_s)
+    best, runner_up = sorted(scores, key=scores.__getitem__, reverse=True)[:2]
+    if scores[best] <= scores[runner_up] * DECISION_LEVEL:
+        cell = (f"{SAMPLER_CELLS[best]} and {SAMPLER_CELLS[runner_up]}, level (within "
+                f"{format_percent(DECISION_LEVEL - 1)})")
+    else:
+        cell = (f"{SAMPLER_CELLS[best]}, at {format_ratio(scores[best] / scores[runner_up])} "
+                f"the steps per second of {SAMPLER_CELLS[runner_up]}")
+    return cell[0].upper() + cell[1:]
+
+
+def decision_sampling_why(found: Findings, work_s: float) -> str:
+    """The reason for a sampling decision: the three fastest, as multiples of the loop."""
+    scores = sampler_scores(found, work_s)
+    fastest = sorted(scores, key=scores.__getitem__, reverse=True)[:3]
+    listed = spoken_list(f"{SAMPLER_CELLS[b]} at {format_ratio(scores[b])}" for b in fastest)
+    work = ("no work added to CartPole's step" if work_s == 0
+            else f"{format_seconds(work_s, digits=1)} of CPU work added to every step")
+    return (f"With {found.sweep.most} environments and {work}, the fastest samplers took "
+            f"these multiples of the plain loop's steps per second, each against a loop timed "
+            f"beside it: {listed}.")
+
+
 def envpool_call_sentence(found: Findings) -> str:
     """One call of a one-environment pool, and the pool's own hand-off without its Python
     wrapper, against an AsyncVectorEnv step of one environment and a Pipe round trip."""
@@ -909,6 +955,10 @@ def texts(found: Findings) -> dict[str, Any]:
         # EnvPool.
         "ve_envpool_status": envpool_status(found),
         "ve_envpool_answer": envpool_answer(found),
+        "decision_cheap_envs": decision_sampling(found, found.sweep.lightest),
+        "decision_cheap_envs_why": decision_sampling_why(found, found.sweep.lightest),
+        "decision_heavy_envs": decision_sampling(found, found.sweep.heaviest),
+        "decision_heavy_envs_why": decision_sampling_why(found, found.sweep.heaviest),
         "ve_envpool_call_sentence": envpool_call_sentence(found),
         "ve_envpool_vs_sync": envpool_vs_sync_sentence(found),
         "ve_envpool_modes": envpool_modes_sentence(found),
