@@ -16,7 +16,7 @@ from parbook.bench.results import load
 from parbook.chapters.off_policy import agent, analysis, experiment
 from parbook.chapters.off_policy import workload as work
 from parbook.claims import Verdict
-from parbook.render.formatting import format_ratio
+from parbook.render.formatting import counted, format_ratio
 from tests.conftest import ROOT
 from tests.leftovers import shm_entries
 
@@ -393,8 +393,8 @@ def test_ring_sentence(found, sample_s, ending):
 
 
 @pytest.mark.parametrize(("count", "expected"), [(1, "1 process"), (3, "3 processes")])
-def test_processes_text(count, expected):
-    assert analysis.processes_text(count, "process", "processes") == expected
+def test_actor_counts_read_with_their_plural(count, expected):
+    assert counted(count, "process", "processes") == expected
 
 
 def test_texts_of_the_committed_result(found):

@@ -34,6 +34,13 @@ def test_counted_makes_the_noun_plural_unless_one():
     assert formatting.counted(1, "port") == "1 port"
     assert formatting.counted(0, "thread") == "0 threads"
     assert formatting.counted(3, "usable CPU") == "3 usable CPUs"
+    assert formatting.counted(2, "process", "processes") == "2 processes"
+
+
+def test_sentence_start_capitalises_only_the_first_letter():
+    assert formatting.sentence_start("the Ape-X actors") == "The Ape-X actors"
+    assert formatting.sentence_start("SyncVectorEnv and") == "SyncVectorEnv and"
+    assert formatting.sentence_start("") == ""
 
 
 def make_result() -> Result:

@@ -106,10 +106,17 @@ def format_count(value: float) -> str:
     return f"{value:,.0f}"
 
 
-def counted(count: int, noun: str) -> str:
-    """A count with its noun, plural (an added "s") unless the count is one:
-    ``counted(1, "port")`` -> ``"1 port"``, ``counted(3, "thread")`` -> ``"3 threads"``."""
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+def counted(count: int, noun: str, plural: str | None = None) -> str:
+    """A count with its noun, plural unless the count is one (``plural``, or the noun with
+    an added "s"): ``counted(1, "port")`` -> ``"1 port"``, ``counted(3, "thread")`` ->
+    ``"3 threads"``, ``counted(2, "process", "processes")`` -> ``"2 processes"``."""
+    return f"{count} {noun if count == 1 else plural or noun + 's'}"
+
+
+def sentence_start(text: str) -> str:
+    """``text`` with its first letter capitalised and the rest unchanged (``str.capitalize``
+    would lower the rest: "SyncVectorEnv" would become "Syncvectorenv")."""
+    return text[:1].upper() + text[1:]
 
 
 def format_per_second(rate: float) -> str:

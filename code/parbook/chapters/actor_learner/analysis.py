@@ -17,11 +17,13 @@ from parbook.chapters.actor_learner.experiment import (
 )
 from parbook.claims import Judgement, Verdict
 from parbook.render.formatting import (
+    counted,
     format_count,
     format_decimal_size,
     format_percent,
     format_ratio,
     format_seconds,
+    sentence_start,
 )
 
 #: A way "beats one process" when it takes more than this many times its steps per second.
@@ -358,18 +360,13 @@ def updates_text(updates_per_s: float) -> str:
     return f"{updates_per_s:.1f}"
 
 
-def _sentence_start(text: str) -> str:
-    """``text`` with its first letter capitalised and the rest unchanged."""
-    return text[0].upper() + text[1:]
-
-
 # ---------------------------------------------------------------------------------------
 # Sentences whose wording depends on what this run measured.
 
 
 def runs_text(setup: Setup) -> str:
     """How many seeded runs each way trained: ``"1 seeded run"``, ``"3 seeded runs"``."""
-    return "1 seeded run" if setup.seeds == 1 else f"{setup.seeds} seeded runs"
+    return counted(setup.seeds, "seeded run")
 
 
 def target_text(way: Way, target_return: float) -> str:
@@ -400,7 +397,7 @@ def fastest_verdict(learning: Learning) -> str:
                 "run; the curves below show how far each got.")
     fastest = min(timed, key=timed.__getitem__)
     most_steps = max(ways, key=lambda w: ways[w].steps_per_s)
-    first = _sentence_start(WAY_NAMES[fastest])
+    first = sentence_start(WAY_NAMES[fastest])
     if fastest == most_steps:
         return (f"{first} took the most steps per second and reached a training return of "
                 f"{target} first, after {format_seconds(timed[fastest])}.")

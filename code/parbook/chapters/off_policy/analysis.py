@@ -12,10 +12,12 @@ from parbook.bench.results import Result
 from parbook.chapters.off_policy.experiment import LOCAL_WAYS, WAY_NAMES
 from parbook.claims import Judgement, Verdict
 from parbook.render.formatting import (
+    counted,
     format_count,
     format_percent,
     format_ratio,
     format_seconds,
+    sentence_start,
     spoken_list,
 )
 
@@ -291,16 +293,6 @@ def staleness_text(updates: float) -> str:
     return f"{updates:.1f}"
 
 
-def runs_text(seeds: int) -> str:
-    """``"1 seeded run"``, ``"3 seeded runs"``."""
-    return "1 seeded run" if seeds == 1 else f"{seeds} seeded runs"
-
-
-def processes_text(count: int, singular: str, plural: str) -> str:
-    """``"1 process"``, ``"3 processes"``."""
-    return f"{count} {singular if count == 1 else plural}"
-
-
 def threshold_cell(way: Way) -> str:
     """A way's time to the threshold for a table: ``"1.20 s"``, with how many runs reached
     it when not all did, or ``"not reached"``."""
@@ -310,10 +302,6 @@ def threshold_cell(way: Way) -> str:
     if way.reached < way.runs:
         text += f" ({way.reached} of {way.runs} runs)"
     return text
-
-
-def _sentence_start(text: str) -> str:
-    return text[0].upper() + text[1:]
 
 
 # ---------------------------------------------------------------------------------------
@@ -331,7 +319,7 @@ def rate_verdict(learning: Learning) -> str:
     best = best_parallel(learning)
     if best.speedup > WIN_MARGIN:
         other = learning.ways["ray" if best.way == "apex" else "apex"]
-        return (f"{_sentence_start(WAY_NAMES[best.way])} took the most environment steps "
+        return (f"{sentence_start(WAY_NAMES[best.way])} took the most environment steps "
                 f"per second: {format_ratio(best.speedup)} the one process timed beside "
                 f"them ({WAY_NAMES[other.way]}: {format_ratio(other.speedup)}).")
     return (f"Neither parallel way beat one process by more than "
@@ -344,7 +332,7 @@ def decision_off_policy(learning: Learning) -> str:
     process when no parallel way beat it by more than :data:`WIN_MARGIN`."""
     best = best_parallel(learning)
     if best.speedup > WIN_MARGIN:
-        return (f"{_sentence_start(WAY_NAMES[best.way])}, at {format_ratio(best.speedup)} "
+        return (f"{sentence_start(WAY_NAMES[best.way])}, at {format_ratio(best.speedup)} "
                 "the steps per second of one process (at the same pace)")
     return (f"One process: no parallel way ran more than {format_percent(WIN_MARGIN - 1)} "
             "faster at the same pace")
@@ -400,18 +388,18 @@ def threshold_verdict(learning: Learning) -> str:
     close = [w for w in timed if timed[w] <= timed[fastest] * TIME_MARGIN]
     if len(close) > 1:
         first = "" if len(close) == len(timed) else " first"
-        text = (f"{_sentence_start(spoken_list(WAY_NAMES[w] for w in close))} reached a "
+        text = (f"{sentence_start(spoken_list(WAY_NAMES[w] for w in close))} reached a "
                 f"greedy return of {threshold}{first} within "
                 f"{format_percent(TIME_MARGIN - 1)} of each other's time "
                 f"({format_seconds(timed[fastest])} to "
                 f"{format_seconds(max(timed[w] for w in close))}, medians over the runs that "
                 "reached it): too close to name one of them first.")
     else:
-        text = (f"{_sentence_start(WAY_NAMES[fastest])} first reached a greedy return of "
+        text = (f"{sentence_start(WAY_NAMES[fastest])} first reached a greedy return of "
                 f"{threshold}, after {format_seconds(timed[fastest])} (the median over the "
                 "runs that reached it).")
     if missed:
-        text += (f" {_sentence_start(spoken_list(missed))} did not reach it in the budget, in "
+        text += (f" {sentence_start(spoken_list(missed))} did not reach it in the budget, in "
                  "any run.")
     return text
 
@@ -646,7 +634,7 @@ def texts(found: Findings) -> dict[str, Any]:
         "op_apex_chunk": format_count(setup.apex_chunk_transitions),
         "op_ray_chunk": format_count(setup.ray_chunk_transitions),
         "op_updates_per_poll": setup.updates_per_poll,
-        "op_runs": runs_text(setup.seeds),
+        "op_runs": counted(setup.seeds, "seeded run"),
         "op_eval_episodes": setup.eval_episodes,
         "op_snapshot_steps": format_count(setup.snapshot_steps),
         "op_snapshot_episodes": setup.snapshot_episodes,
@@ -683,8 +671,8 @@ def texts(found: Findings) -> dict[str, Any]:
         "op_put_sentence": put_sentence(learning, 4 * setup.parameters),
         "op_put": format_seconds(learning.put_s),
         "op_replay_actor_sentence": replay_actor_sentence(learning),
-        "op_apex_actors_text": processes_text(setup.actors, "process", "processes"),
-        "op_ray_actors_text": processes_text(setup.ray_actors, "actor", "actors"),
+        "op_apex_actors_text": counted(setup.actors, "process", "processes"),
+        "op_ray_actors_text": counted(setup.ray_actors, "actor"),
         "op_apex_sampler_rate": format_count(learning.apex.sampler_rate),
         "op_unpaced_ratio": format_ratio(unpaced_ratio(learning)),
     }

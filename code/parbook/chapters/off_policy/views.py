@@ -14,12 +14,17 @@ from parbook.chapters.off_policy.analysis import (
     curve_of,
     return_text,
     runs_of,
-    runs_text,
     staleness_text,
     threshold_cell,
 )
 from parbook.chapters.off_policy.experiment import PHASE_LABELS, RING_LABELS, WAY_LABELS
-from parbook.render.formatting import format_count, format_percent, format_ratio, format_seconds
+from parbook.render.formatting import (
+    counted,
+    format_count,
+    format_percent,
+    format_ratio,
+    format_seconds,
+)
 from parbook.render.tables import UNSTABLE_MARK, Table, spread_table
 
 #: Short names of the ways for table rows (the figure's legend uses WAY_LABELS).
@@ -74,7 +79,7 @@ def summary_table(result: Result, found: Findings) -> Table:
                        "greedy return": return_text(learning.random_return)})
     rows.append(random_row)
     return Table(pd.DataFrame(rows), index=False, caption=(
-        f"The same DQN trained three ways, {runs_text(setup.seeds)} of "
+        f"The same DQN trained three ways, {counted(setup.seeds, 'seeded run')} of "
         f"{format_count(learning.budget_steps)} environment steps each, one update per "
         f"{setup.steps_per_update} steps (medians over the runs). Speed-ups are over one "
         "process timed in the same phase; staleness is in updates, its maximum over all the "

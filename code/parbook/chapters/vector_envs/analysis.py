@@ -25,6 +25,7 @@ from parbook.render.formatting import (
     format_percent,
     format_ratio,
     format_seconds,
+    sentence_start,
     spoken_list,
 )
 
@@ -742,7 +743,7 @@ def decision_sampling(found: Findings, work_s: float) -> str:
     else:
         cell = (f"{SAMPLER_CELLS[best]}, at {format_ratio(scores[best] / scores[runner_up])} "
                 f"the steps per second of {SAMPLER_CELLS[runner_up]}")
-    return cell[0].upper() + cell[1:]
+    return sentence_start(cell)
 
 
 def decision_sampling_why(found: Findings, work_s: float) -> str:
